@@ -1,0 +1,1 @@
+"""Cross-stage glue: the settings object and the ``csat`` command that composes each stage's CLI."""

@@ -1,0 +1,95 @@
+"""The one typed settings object, read from an optional ``csat.toml`` and ``CSAT_*`` environment variables.
+
+Precedence, highest first: explicit overrides passed to :func:`load_settings`, ``CSAT_*`` environment
+variables, the TOML file, then the defaults below. Unknown keys in the TOML file are an error.
+Secrets (such as the serving API token) are read from the environment only.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from pydantic import Field, SecretStr
+from pydantic_settings import (
+    BaseSettings,
+    PydanticBaseSettingsSource,
+    SettingsConfigDict,
+    TomlConfigSettingsSource,
+)
+
+DEFAULT_CONFIG_FILE = Path("csat.toml")
+
+
+class Settings(BaseSettings):
+    """Every setting the project reads, in one place; passed down explicitly, never global."""
+
+    model_config = SettingsConfigDict(
+        env_prefix="CSAT_",
+        extra="forbid",
+        validate_default=True,
+        toml_file=None,
+    )
+
+    data_dir: Path = Field(Path("data/raw"), description="Folder holding the raw contract tables.")
+    store_dir: Path = Field(Path("store"), description="Folder of the offline and online feature stores.")
+    mlflow_tracking_uri: str = Field(
+        "sqlite:///mlruns/mlflow.db",
+        description="MLflow tracking URI; the default is a SQLite database inside mlruns/.",
+    )
+    mlflow_artifact_root: Path = Field(
+        Path("mlruns/artifacts"), description="Where MLflow stores run artifacts (beside the database)."
+    )
+    seed: int = Field(42, description="Random seed used by the simulator and by training.")
+    rejects_threshold: float = Field(
+        0.01, ge=0.0, le=1.0, description="Largest share of rejected rows per table before a load stops."
+    )
+    exclude_account_columns: list[str] = Field(
+        default_factory=list,
+        description="Extra (custom) accounts columns that must not become baseline features.",
+    )
+    churn_horizon_days: int = Field(180, gt=0, description="Churn label horizon after each snapshot.")
+    api_token: SecretStr | None = Field(
+        None, description="Bearer token for the service; only from the CSAT_API_TOKEN environment variable."
+    )
+
+    @classmethod
+    def settings_customise_sources(
+        cls,
+        settings_cls: type[BaseSettings],
+        init_settings: PydanticBaseSettingsSource,
+        env_settings: PydanticBaseSettingsSource,
+        dotenv_settings: PydanticBaseSettingsSource,
+        file_secret_settings: PydanticBaseSettingsSource,
+    ) -> tuple[PydanticBaseSettingsSource, ...]:
+        """Order the sources: overrides, environment, then the TOML file chosen at load time."""
+        return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+class SettingsError(ValueError):
+    """Raised when the configuration file cannot be read or holds a secret it must not hold."""
+
+
+def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings:
+    """Build the settings object.
+
+    Args:
+        config_file: TOML file to read; ``None`` reads ``csat.toml`` in the working folder when it exists.
+        **overrides: values that win over every other source (used by the CLI options and tests).
+
+    Returns:
+        The validated settings.
+
+    Raises:
+        SettingsError: the named file does not exist, or it sets ``api_token`` (a secret: environment only).
+    """
+    path = config_file if config_file is not None else DEFAULT_CONFIG_FILE
+    if config_file is not None and not path.is_file():
+        raise SettingsError(f"configuration file not found: {path}")
+    if path.is_file() and "api_token" in path.read_text(encoding="utf-8"):
+        raise SettingsError(f"{path}: api_token is a secret; set CSAT_API_TOKEN in the environment instead")
+
+    class _FileSettings(Settings):
+        model_config = SettingsConfigDict(toml_file=path if path.is_file() else None)
+
+    return _FileSettings(**overrides)

@@ -1,0 +1,1 @@
+"""The feature store: raw contract tables in, point-in-time account features out."""

@@ -1,0 +1,1 @@
+"""Serving: models and the online store in, answers out."""

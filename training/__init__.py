@@ -1,0 +1,1 @@
+"""Training: labelled frames in, models and evidence out."""
