@@ -1,0 +1,37 @@
+"""The ``csat`` command: composes each stage's CLI; holds no stage logic."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from csat.settings import SettingsError, load_settings
+from features.contract.cli import validate_command
+from features.simulator.cli import simulate_command
+
+app = typer.Typer(help="Customer-success risk from baseline and collaboration signals.", no_args_is_help=True,
+                  add_completion=False)
+
+
+@app.callback()
+def _root(
+    ctx: typer.Context,
+    config: Annotated[Path | None, typer.Option("--config", help="TOML settings file (default: ./csat.toml).")] = None,
+) -> None:
+    """Read the settings once and hand them to every command."""
+    try:
+        ctx.obj = load_settings(config)
+    except (SettingsError, ValueError) as err:
+        typer.echo(f"settings error: {err}", err=True)
+        raise typer.Exit(code=2) from err
+
+
+app.command("simulate")(simulate_command)
+app.command("validate")(validate_command)
+
+
+def main() -> None:
+    """Entry point of the ``csat`` console script."""
+    app()

@@ -1,0 +1,396 @@
+"""Load a folder of raw tables, validate every contract rule, reject bad rows, and return clean frames."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+from rich.console import Console
+
+from csat.settings import Settings
+from features.contract.parsing import TYPE_HINTS, TYPE_RULES, parse_column, parse_extra
+from features.contract.readers import Discovery, TableFile, UnreadableFileError, discover, read_raw
+from features.contract.rejects import rejected_rows, rejects_table, remove_stale, write_rejects
+from features.contract.report import (
+    DUPLICATE_TABLE,
+    MAX_ROWS_SHOWN,
+    MISSING_COLUMN,
+    MISSING_FOLDER,
+    MISSING_TABLE,
+    REJECTS_THRESHOLD,
+    UNREADABLE_FILE,
+    ContractError,
+    Problem,
+    TableReport,
+    ValidationReport,
+)
+from features.contract.rules import (
+    NOT_NULL,
+    Failure,
+    Keys,
+    foreign_key_failures,
+    key_values,
+    list_fk_failures,
+    value_failures,
+)
+from features.contract.schemas import (
+    LABEL_TABLES,
+    REQUIRED_TABLES,
+    TABLE_SPECS,
+    TABLES,
+    ColumnSpec,
+    ForeignKey,
+    Kind,
+    TableSpec,
+    output_dtype,
+    validation_order,
+)
+from features.contract.summary import print_summary
+
+REJECTS_SUBFOLDER = "rejects"
+COLLABORATION_TABLE = "interactions"
+
+
+@dataclass
+class LoadResult:
+    """What :func:`load_contract` returns.
+
+    Attributes:
+        tables: the tables present, clean rows only, index reset, in contract order.
+        report: per-table counts and every problem found.
+        missing_tables: contract tables absent from the folder (optional ones: the load went on without them).
+        warnings: warnings that were printed (a missing or empty ``interactions`` table).
+        rejects_path: the rejects folder (``<table>.csv`` files exist there for tables that lost rows).
+
+    """
+
+    tables: dict[str, pd.DataFrame]
+    report: ValidationReport
+    missing_tables: list[str]
+    warnings: list[str]
+    rejects_path: Path
+
+
+@dataclass
+class _Loaded:
+    frame: pd.DataFrame
+    rejects: pa.Table | None
+
+
+def load_contract(
+    data_dir: Path,
+    settings: Settings,
+    *,
+    rejects_dir: Path | None = None,
+    console: Console | None = None,
+) -> LoadResult:
+    """Load every contract table of ``data_dir``, validate it, and return the clean rows.
+
+    Each table is read from ``<table>.csv`` or ``<table>.parquet`` (a folder may mix them; subfolders and
+    other files are ignored, the latter with a note). Every rule of the contract is checked and every problem
+    is reported at once. Rows that break a rule are left out of the returned frames and written with their
+    reasons to ``<rejects_dir>/rejects/<table>.csv``; ``rejects_dir`` defaults to ``settings.store_dir``,
+    beside the run's output (the feature store), so a default load writes ``store/rejects/<table>.csv``.
+    A rejects file from an earlier load is removed when its table has no rejects now. Row numbers in problems
+    and rejects are 1-based data rows of the file (row 1 is the first row after the CSV header).
+
+    Foreign keys are checked against the rows *kept* in the referenced table: a row referring to a rejected
+    row is rejected too, under a rule of its own (``... (referenced row rejected)``). A check whose referenced
+    table is absent is skipped with a note. The summary (rows read, kept and rejected per table, problems,
+    notes and warnings) is always printed.
+
+    Args:
+        data_dir: the folder of raw tables.
+        settings: the settings (``rejects_threshold``, ``store_dir``, ``exclude_account_columns``).
+        rejects_dir: folder under which ``rejects/`` is written; default ``settings.store_dir``.
+        console: where to print the summary; default a console on standard error.
+
+    Returns:
+        The clean tables, the report, the missing optional tables, the warnings and the rejects folder.
+
+    Raises:
+        ContractError: a required table or column is missing, a file is unreadable or ambiguous, or a table's
+            share of rejected rows is above ``settings.rejects_threshold``. Its message lists every problem.
+
+    """
+    console = console if console is not None else Console(stderr=True)
+    data_dir = Path(data_dir)
+    rejects_path = Path(rejects_dir if rejects_dir is not None else settings.store_dir) / REJECTS_SUBFOLDER
+    found = _discover(data_dir)
+    missing = [name for name in TABLES if name not in found.files]
+    report = ValidationReport(notes=[f"ignored file: {name}" for name in found.ignored])
+    report.problems += _table_set_problems(found, missing, data_dir)
+    frames, rejects = _load_tables(found, report)
+    report.notes += _exclusion_notes(frames.get("accounts"), settings.exclude_account_columns)
+    report.problems += _threshold_problems(report, settings.rejects_threshold)
+    report.problems.sort(key=lambda p: (not p.fatal, _table_rank(p.table)))
+    _write_all_rejects(rejects, rejects_path, report)
+    warnings = _warnings(missing, report)
+    print_summary(console, report, missing, warnings, rejects_path)
+    if report.fatal:
+        raise ContractError(report.problems, report)
+    return LoadResult(frames, report, missing, warnings, rejects_path)
+
+
+# ------------------------------------------------------------------------------------------ the folder
+
+
+def _discover(data_dir: Path) -> Discovery:
+    if not data_dir.is_dir():
+        problem = Problem(
+            "(folder)", "", MISSING_FOLDER, 0, detail=f"data folder not found: {data_dir}", fatal=True
+        )
+        raise ContractError([problem])
+    return discover(data_dir)
+
+
+def _table_set_problems(found: Discovery, missing: list[str], data_dir: Path) -> list[Problem]:
+    problems = []
+    for name in REQUIRED_TABLES:
+        if name in missing:
+            detail = f"required table not found: expected {name}.csv or {name}.parquet in {data_dir}"
+            problems.append(Problem(name, "", MISSING_TABLE, 0, detail=detail, fatal=True))
+    if all(name in missing for name in LABEL_TABLES):
+        detail = (
+            "at least one label table is required (surveys for CSAT, renewals for churn); neither was found"
+        )
+        problems.append(Problem("/".join(LABEL_TABLES), "", MISSING_TABLE, 0, detail=detail, fatal=True))
+    for name, paths in found.duplicates.items():
+        detail = f"one table, several files: {', '.join(p.name for p in paths)} (keep one)"
+        problems.append(Problem(name, "", DUPLICATE_TABLE, 0, detail=detail, fatal=True))
+    return problems
+
+
+def _table_rank(table: str) -> int:
+    return TABLES.index(table) if table in TABLES else -1
+
+
+# ------------------------------------------------------------------------------------------ one table
+
+
+def _load_tables(
+    found: Discovery, report: ValidationReport
+) -> tuple[dict[str, pd.DataFrame], dict[str, pa.Table]]:
+    refs: dict[str, Keys] = {}
+    frames: dict[str, pd.DataFrame] = {}
+    rejects: dict[str, pa.Table] = {}
+    for name in validation_order():
+        if name not in found.files or name in found.duplicates:
+            continue
+        loaded = _load_table(found.files[name], refs, report)
+        if loaded is None:
+            continue
+        frames[name] = loaded.frame
+        if loaded.rejects is not None:
+            rejects[name] = loaded.rejects
+    return {name: frames[name] for name in TABLES if name in frames}, rejects
+
+
+def _load_table(file: TableFile, refs: dict[str, Keys], report: ValidationReport) -> _Loaded | None:
+    spec = TABLE_SPECS[file.table]
+    counts = report.tables[file.table] = TableReport(file.table, file.path)
+    try:
+        raw = read_raw(file)
+        counts.rows_read = raw.num_rows
+        report.problems += _missing_columns(spec, raw.column_names)
+        frame, failures = _build_frame(spec, raw)
+    except UnreadableFileError as err:
+        report.problems.append(Problem(spec.name, "", UNREADABLE_FILE, 0, detail=str(err), fatal=True))
+        return None
+    failures = _merge_type_failures(failures, value_failures(spec, frame))
+    failures += _reference_failures(spec, frame, failures, refs, report.notes)
+    keep = np.ones(len(frame), dtype=bool)
+    keep[rejected_rows(failures)] = False
+    _remember_keys(spec, frame, keep, refs)
+    kept = _finalize(spec, frame if keep.all() else frame[keep])
+    counts.rows_kept, counts.rows_rejected = len(kept), int((~keep).sum())
+    report.problems += [_problem(spec.name, f) for f in failures]
+    return _Loaded(kept, rejects_table(spec.name, raw, failures) if failures else None)
+
+
+def _missing_columns(spec: TableSpec, present: list[str]) -> list[Problem]:
+    by_lower = {name.lower(): name for name in present}
+    problems = []
+    for name in spec.required_columns:
+        if name in present:
+            continue
+        detail = f"required column {name!r} not found in {spec.name}"
+        if name in by_lower:
+            detail += f" (found {by_lower[name]!r}: column names are lower case)"
+        problems.append(Problem(spec.name, name, MISSING_COLUMN, 0, detail=detail, fatal=True))
+    return problems
+
+
+def _build_frame(spec: TableSpec, raw: pa.Table) -> tuple[pd.DataFrame, list[Failure]]:
+    data: dict[str, pd.Series] = {}
+    failures: list[Failure] = []
+    for col in spec.columns:
+        if col.name in raw.column_names:
+            column = raw.column(col.name)
+        elif not col.required and col.fill_if_absent:
+            column = pa.chunked_array([pa.nulls(raw.num_rows, pa.string())], pa.string())
+        else:
+            continue
+        values, bad = _parse(column, col)
+        data[col.name] = values
+        if bad.any():
+            failures.append(
+                Failure(col.name, TYPE_RULES[col.kind], np.flatnonzero(bad), TYPE_HINTS[col.kind])
+            )
+    for name in raw.column_names:
+        if name not in data:
+            data[name] = parse_extra(raw.column(name))
+    return pd.DataFrame(data, copy=False), failures
+
+
+def _parse(column: pa.ChunkedArray, col: ColumnSpec) -> tuple[pd.Series, np.ndarray]:
+    try:
+        parsed = parse_column(column, col)
+    except (pa.ArrowException, ValueError, OverflowError) as err:
+        raise UnreadableFileError(f"column {col.name!r} cannot be read as {col.kind}: {err}") from err
+    values = parsed.values.reset_index(drop=True)
+    if col.default is not None:
+        values = values.fillna(col.default)
+    return values, parsed.bad
+
+
+def _merge_type_failures(type_failures: list[Failure], value: list[Failure]) -> list[Failure]:
+    """Drop ``not_null`` rows that are only null because their value was not of the type (reported once)."""
+    typed = {f.column: f.rows for f in type_failures}
+    merged = list(type_failures)
+    for failure in value:
+        if failure.rule == NOT_NULL and failure.column in typed:
+            rows = np.setdiff1d(failure.rows, typed[failure.column])
+            failure = Failure(failure.column, failure.rule, rows, failure.hint)
+        if len(failure.rows):
+            merged.append(failure)
+    return merged
+
+
+def _reference_failures(
+    spec: TableSpec, frame: pd.DataFrame, failures: list[Failure], refs: dict[str, Keys], notes: list[str]
+) -> list[Failure]:
+    found: list[Failure] = []
+    for col in spec.columns:
+        if not col.references or col.name not in frame.columns:
+            continue
+        keys = _target_keys(spec, col, frame, failures, refs, notes)
+        if keys is not None:
+            found += _check_reference(spec.name, col, frame, keys, notes)
+    return found
+
+
+def _check_reference(
+    table: str, col: ColumnSpec, frame: pd.DataFrame, keys: Keys, notes: list[str]
+) -> list[Failure]:
+    labels = [fk.label for fk in col.references]
+    cascade = all(fk.cascade for fk in col.references)
+    if col.kind is Kind.LIST:
+        found, to_rejected = list_fk_failures(frame[col.name], labels, keys, cascade)
+    else:
+        found, to_rejected = foreign_key_failures(frame, col.name, labels, keys, cascade)
+    if to_rejected:
+        target = " or ".join(labels)
+        notes.append(
+            f"{table}.{col.name}: {to_rejected:,} row(s) kept that refer to a rejected row of {target}"
+        )
+    return found
+
+
+def _target_keys(
+    spec: TableSpec,
+    col: ColumnSpec,
+    frame: pd.DataFrame,
+    failures: list[Failure],
+    refs: dict[str, Keys],
+    notes: list[str],
+) -> Keys | None:
+    parts: list[Keys] = []
+    for fk in col.references:
+        keys = _own_keys(frame, fk, failures) if fk.table == spec.name else refs.get(fk.label)
+        if keys is None:
+            notes.append(f"{spec.name}.{col.name} -> {fk.label} not checked: {fk.table} not loaded")
+            return None
+        parts.append(keys)
+    if len(parts) == 1:
+        return parts[0]
+    return Keys(pa.concat_arrays([k.kept for k in parts]), pa.concat_arrays([k.seen for k in parts]))
+
+
+def _own_keys(frame: pd.DataFrame, fk: ForeignKey, failures: list[Failure]) -> Keys | None:
+    """Keys of the table itself (self-reference), the kept ones being those of rows without failures yet."""
+    if fk.column not in frame.columns:
+        return None
+    ok = np.ones(len(frame), dtype=bool)
+    ok[rejected_rows(failures)] = False
+    return Keys(key_values(frame[fk.column][ok]), key_values(frame[fk.column]))
+
+
+def _remember_keys(spec: TableSpec, frame: pd.DataFrame, keep: np.ndarray, refs: dict[str, Keys]) -> None:
+    wanted = {fk.label for other in TABLE_SPECS.values() for c in other.columns for fk in c.references}
+    for col in spec.columns:
+        label = f"{spec.name}.{col.name}"
+        if label in wanted and col.name in frame.columns:
+            refs[label] = Keys(key_values(frame[col.name][keep]), key_values(frame[col.name]))
+
+
+def _finalize(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
+    frame = frame.reset_index(drop=True)
+    for col in spec.columns:
+        if col.name in frame.columns and frame[col.name].dtype != output_dtype(col):
+            frame[col.name] = frame[col.name].astype(output_dtype(col))  # type: ignore[call-overload]
+    return frame
+
+
+def _problem(table: str, failure: Failure) -> Problem:
+    rows = (failure.rows[:MAX_ROWS_SHOWN] + 1).tolist()
+    return Problem(table, failure.column, failure.rule, len(failure.rows), rows, detail=failure.hint)
+
+
+# ------------------------------------------------------------------------------------------ the whole load
+
+
+def _threshold_problems(report: ValidationReport, threshold: float) -> list[Problem]:
+    problems = []
+    for counts in report.tables.values():
+        share = counts.rejected_share
+        if share > threshold:
+            detail = (
+                f"{counts.rows_rejected:,} of {counts.rows_read:,} rows rejected ({share:.2%}), "
+                f"above the threshold of {threshold:.2%} (settings.rejects_threshold)"
+            )
+            problems.append(
+                Problem(counts.table, "", REJECTS_THRESHOLD, counts.rows_rejected, [], detail, True)
+            )
+    return problems
+
+
+def _write_all_rejects(rejects: dict[str, pa.Table], folder: Path, report: ValidationReport) -> None:
+    for name in TABLES:
+        if name in rejects:
+            report.tables[name].rejects_file = write_rejects(folder, name, rejects[name])
+        elif folder.is_dir():
+            remove_stale(folder, name)
+
+
+def _exclusion_notes(accounts: pd.DataFrame | None, excluded: list[str]) -> list[str]:
+    if accounts is None:
+        return []
+    unknown = [name for name in excluded if name not in accounts.columns]
+    return [f"exclude_account_columns names {name!r}, which accounts does not have" for name in unknown]
+
+
+def _warnings(missing: list[str], report: ValidationReport) -> list[str]:
+    consequence = "the collaboration feature set is empty; the run trains and serves the baseline alone"
+    if COLLABORATION_TABLE in missing:
+        return [f"no {COLLABORATION_TABLE} table: {consequence}"]
+    counts = report.tables.get(COLLABORATION_TABLE)
+    unreadable = any(p.table == COLLABORATION_TABLE and p.rule == UNREADABLE_FILE for p in report.problems)
+    if counts is None or counts.rows_kept or unreadable:
+        return []
+    if counts.rows_read == 0:
+        return [f"the {COLLABORATION_TABLE} table is empty: {consequence}"]
+    return [f"no {COLLABORATION_TABLE} row was kept: {consequence}"]

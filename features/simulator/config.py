@@ -1,0 +1,67 @@
+"""Configuration of a simulated world: its size, scenario and the parameters behind its ground truth."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field
+
+Scenario = Literal["default", "null", "late"]
+SCENARIOS: tuple[str, ...] = ("default", "null", "late")
+SEGMENTS: tuple[str, ...] = ("enterprise", "mid-market", "smb")
+
+
+class SimulationConfig(BaseModel):
+    """What to simulate. Deterministic for a given value of every field."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+    accounts: int = Field(2000, ge=10, le=200_000, description="Number of customer accounts.")
+    months: int = Field(24, ge=4, le=60, description="Length of the simulated history in months.")
+    scenario: Scenario = Field("default", description="default, null (collaboration has no effect) or late.")
+    seed: int = Field(42, description="Random seed.")
+    start: date = Field(date(2024, 1, 1), description="First day of the simulated history.")
+
+
+@dataclass(frozen=True)
+class WorldParams:
+    """The generative parameters (the ground truth's shape), calibrated by ``make calibrate``.
+
+    Driver processes are AR(1) in standard units. Account health is a weighted sum of baseline drivers
+    (product adoption, support pain, payment reliability and static traits) and collaboration drivers
+    (time with the customer, breadth of contacts, depth, senior engagement, responsiveness and the
+    account team's internal network). Satisfaction and churn follow from health.
+    """
+
+    driver_persistence: float = 0.9
+    # share of each driver's variance that comes from its kind's common factor
+    baseline_common_share: float = 0.5
+    collab_common_share: float = 0.6
+    # health = baseline part + collaboration part (+ noise); weights in standard-deviation units
+    w_adoption: float = 0.55
+    w_pain: float = 0.55
+    w_payment: float = 0.3
+    w_static: float = 0.45
+    w_time: float = 0.45
+    w_breadth: float = 0.45
+    w_depth: float = 0.35
+    w_senior: float = 0.35
+    w_responsiveness: float = 0.4
+    w_network: float = 0.3
+    health_noise: float = 0.15
+    # how much each month of experience weighs in today's health (this month, one month ago, ...)
+    experience_weights: tuple[float, ...] = (0.0, 0.3, 0.3, 0.2, 0.2)
+    # satisfaction: P(satisfied) = sigmoid(kappa * (health - threshold))
+    csat_kappa: float = 4.0
+    csat_threshold: float = -0.45
+    # churn at a renewal: P(churn) = sigmoid(churn_intercept + segment offset - churn_slope * health)
+    churn_intercept: float = -2.6
+    churn_slope: float = 1.4
+    churn_segment_offset: dict[str, float] = field(
+        default_factory=lambda: {"enterprise": -0.6, "mid-market": -0.1, "smb": 0.4}
+    )
+    # teams rush to troubled accounts: below this health, escalation meetings and after-hours work grow
+    rush_threshold: float = -0.6
+    rush_strength: float = 1.0

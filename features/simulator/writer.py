@@ -1,0 +1,91 @@
+"""Streaming writers for the contract tables: Parquet or CSV, chunk by chunk, into a folder renamed into place."""
+
+from __future__ import annotations
+
+import os
+import shutil
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+import pyarrow.parquet as pq
+
+LIST_COLUMNS = ("internal_participants", "external_participants")
+DATE_COLUMNS = {"customer_since", "hired_at", "date", "issued_at", "due_at", "paid_at", "renewal_date"}
+
+
+def to_arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
+    """Arrow table with contract types: dates as date32, timestamps as naive microseconds."""
+    table = frame if isinstance(frame, pa.Table) else pa.Table.from_pandas(frame, preserve_index=False)
+    for name in table.column_names:
+        col = table[name]
+        if name in DATE_COLUMNS and pa.types.is_timestamp(col.type):
+            table = table.set_column(table.schema.get_field_index(name), name, pc.cast(col, pa.date32()))
+        elif pa.types.is_timestamp(col.type) and col.type.unit != "us":
+            table = table.set_column(table.schema.get_field_index(name), name, pc.cast(col, pa.timestamp("us")))
+    return table
+
+
+def _csv_frame(table: pa.Table) -> pd.DataFrame:
+    """The CSV form of a chunk: lists joined by ';', ISO 8601 timestamps, YYYY-MM-DD dates."""
+    out = {}
+    for name in table.column_names:
+        col = table[name]
+        if name in LIST_COLUMNS:
+            out[name] = pc.binary_join(col, ";").to_pandas()
+        elif pa.types.is_timestamp(col.type):
+            out[name] = pc.strftime(pc.cast(col, pa.timestamp("s")), format="%Y-%m-%dT%H:%M:%S").to_pandas()
+        elif pa.types.is_date32(col.type):
+            out[name] = pc.strftime(col, format="%Y-%m-%d").to_pandas()
+        else:
+            out[name] = col.to_pandas()
+    return pd.DataFrame(out)
+
+
+class TableWriter:
+    """Appends chunks of one table to ``<folder>/<table>.<fmt>``."""
+
+    def __init__(self, folder: Path, table: str, fmt: str) -> None:
+        self.path = folder / f"{table}.{fmt}"
+        self.fmt = fmt
+        self.rows = 0
+        self._parquet: pq.ParquetWriter | None = None
+
+    def write(self, chunk: pd.DataFrame | pa.Table) -> None:
+        """Append one chunk."""
+        table = to_arrow(chunk)
+        if self.fmt == "parquet":
+            if self._parquet is None:
+                self._parquet = pq.ParquetWriter(self.path, table.schema, compression="zstd")
+            self._parquet.write_table(table.cast(self._parquet.schema))
+        else:
+            _csv_frame(table).to_csv(self.path, mode="a", header=self.rows == 0, index=False)
+        self.rows += table.num_rows
+
+    def close(self) -> None:
+        """Finish the file."""
+        if self._parquet is not None:
+            self._parquet.close()
+
+
+@contextmanager
+def staged_folder(out_dir: Path) -> Iterator[Path]:
+    """Yield a temporary sibling folder; on success it replaces ``out_dir``, on failure it is removed."""
+    out_dir = Path(out_dir)
+    out_dir.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
+    shutil.rmtree(tmp, ignore_errors=True)
+    tmp.mkdir()
+    try:
+        yield tmp
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
+    old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
+    if out_dir.exists():
+        out_dir.rename(old)
+    tmp.rename(out_dir)
+    shutil.rmtree(old, ignore_errors=True)

@@ -1,0 +1,533 @@
+"""Loader and validator of the raw data contract: every class of bad input, formats, dtypes, rejects."""
+
+from __future__ import annotations
+
+import io
+from pathlib import Path
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+import pytest
+from rich.console import Console
+
+from csat.settings import Settings
+from features.contract import (
+    TABLE_SPECS,
+    TABLES,
+    ContractError,
+    LoadResult,
+    Problem,
+    load_contract,
+    output_dtype,
+)
+from features.contract.schemas import validation_order
+from tests.contract_fixtures import csv_frame, make_world, write_csv, write_parquet, write_world
+
+LENIENT = 0.5  # tiny tables: one bad row is 10-25 % of a table
+
+
+@pytest.fixture()
+def world() -> dict[str, pd.DataFrame]:
+    return make_world()
+
+
+@pytest.fixture()
+def data_dir(tmp_path: Path, world: dict[str, pd.DataFrame]) -> Path:
+    return write_world(tmp_path / "raw", world, "csv")
+
+
+def settings_for(tmp_path: Path, threshold: float = LENIENT) -> Settings:
+    return Settings(store_dir=tmp_path / "store", rejects_threshold=threshold)
+
+
+def load(folder: Path, tmp_path: Path, threshold: float = LENIENT) -> tuple[LoadResult, str]:
+    out = io.StringIO()
+    console = Console(file=out, width=200)
+    result = load_contract(folder, settings_for(tmp_path, threshold), console=console)
+    return result, out.getvalue()
+
+
+def load_error(folder: Path, tmp_path: Path, threshold: float = LENIENT) -> ContractError:
+    with pytest.raises(ContractError) as caught:
+        load(folder, tmp_path, threshold)
+    return caught.value
+
+
+def edit_csv(folder: Path, world: dict[str, pd.DataFrame], table: str, *edits: tuple[int, str, str]) -> None:
+    """Write ``table`` as CSV with cells replaced: each edit is (0-based row, column, text)."""
+    cells = csv_frame(table, world[table])
+    for row, column, text in edits:
+        cells.loc[row, column] = text
+    write_csv(folder, table, cells)
+
+
+def problem(result: LoadResult, table: str, column: str, rule: str) -> Problem:
+    found = [p for p in result.report.problems if (p.table, p.column, p.rule) == (table, column, rule)]
+    assert found, f"no {table}.{column} [{rule}] in {[p.describe() for p in result.report.problems]}"
+    return found[0]
+
+
+# ------------------------------------------------------------------------------------------- clean data
+
+
+def test_clean_world_loads_with_contract_dtypes(data_dir: Path, tmp_path: Path) -> None:
+    result, printed = load(data_dir, tmp_path)
+    assert list(result.tables) == list(TABLES)
+    assert result.report.problems == [] and result.missing_tables == [] and result.warnings == []
+    for name, frame in result.tables.items():
+        for col in TABLE_SPECS[name].columns:
+            if col.name in frame.columns:
+                assert frame[col.name].dtype == output_dtype(col), (name, col.name)
+        assert isinstance(frame.index, pd.RangeIndex)
+    assert "rows per table" in printed and "interactions" in printed
+    assert not (tmp_path / "store" / "rejects").exists()
+
+
+def test_csv_and_parquet_load_identical_frames(tmp_path: Path, world: dict[str, pd.DataFrame]) -> None:
+    from_csv, _ = load(write_world(tmp_path / "csv", world, "csv"), tmp_path)
+    from_parquet, _ = load(write_world(tmp_path / "pq", world, "parquet"), tmp_path)
+    mixed_formats = {name: ("parquet" if i % 2 else "csv") for i, name in enumerate(TABLES)}
+    mixed, _ = load(write_world(tmp_path / "mixed", world, mixed_formats), tmp_path)
+    for name in TABLES:
+        pd.testing.assert_frame_equal(from_csv.tables[name], from_parquet.tables[name])
+        pd.testing.assert_frame_equal(from_csv.tables[name], mixed.tables[name])
+
+
+def test_accounts_extra_columns_are_kept_typed(data_dir: Path, tmp_path: Path) -> None:
+    accounts = load(data_dir, tmp_path)[0].tables["accounts"]
+    assert accounts["seats_bought"].dtype == "int64"
+    assert accounts["discount"].dtype == "float64"
+    assert accounts["contract_type"].dtype == "str"
+    assert accounts["zip_code"].tolist() == ["00123", "94105", "10001", "02139"]  # leading zeros: text
+
+
+def test_list_fields_in_csv_are_parsed(data_dir: Path, tmp_path: Path) -> None:
+    interactions = load(data_dir, tmp_path)[0].tables["interactions"]
+    assert interactions["internal_participants"].dtype == pd.ArrowDtype(pa.list_(pa.string()))
+    assert interactions["internal_participants"].tolist()[1] == ["e3", "e4"]
+    assert interactions["internal_participants"].tolist()[6] == []  # empty field = empty list
+    assert interactions["external_participants"].tolist()[6] == ["c5", "c6"]
+
+
+def test_timezone_aware_timestamps_become_naive_utc(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    cells = csv_frame("surveys", world["surveys"])
+    cells["responded_at"] = [
+        "2024-03-01T10:00:00+02:00",
+        "2024-03-01T10:00:00Z",
+        "2024-03-01 10:00",
+        "2024-03-01",
+        "2024-03-01T00:30:00.250-05:00",
+    ]
+    write_csv(data_dir, "surveys", cells)
+    responded = load(data_dir, tmp_path)[0].tables["surveys"]["responded_at"]
+    expected = [
+        "2024-03-01 08:00",
+        "2024-03-01 10:00",
+        "2024-03-01 10:00",
+        "2024-03-01",
+        "2024-03-01 05:30:00.25",
+    ]
+    assert responded.dtype == "datetime64[us]"
+    assert responded.tolist() == [pd.Timestamp(v) for v in expected]
+
+
+def test_parquet_zoned_timestamps_become_naive_utc(tmp_path: Path, world: dict[str, pd.DataFrame]) -> None:
+    folder = write_world(tmp_path / "pq", world, "parquet")
+    table = pq.read_table(folder / "surveys.parquet")
+    zoned = table.column("responded_at").cast(pa.timestamp("ns", tz="UTC"))
+    pq.write_table(table.set_column(3, "responded_at", zoned), folder / "surveys.parquet")
+    responded = load(folder, tmp_path)[0].tables["surveys"]["responded_at"]
+    assert responded.dtype == "datetime64[us]"
+    assert responded.tolist() == world["surveys"]["responded_at"].tolist()
+
+
+def test_optional_columns_absent_are_filled(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    write_csv(data_dir, "employees", csv_frame("employees", world["employees"].drop(columns=["timezone"])))
+    write_csv(data_dir, "surveys", csv_frame("surveys", world["surveys"].drop(columns=["nps", "contact_id"])))
+    write_csv(data_dir, "accounts", csv_frame("accounts", world["accounts"].drop(columns=["owner_id"])))
+    write_parquet(data_dir, "tickets", world["tickets"].drop(columns=["closed_at"]))
+    write_parquet(data_dir, "invoices", world["invoices"].drop(columns=["paid_at"]))
+    (data_dir / "tickets.csv").unlink()
+    (data_dir / "invoices.csv").unlink()
+    tables = load(data_dir, tmp_path)[0].tables
+    assert (tables["employees"]["timezone"] == "UTC").all()
+    assert tables["surveys"]["nps"].dtype == "Int64" and tables["surveys"]["nps"].isna().all()
+    assert tables["surveys"]["contact_id"].isna().all()
+    assert tables["accounts"]["owner_id"].isna().all()
+    for table, column in (("tickets", "closed_at"), ("invoices", "paid_at")):
+        assert tables[table][column].dtype == "datetime64[us]" and tables[table][column].isna().all()
+    assert "recorded_at" not in tables["accounts"].columns
+
+
+def test_recorded_at_is_parsed_and_kept(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    cells = csv_frame("renewals", world["renewals"])
+    cells["recorded_at"] = ["2024-06-02T00:00:00+01:00", "2024-07-02", "", "2024-09-02 08:00"]
+    write_csv(data_dir, "renewals", cells)
+    recorded = load(data_dir, tmp_path)[0].tables["renewals"]["recorded_at"]
+    assert recorded.dtype == "datetime64[us]"
+    assert recorded[0] == pd.Timestamp("2024-06-01 23:00") and pd.isna(recorded[2])
+
+
+def test_empty_table_is_valid(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    write_csv(data_dir, "tickets", csv_frame("tickets", world["tickets"].iloc[:0]))
+    write_parquet(data_dir, "usage", world["usage"].iloc[:0])
+    (data_dir / "usage.csv").unlink()
+    result, _ = load(data_dir, tmp_path)
+    assert result.report.problems == []
+    assert len(result.tables["tickets"]) == 0 and len(result.tables["usage"]) == 0
+    assert result.report.tables["tickets"].rows_read == 0
+    assert result.tables["tickets"]["severity"].dtype == "int64"
+
+
+def test_missing_or_empty_interactions_is_a_printed_warning(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    write_csv(data_dir, "interactions", csv_frame("interactions", world["interactions"].iloc[:0]))
+    result, printed = load(data_dir, tmp_path)
+    assert result.warnings and "empty" in result.warnings[0]
+    assert "WARNING" in printed
+    (data_dir / "interactions.csv").unlink()
+    result, printed = load(data_dir, tmp_path)
+    assert "interactions" in result.missing_tables and "no interactions table" in printed
+
+
+def test_missing_optional_tables_are_listed_and_fk_checks_noted(tmp_path: Path, data_dir: Path) -> None:
+    (data_dir / "employees.csv").unlink()
+    (data_dir / "tickets.csv").unlink()
+    result, printed = load(data_dir, tmp_path)
+    assert result.missing_tables == ["employees", "tickets"]
+    assert any("accounts.owner_id -> employees.employee_id not checked" in n for n in result.report.notes)
+    assert "Tables absent" in printed and "not checked" in printed
+
+
+# ------------------------------------------------------------------------------------------- bad rows
+
+
+def test_wrong_type_is_rejected(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    edit_csv(data_dir, world, "accounts", (1, "employee_count", "twelve"))
+    result, _ = load(data_dir, tmp_path)
+    found = problem(result, "accounts", "employee_count", "type: int")
+    assert (found.count, found.rows) == (1, [2])
+    assert not any(p.rule == "not_null" for p in result.report.problems)  # reported once
+    assert "a2" not in result.tables["accounts"]["account_id"].tolist()
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "text", "rule"),
+    [
+        ("contacts", "is_decision_maker", "maybe", "type: bool"),
+        ("accounts", "customer_since", "2021-02-30", "type: date"),
+        ("tickets", "opened_at", "yesterday", "type: timestamp"),
+        ("accounts", "arr_usd", "inf", "type: float"),
+        ("accounts", "segment", "giant", "allowed: enterprise|mid-market|smb"),
+        ("tickets", "severity", "5", "1..4"),
+        ("accounts", "employee_count", "-1", ">= 0"),
+        ("employees", "timezone", "Mars/Olympus", "iana_timezone"),
+        ("surveys", "responded_at", "", "not_null"),
+    ],
+)
+def test_each_value_rule(
+    tmp_path: Path,
+    data_dir: Path,
+    world: dict[str, pd.DataFrame],
+    table: str,
+    column: str,
+    text: str,
+    rule: str,
+) -> None:
+    edit_csv(data_dir, world, table, (1, column, text))
+    result, _ = load(data_dir, tmp_path)
+    assert problem(result, table, column, rule).rows == [2]
+    assert result.report.tables[table].rows_rejected == 1
+
+
+def test_integral_numbers_are_accepted_as_ints(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    cells = csv_frame("tickets", world["tickets"])
+    cells["reopened_count"] = ["+2", " 3 ", "4.0", "0", "1.5"]
+    write_csv(data_dir, "tickets", cells)
+    result, _ = load(data_dir, tmp_path)
+    assert result.tables["tickets"]["reopened_count"].tolist() == [2, 3, 4, 0]
+    assert problem(result, "tickets", "reopened_count", "type: int").rows == [5]
+
+
+def test_bool_words_are_accepted(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    cells = csv_frame("contacts", world["contacts"])
+    cells["is_decision_maker"] = ["Yes", "NO", "1", "0", "TRUE", "false"]
+    write_csv(data_dir, "contacts", cells)
+    flags = load(data_dir, tmp_path)[0].tables["contacts"]["is_decision_maker"]
+    assert flags.tolist() == [True, False, True, False, True, False]
+
+
+def test_unknown_enum_value_message(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    edit_csv(data_dir, world, "renewals", (2, "outcome", "lost"))
+    result, printed = load(data_dir, tmp_path)
+    assert "allowed: renewed|churned|expanded|contracted" in printed
+    assert len(result.tables["renewals"]) == 3
+
+
+def test_duplicate_id_rejects_every_copy(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "tickets", (3, "ticket_id", "t1"))
+    result, _ = load(data_dir, tmp_path)
+    found = problem(result, "tickets", "ticket_id", "unique")
+    assert (found.count, found.rows) == (2, [1, 4])
+
+
+def test_duplicate_usage_day_is_rejected(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "usage", (1, "date", "2024-01-01"))
+    result, _ = load(data_dir, tmp_path)
+    assert problem(result, "usage", "account_id+date", "unique (account_id, date)").rows == [1, 2]
+
+
+def test_dangling_foreign_key(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    edit_csv(data_dir, world, "tickets", (0, "account_id", "a99"))
+    edit_csv(data_dir, world, "interactions", (2, "organizer_id", "nobody"))
+    result, _ = load(data_dir, tmp_path)
+    assert problem(result, "tickets", "account_id", "fk -> accounts.account_id").rows == [1]
+    rule = "fk -> employees.employee_id|contacts.contact_id"
+    assert problem(result, "interactions", "organizer_id", rule).rows == [3]
+
+
+def test_list_elements_must_reference_keys(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edits = [(1, "internal_participants", "e3;e404"), (5, "external_participants", "c1;e1")]
+    edit_csv(data_dir, world, "interactions", *edits)
+    result, _ = load(data_dir, tmp_path)
+    assert problem(result, "interactions", "internal_participants", "fk -> employees.employee_id").rows == [2]
+    assert problem(result, "interactions", "external_participants", "fk -> contacts.contact_id").rows == [6]
+
+
+def test_rows_of_a_rejected_account_are_rejected_too(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "accounts", (3, "arr_usd", "-5"))  # a4
+    result, _ = load(data_dir, tmp_path)
+    cascade = "fk -> accounts.account_id (referenced row rejected)"
+    assert problem(result, "contacts", "account_id", cascade).rows == [5, 6]
+    assert problem(result, "renewals", "account_id", cascade).rows == [4]
+    for frame in result.tables.values():
+        if "account_id" in frame.columns:
+            assert "a4" not in frame["account_id"].tolist()
+    # references to people (here contacts c5, c6 of a4) are kept, and counted in a note
+    assert "i7" in result.tables["interactions"]["interaction_id"].tolist()
+    assert any(n.startswith("interactions.external_participants: 1 row(s) kept") for n in result.report.notes)
+
+
+def test_a_rejected_person_does_not_cascade(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "employees", (1, "timezone", "Mars/Olympus"))  # e2, owner of a1..a3
+    result, _ = load(data_dir, tmp_path)
+    assert result.report.tables["employees"].rows_rejected == 1
+    assert result.report.tables["accounts"].rows_rejected == 0
+    assert "accounts.owner_id: 3 row(s) kept that refer to a rejected row of employees.employee_id" in (
+        result.report.notes
+    )
+
+
+def test_negative_duration(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    edit_csv(data_dir, world, "interactions", (4, "duration_minutes", "-3.5"))
+    result, _ = load(data_dir, tmp_path)
+    assert problem(result, "interactions", "duration_minutes", ">= 0").rows == [5]
+    assert "i5" not in result.tables["interactions"]["interaction_id"].tolist()
+
+
+def test_closed_before_opened(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    edit_csv(data_dir, world, "tickets", (2, "closed_at", "2024-02-03T10:59:00"))
+    result, _ = load(data_dir, tmp_path)
+    assert problem(result, "tickets", "closed_at", "closed_at >= opened_at").rows == [3]
+
+
+def test_invoice_due_or_paid_before_issue(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "invoices", (0, "due_at", "2023-12-31"), (2, "paid_at", "2023-12-01"))
+    result, _ = load(data_dir, tmp_path)
+    assert problem(result, "invoices", "due_at", "due_at >= issued_at").rows == [1]
+    assert problem(result, "invoices", "paid_at", "paid_at >= issued_at").rows == [3]
+
+
+MALFORMED_LISTS = ["e3;;e4", "[e3]", "'e3'", '"e3";e4', "e3; ", " ", "e3 ;e4"]
+
+
+def test_malformed_list_fields_in_csv(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    edits = [(row, "internal_participants", field) for row, field in enumerate(MALFORMED_LISTS)]
+    edit_csv(data_dir, world, "interactions", *edits)
+    result, _ = load(data_dir, tmp_path, threshold=1.0)
+    found = [p for p in result.report.problems if p.column == "internal_participants"]
+    assert [(p.rule, p.rows) for p in found] == [("list_format", [1, 2, 3, 4, 5, 6, 7])]
+    assert result.tables["interactions"]["interaction_id"].tolist() == ["i8"]
+
+
+def test_malformed_list_elements_in_parquet(tmp_path: Path, world: dict[str, pd.DataFrame]) -> None:
+    world["interactions"].at[1, "internal_participants"] = ["e3", ""]
+    world["interactions"].at[3, "external_participants"] = ["c3", None]
+    world["interactions"].at[4, "external_participants"] = None  # a missing list is an empty list
+    folder = write_world(tmp_path / "pq", world, "parquet")
+    result, _ = load(folder, tmp_path)
+    assert problem(result, "interactions", "internal_participants", "list_format").rows == [2]
+    assert problem(result, "interactions", "external_participants", "list_format").rows == [4]
+    assert result.tables["interactions"]["external_participants"].tolist()[2] == []
+
+
+def test_csv_with_bom_crlf_and_quoted_newline(tmp_path: Path, data_dir: Path) -> None:
+    text = (
+        "account_id,renewal_date,outcome,arr_change_usd,comment\r\n"
+        'a1,2024-06-01,renewed,0,"two\nlines"\r\n'
+        "a2,2024-07-01,lost,-1.5,\r\n"
+    )
+    (data_dir / "renewals.csv").write_bytes(b"\xef\xbb\xbf" + text.encode())
+    result, _ = load(data_dir, tmp_path)
+    renewals = result.tables["renewals"]
+    assert renewals["account_id"].tolist() == ["a1"] and renewals["comment"].tolist() == ["two\nlines"]
+    assert problem(result, "renewals", "outcome", "allowed: renewed|churned|expanded|contracted").rows == [2]
+
+
+def test_under_threshold_keeps_good_rows_and_writes_rejects(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "contacts", (2, "seniority", "intern"), (2, "title", ""))
+    result, printed = load(data_dir, tmp_path)
+    assert result.rejects_path == tmp_path / "store" / "rejects"
+    counts = result.report.tables["contacts"]
+    assert (counts.rows_read, counts.rows_kept, counts.rows_rejected) == (6, 5, 1)
+    rejects = pd.read_csv(counts.rejects_file, dtype=str, keep_default_na=False)
+    assert rejects.loc[0, "table"] == "contacts" and rejects.loc[0, "row"] == "3"
+    assert (
+        "title: not_null" in rejects.loc[0, "reasons"] and "seniority: allowed" in rejects.loc[0, "reasons"]
+    )
+    assert rejects.loc[0, "contact_id"] == "c3" and rejects.loc[0, "seniority"] == "intern"
+    assert "rejects" in printed
+    assert not list(result.rejects_path.glob(".*tmp"))  # atomic write left no temporary file
+
+
+def test_stale_rejects_file_is_removed(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "renewals", (0, "outcome", "lost"))
+    stale = load(data_dir, tmp_path)[0].report.tables["renewals"].rejects_file
+    assert stale is not None and stale.exists()
+    write_csv(data_dir, "renewals", csv_frame("renewals", world["renewals"]))
+    load(data_dir, tmp_path)
+    assert not stale.exists()
+
+
+# ------------------------------------------------------------------------------------------- stops
+
+
+def test_rejects_over_threshold_stop_the_load(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "renewals", (0, "outcome", "lost"))
+    error = load_error(data_dir, tmp_path, threshold=0.01)
+    assert "renewals [rejects_threshold]: 1 of 4 rows rejected (25.00%), above the threshold of 1.00%" in str(
+        error
+    )
+    assert (tmp_path / "store" / "rejects" / "renewals.csv").exists()
+
+
+def test_missing_required_column(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    write_csv(data_dir, "accounts", csv_frame("accounts", world["accounts"].drop(columns=["segment"])))
+    error = load_error(data_dir, tmp_path)
+    assert "accounts.segment [missing_column]: required column 'segment' not found in accounts" in str(error)
+
+
+def test_missing_column_hints_at_case(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    write_csv(
+        data_dir, "renewals", csv_frame("renewals", world["renewals"]).rename(columns={"outcome": "Outcome"})
+    )
+    assert "found 'Outcome': column names are lower case" in str(load_error(data_dir, tmp_path))
+
+
+def test_missing_required_tables(tmp_path: Path, data_dir: Path) -> None:
+    for name in ("accounts", "surveys", "renewals"):
+        (data_dir / f"{name}.csv").unlink()
+    message = str(load_error(data_dir, tmp_path))
+    assert "accounts [missing_table]: required table not found" in message
+    assert "surveys/renewals [missing_table]: at least one label table is required" in message
+
+
+def test_one_label_table_is_enough(tmp_path: Path, data_dir: Path) -> None:
+    (data_dir / "renewals.csv").unlink()
+    assert load(data_dir, tmp_path)[0].missing_tables == ["renewals"]
+
+
+def test_truncated_parquet_is_unreadable(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    path = write_parquet(data_dir, "tickets", world["tickets"])
+    (data_dir / "tickets.csv").unlink()
+    path.write_bytes(path.read_bytes()[: path.stat().st_size // 2])
+    error = load_error(data_dir, tmp_path)
+    assert "tickets [unreadable_file]: tickets.parquet:" in str(error)
+
+
+def test_undecodable_csv_is_unreadable(tmp_path: Path, data_dir: Path) -> None:
+    (data_dir / "renewals.csv").write_bytes(
+        b"account_id,renewal_date,outcome,arr_change_usd\n" + b"a1,\xff\xfe,x,1\n"
+    )
+    assert "renewals [unreadable_file]" in str(load_error(data_dir, tmp_path))
+
+
+def test_ragged_csv_is_unreadable(tmp_path: Path, data_dir: Path) -> None:
+    (data_dir / "renewals.csv").write_text(
+        "account_id,renewal_date,outcome,arr_change_usd\na1,2024-01-01,renewed\n"
+    )
+    assert "renewals [unreadable_file]: renewals.csv: CSV parse error" in str(load_error(data_dir, tmp_path))
+
+
+def test_two_files_for_one_table_stop(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
+    write_parquet(data_dir, "usage", world["usage"])
+    assert "usage [duplicate_table]: one table, several files" in str(load_error(data_dir, tmp_path))
+
+
+def test_missing_folder(tmp_path: Path) -> None:
+    assert "data folder not found" in str(load_error(tmp_path / "nowhere", tmp_path))
+
+
+def test_every_problem_is_reported_at_once(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    write_csv(data_dir, "employees", csv_frame("employees", world["employees"].drop(columns=["team"])))
+    edit_csv(data_dir, world, "contacts", (0, "seniority", "boss"))
+    edit_csv(data_dir, world, "tickets", (1, "severity", "9"))
+    (data_dir / "usage.csv").write_bytes(b"\xff\xfe\x00")
+    error = load_error(data_dir, tmp_path)
+    message = str(error)
+    for expected in (
+        "employees.team [missing_column]",
+        "usage [unreadable_file]",
+        "contacts.seniority [allowed: executive|manager|individual]: 1 row (data rows 1)",
+        "tickets.severity [1..4]: 1 row (data rows 2)",
+    ):
+        assert expected in message
+    assert error.report is not None and len(error.report.fatal) == 2
+
+
+def test_ignored_files_and_subfolders(tmp_path: Path, data_dir: Path) -> None:
+    (data_dir / "ground_truth").mkdir()
+    (data_dir / "ground_truth" / "accounts.csv").write_text("garbage\n")
+    (data_dir / "notes.txt").write_text("hello")
+    result, _ = load(data_dir, tmp_path)
+    assert result.report.notes == ["ignored file: notes.txt"]
+
+
+def test_validation_order_puts_referenced_tables_first() -> None:
+    order = validation_order()
+    assert (
+        order.index("employees") < order.index("accounts") < order.index("contacts") < order.index("surveys")
+    )
+    assert set(order) == set(TABLES)

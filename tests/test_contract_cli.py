@@ -1,0 +1,67 @@
+"""``csat validate`` through a tiny Typer app wrapping ``validate_command``."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+import typer
+from typer.testing import CliRunner
+
+from csat.settings import Settings
+from features.contract.cli import validate_command
+from tests.contract_fixtures import csv_frame, make_world, write_csv, write_world
+
+
+def make_app(settings: Settings | None) -> typer.Typer:
+    app = typer.Typer()
+
+    @app.callback()
+    def main(ctx: typer.Context) -> None:
+        ctx.obj = settings
+
+    app.command("validate")(validate_command)
+    return app
+
+
+@pytest.fixture()
+def settings(tmp_path: Path) -> Settings:
+    return Settings(store_dir=tmp_path / "store", rejects_threshold=0.3)
+
+
+def test_valid_folder_exits_zero(tmp_path: Path, settings: Settings) -> None:
+    folder = write_world(tmp_path / "raw", make_world())
+    result = CliRunner().invoke(make_app(settings), ["validate", str(folder)])
+    assert result.exit_code == 0, result.output
+    assert "rows per table" in result.output and "OK" in result.output
+
+
+def test_few_rejects_exit_zero_and_write_rejects_dir(tmp_path: Path, settings: Settings) -> None:
+    world = make_world()
+    folder = write_world(tmp_path / "raw", world)
+    cells = csv_frame("contacts", world["contacts"])
+    cells.loc[0, "seniority"] = "boss"
+    write_csv(folder, "contacts", cells)
+    result = CliRunner().invoke(
+        make_app(settings), ["validate", str(folder), "--rejects-dir", str(tmp_path / "out")]
+    )
+    assert result.exit_code == 0, result.output
+    assert (tmp_path / "out" / "rejects" / "contacts.csv").exists()
+    assert "1 row(s) rejected" in result.output
+
+
+def test_contract_error_exits_two_with_message(tmp_path: Path, settings: Settings) -> None:
+    world = make_world()
+    folder = write_world(tmp_path / "raw", world)
+    write_csv(folder, "accounts", csv_frame("accounts", world["accounts"].drop(columns=["plan"])))
+    result = CliRunner().invoke(make_app(settings), ["validate", str(folder)])
+    assert result.exit_code == 2
+    assert "Contract error" in result.output
+    assert "accounts.plan [missing_column]: required column 'plan' not found in accounts" in result.output
+
+
+def test_settings_fall_back_to_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    result = CliRunner().invoke(make_app(None), ["validate", str(tmp_path / "missing")])
+    assert result.exit_code == 2
+    assert "data folder not found" in result.output
