@@ -23,8 +23,17 @@ import pyarrow.parquet as pq
 from bench.common import write_result
 from features.simulator import SimulationConfig, simulate
 
-STATIC = ["employee_count", "arr_usd", "tenure_years", "segment", "plan", "contract_type", "payment_method",
-          "industry", "region"]
+STATIC = [
+    "employee_count",
+    "arr_usd",
+    "tenure_years",
+    "segment",
+    "plan",
+    "contract_type",
+    "payment_method",
+    "industry",
+    "region",
+]
 
 
 def _month_index(ts: pd.Series, start: pd.Timestamp) -> np.ndarray:
@@ -41,9 +50,15 @@ def baseline_monthly(d: Path, start: pd.Timestamp) -> pd.DataFrame:
     t = pd.read_parquet(d / "tickets.parquet")
     t["m"] = _month_index(t["opened_at"], start)
     t["sev12"] = t["severity"] <= 2
-    out = out.join(t.groupby(["account_id", "m"]).agg(tickets=("ticket_id", "size"), sev12=("sev12", "sum"),
-                                                     escalated=("escalated", "sum"),
-                                                     reopened=("reopened_count", "sum")), how="outer")
+    out = out.join(
+        t.groupby(["account_id", "m"]).agg(
+            tickets=("ticket_id", "size"),
+            sev12=("sev12", "sum"),
+            escalated=("escalated", "sum"),
+            reopened=("reopened_count", "sum"),
+        ),
+        how="outer",
+    )
     inv = pd.read_parquet(d / "invoices.parquet")
     inv["m"] = _month_index(pd.to_datetime(inv["issued_at"]), start) + 2  # lateness known two months on
     inv["late_days"] = (pd.to_datetime(inv["paid_at"]) - pd.to_datetime(inv["due_at"])).dt.days.clip(lower=0)
@@ -59,16 +74,25 @@ def collaboration_monthly(d: Path, start: pd.Timestamp) -> pd.DataFrame:
     n_ext = pc.list_value_length(it["external_participants"]).to_numpy()
     ext = it.filter(pc.greater(pc.list_value_length(it["external_participants"]), 0))
     parent = pc.list_parent_indices(ext["external_participants"]).to_numpy()
-    flat = pd.DataFrame({"row": parent, "contact_id": pc.list_flatten(ext["external_participants"]).to_numpy(
-        zero_copy_only=False)}).merge(contacts[["contact_id", "account_id", "seniority"]], on="contact_id")
-    base = pd.DataFrame({
-        "kind": ext["kind"].to_numpy(zero_copy_only=False),
-        "hours": ext["duration_minutes"].to_numpy() / 60.0,
-        "size": (n_int + n_ext)[pc.greater(pc.list_value_length(it["external_participants"]), 0).to_numpy(
-            zero_copy_only=False)],
-        "organizer": ext["organizer_id"].to_numpy(zero_copy_only=False),
-        "started_at": ext["started_at"].to_pandas(),
-    })
+    flat = pd.DataFrame(
+        {
+            "row": parent,
+            "contact_id": pc.list_flatten(ext["external_participants"]).to_numpy(zero_copy_only=False),
+        }
+    ).merge(contacts[["contact_id", "account_id", "seniority"]], on="contact_id")
+    base = pd.DataFrame(
+        {
+            "kind": ext["kind"].to_numpy(zero_copy_only=False),
+            "hours": ext["duration_minutes"].to_numpy() / 60.0,
+            "size": (n_int + n_ext)[
+                pc.greater(pc.list_value_length(it["external_participants"]), 0).to_numpy(
+                    zero_copy_only=False
+                )
+            ],
+            "organizer": ext["organizer_id"].to_numpy(zero_copy_only=False),
+            "started_at": ext["started_at"].to_pandas(),
+        }
+    )
     base["m"] = _month_index(base["started_at"], start)
     first = flat.drop_duplicates("row").set_index("row")["account_id"]
     base["account_id"] = first.reindex(np.arange(len(base))).to_numpy()
@@ -112,30 +136,50 @@ def _reply_delay(base: pd.DataFrame, contacts: pd.DataFrame, it) -> pd.Series:
     ext = it.filter(pc.greater(pc.list_value_length(it["external_participants"]), 0))
     first_contact = pc.list_element(ext["external_participants"], 0).to_numpy(zero_copy_only=False)
     out_mail = emails.assign(contact_id=first_contact[emails.index.to_numpy()])
-    out_mail = out_mail[~out_mail["from_contact"]][["contact_id", "started_at"]].rename(
-        columns={"started_at": "reply_at"}).sort_values("reply_at")
-    j = pd.merge_asof(inbound, out_mail, left_on="started_at", right_on="reply_at", by="contact_id",
-                      direction="forward", allow_exact_matches=False)
+    out_mail = (
+        out_mail[~out_mail["from_contact"]][["contact_id", "started_at"]]
+        .rename(columns={"started_at": "reply_at"})
+        .sort_values("reply_at")
+    )
+    j = pd.merge_asof(
+        inbound,
+        out_mail,
+        left_on="started_at",
+        right_on="reply_at",
+        by="contact_id",
+        direction="forward",
+        allow_exact_matches=False,
+    )
     j["delay_h"] = ((j["reply_at"] - j["started_at"]).dt.total_seconds() / 3600).clip(upper=240).fillna(240)
     return j.groupby(["account_id", "m"])["delay_h"].median().rename("reply_delay_h")
 
 
 def team_network(d: Path, start: pd.Timestamp, accounts: pd.DataFrame) -> pd.DataFrame:
     """Per account-month: mean number of internal relationships of its owner and CSM."""
-    it = pq.read_table(d / "interactions.parquet", columns=["started_at", "internal_participants",
-                                                            "external_participants", "organizer_id"])
+    it = pq.read_table(
+        d / "interactions.parquet",
+        columns=["started_at", "internal_participants", "external_participants", "organizer_id"],
+    )
     internal = it.filter(pc.equal(pc.list_value_length(it["external_participants"]), 0))
     size = pc.list_value_length(internal["internal_participants"]).to_numpy()
     internal = internal.filter(pc.less_equal(pc.list_value_length(internal["internal_participants"]), 5))
     parent = pc.list_parent_indices(internal["internal_participants"]).to_numpy()
-    pairs = pd.DataFrame({"row": parent, "person": pc.list_flatten(internal["internal_participants"]).to_numpy(
-        zero_copy_only=False)})
+    pairs = pd.DataFrame(
+        {
+            "row": parent,
+            "person": pc.list_flatten(internal["internal_participants"]).to_numpy(zero_copy_only=False),
+        }
+    )
     pairs["organizer"] = internal["organizer_id"].to_numpy(zero_copy_only=False)[parent]
     pairs["m"] = _month_index(internal["started_at"].to_pandas(), start)[parent]
     pairs = pairs[pairs["person"] != pairs["organizer"]]
     del size
-    both = pd.concat([pairs.rename(columns={"organizer": "a", "person": "b"}),
-                      pairs.rename(columns={"organizer": "b", "person": "a"})])
+    both = pd.concat(
+        [
+            pairs.rename(columns={"organizer": "a", "person": "b"}),
+            pairs.rename(columns={"organizer": "b", "person": "a"}),
+        ]
+    )
     rel = both.groupby(["a", "b", "m"]).size()
     rel = rel[rel >= 2].reset_index().groupby(["a", "m"]).size().rename("rels")
     rows = []
@@ -149,17 +193,21 @@ def lagged(monthly: pd.DataFrame, accounts: pd.Series, months: int) -> pd.DataFr
     """Average of the four complete months before each month, on a full account-month grid."""
     grid = pd.MultiIndex.from_product([accounts, range(months)], names=["account_id", "m"])
     full = monthly.reindex(grid)
-    count_like = [c for c in full.columns if c.startswith(("hours_", "tickets", "sev12", "escalated", "reopened"))]
+    count_like = [
+        c for c in full.columns if c.startswith(("hours_", "tickets", "sev12", "escalated", "reopened"))
+    ]
     full[count_like] = full[count_like].fillna(0.0)
     values = full.to_numpy(dtype=float).reshape(len(accounts), months, -1)
-    shifted = [np.concatenate([np.full_like(values[:, :k], np.nan), values[:, :-k]], axis=1) for k in (1, 2, 3, 4)]
+    shifted = [
+        np.concatenate([np.full_like(values[:, :k], np.nan), values[:, :-k]], axis=1) for k in (1, 2, 3, 4)
+    ]
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(np.stack(shifted), axis=0)
     return pd.DataFrame(mean.reshape(len(grid), -1), index=grid, columns=full.columns)
 
 
 def survey_frame(d: Path, start: pd.Timestamp, months: int) -> tuple[pd.DataFrame, list[str], list[str]]:
-    """One row per survey response with lagged baseline and collaboration features and the true probability."""
+    """One row per survey response: lagged baseline and collaboration features, and the true probability."""
     accounts = pd.read_parquet(d / "accounts.parquet")
     base = baseline_monthly(d, start)
     collab = collaboration_monthly(d, start).join(team_network(d, start, accounts), how="outer")
@@ -183,9 +231,18 @@ def survey_frame(d: Path, start: pd.Timestamp, months: int) -> tuple[pd.DataFram
 
 def fit_accuracy(train: pd.DataFrame, test: pd.DataFrame, cols: list[str], seed: int) -> float:
     """Accuracy of a LightGBM model with fixed, equal settings."""
-    params = {"objective": "binary", "learning_rate": 0.03, "num_leaves": 15, "min_child_samples": 40,
-              "feature_fraction": 0.8, "bagging_fraction": 0.8, "bagging_freq": 1, "seed": seed,
-              "verbose": -1, "num_threads": 2}
+    params = {
+        "objective": "binary",
+        "learning_rate": 0.03,
+        "num_leaves": 15,
+        "min_child_samples": 40,
+        "feature_fraction": 0.8,
+        "bagging_fraction": 0.8,
+        "bagging_freq": 1,
+        "seed": seed,
+        "verbose": -1,
+        "num_threads": 2,
+    }
     model = lgb.train(params, lgb.Dataset(train[cols], train["label"]), num_boost_round=500)
     return float(((model.predict(test[cols]) > 0.5) == test["label"]).mean())
 

@@ -11,14 +11,19 @@ from csat.settings import SettingsError, load_settings
 from features.contract.cli import validate_command
 from features.simulator.cli import simulate_command
 
-app = typer.Typer(help="Customer-success risk from baseline and collaboration signals.", no_args_is_help=True,
-                  add_completion=False)
+app = typer.Typer(
+    help="Customer-success risk from baseline and collaboration signals.",
+    no_args_is_help=True,
+    add_completion=False,
+)
 
 
 @app.callback()
 def _root(
     ctx: typer.Context,
-    config: Annotated[Path | None, typer.Option("--config", help="TOML settings file (default: ./csat.toml).")] = None,
+    config: Annotated[
+        Path | None, typer.Option("--config", help="TOML settings file (default: ./csat.toml).")
+    ] = None,
 ) -> None:
     """Read the settings once and hand them to every command."""
     try:

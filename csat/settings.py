@@ -82,6 +82,7 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
 
     Raises:
         SettingsError: the named file does not exist, or it sets ``api_token`` (a secret: environment only).
+
     """
     path = config_file if config_file is not None else DEFAULT_CONFIG_FILE
     if config_file is not None and not path.is_file():

@@ -3,5 +3,12 @@
 from features.simulator.config import SCENARIOS, SimulationConfig, WorldParams
 from features.simulator.simulate import GROUND_TRUTH_DIR, TABLES, SimulationResult, simulate
 
-__all__ = ["GROUND_TRUTH_DIR", "SCENARIOS", "TABLES", "SimulationConfig", "SimulationResult", "WorldParams",
-           "simulate"]
+__all__ = [
+    "GROUND_TRUTH_DIR",
+    "SCENARIOS",
+    "TABLES",
+    "SimulationConfig",
+    "SimulationResult",
+    "WorldParams",
+    "simulate",
+]

@@ -19,7 +19,9 @@ def simulate_command(
     ctx: typer.Context,
     accounts: Annotated[int, typer.Option(help="Number of customer accounts.")] = 2000,
     months: Annotated[int, typer.Option(help="Months of history.")] = 24,
-    scenario: Annotated[str, typer.Option(help="default, null (collaboration has no effect) or late.")] = "default",
+    scenario: Annotated[
+        str, typer.Option(help="default, null (collaboration has no effect) or late.")
+    ] = "default",
     seed: Annotated[int | None, typer.Option(help="Random seed (default: the settings' seed).")] = None,
     out: Annotated[Path | None, typer.Option(help="Output folder (default: the settings' data_dir).")] = None,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
@@ -27,16 +29,26 @@ def simulate_command(
     """Simulate a customer-success world: the nine contract tables, and the ground truth in ground_truth/."""
     settings = ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
     try:
-        config = SimulationConfig(accounts=accounts, months=months, scenario=scenario,  # type: ignore[arg-type]
-                                  seed=settings.seed if seed is None else seed)
+        config = SimulationConfig(
+            accounts=accounts,
+            months=months,
+            scenario=scenario,  # type: ignore[arg-type]
+            seed=settings.seed if seed is None else seed,
+        )
     except ValueError as err:
         raise typer.BadParameter(str(err)) from err
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter(f"--format must be parquet or csv, not {fmt!r}")
     out_dir = out or settings.data_dir
     console = Console()
-    with Progress(TextColumn("simulating"), BarColumn(), TextColumn("{task.completed}/{task.total} months"),
-                  TimeElapsedColumn(), console=console, transient=True) as bar:
+    with Progress(
+        TextColumn("simulating"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total} months"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=True,
+    ) as bar:
         task = bar.add_task("months", total=months)
         result = simulate(config, out_dir, fmt=fmt, progress=lambda done, _: bar.update(task, completed=done))
     table = Table(title=f"{scenario} world, seed {config.seed}: {out_dir}")

@@ -19,8 +19,18 @@ REGION_TIMEZONES = {
     "LATAM": ["America/Sao_Paulo", "America/Mexico_City"],
 }
 INDUSTRIES = np.array(
-    ["software", "financial services", "healthcare", "manufacturing", "retail", "education",
-     "logistics", "media", "energy", "public sector"]
+    [
+        "software",
+        "financial services",
+        "healthcare",
+        "manufacturing",
+        "retail",
+        "education",
+        "logistics",
+        "media",
+        "energy",
+        "public sector",
+    ]
 )
 SEGMENT_P = np.array([0.15, 0.35, 0.50])
 PLANS = {
@@ -34,15 +44,74 @@ SEGMENT_SHAPE = {
     "mid-market": {"employees": 600, "arr": 70_000.0, "contacts": 8, "extra_contacts": 2},
     "smb": {"employees": 60, "arr": 11_000.0, "contacts": 3, "extra_contacts": 1},
 }
-NAME_A = np.array(["Blue", "North", "Bright", "Silver", "Red", "Summit", "Iron", "Green", "Clear", "Swift",
-                   "Atlas", "Harbor", "Prime", "Nova", "Cedar", "Pioneer", "Vertex", "Granite", "Sky", "Delta"])
-NAME_B = np.array(["River", "Peak", "Field", "Stone", "Bridge", "Wave", "Point", "Labs", "Works", "Systems",
-                   "Logic", "Dynamics", "Foods", "Health", "Energy", "Freight", "Media", "Capital", "Retail", "Soft"])
+NAME_A = np.array(
+    [
+        "Blue",
+        "North",
+        "Bright",
+        "Silver",
+        "Red",
+        "Summit",
+        "Iron",
+        "Green",
+        "Clear",
+        "Swift",
+        "Atlas",
+        "Harbor",
+        "Prime",
+        "Nova",
+        "Cedar",
+        "Pioneer",
+        "Vertex",
+        "Granite",
+        "Sky",
+        "Delta",
+    ]
+)
+NAME_B = np.array(
+    [
+        "River",
+        "Peak",
+        "Field",
+        "Stone",
+        "Bridge",
+        "Wave",
+        "Point",
+        "Labs",
+        "Works",
+        "Systems",
+        "Logic",
+        "Dynamics",
+        "Foods",
+        "Health",
+        "Energy",
+        "Freight",
+        "Media",
+        "Capital",
+        "Retail",
+        "Soft",
+    ]
+)
 NAME_C = np.array(["Inc", "Ltd", "GmbH", "Group", "Corp", "LLC", "SA", "Co", "AG", "plc"])
 TITLES = {
-    "executive": ["CEO", "CFO", "CIO", "CTO", "COO", "VP Operations", "VP Engineering", "Chief Digital Officer"],
-    "manager": ["IT Manager", "Operations Manager", "Finance Manager", "Procurement Lead", "Team Lead",
-                "Program Manager"],
+    "executive": [
+        "CEO",
+        "CFO",
+        "CIO",
+        "CTO",
+        "COO",
+        "VP Operations",
+        "VP Engineering",
+        "Chief Digital Officer",
+    ],
+    "manager": [
+        "IT Manager",
+        "Operations Manager",
+        "Finance Manager",
+        "Procurement Lead",
+        "Team Lead",
+        "Program Manager",
+    ],
     "individual": ["Analyst", "Engineer", "Administrator", "Specialist", "Coordinator", "Consultant"],
 }
 ROLE_RATIOS = {"seller": 40, "csm": 25, "engineer": 30, "support": 60}
@@ -55,7 +124,9 @@ class Cast:
     accounts: pd.DataFrame
     employees: pd.DataFrame
     contacts: pd.DataFrame
-    team: np.ndarray  # (accounts, 6) employee indexes: owner, csm, engineer, engineer, manager, exec; -1 = none
+    team: (
+        np.ndarray
+    )  # (accounts, 6) employee indexes: owner, csm, engineer, engineer, manager, exec; -1 = none
     contact_offsets: np.ndarray  # contacts of account a are rows contact_offsets[a]:contact_offsets[a+1]
     employee_network: list[np.ndarray]  # per employee, the colleagues they regularly work with
     team_members: list[np.ndarray]  # per employee, the members of their own team
@@ -79,8 +150,10 @@ def make_accounts(rng: np.random.Generator, n: int, start: date) -> pd.DataFrame
         plan[mask] = rng.choice(np.array(names), size=int(mask.sum()), p=p)
     tenure_days = rng.integers(60, 8 * 365, n)
     since = pd.Timestamp(start) - pd.to_timedelta(tenure_days, unit="D")
-    name = np.char.add(np.char.add(np.char.add(rng.choice(NAME_A, n), " "), rng.choice(NAME_B, n)),
-                       np.char.add(" ", rng.choice(NAME_C, n)))
+    name = np.char.add(
+        np.char.add(np.char.add(rng.choice(NAME_A, n), " "), rng.choice(NAME_B, n)),
+        np.char.add(" ", rng.choice(NAME_C, n)),
+    )
     contract_type = rng.choice(np.array(["annual", "multi-year", "monthly"]), n, p=[0.65, 0.2, 0.15])
     payment_method = rng.choice(np.array(["invoice", "card", "wire"]), n, p=[0.55, 0.3, 0.15])
     return pd.DataFrame(
@@ -105,7 +178,7 @@ def _role_counts(n_accounts: int) -> dict[str, int]:
 
 
 def make_employees(rng: np.random.Generator, n_accounts: int, start: date) -> pd.DataFrame:
-    """Our side: sellers, CSMs, engineers and support in regional teams of about eight, their managers and executives."""
+    """Our side: sellers, CSMs, engineers and support in regional teams of eight, managers, executives."""
     rows: list[tuple[str, str, str]] = []  # role, region, team
     for role, count in _role_counts(n_accounts).items():
         regions = rng.choice(REGIONS, size=count, p=REGION_P)
@@ -117,12 +190,17 @@ def make_employees(rng: np.random.Generator, n_accounts: int, start: date) -> pd
     n_exec = max(3, len(REGIONS) + 2)
     rows += [("manager", team.split("-")[1].upper(), team) for team in teams]
     rows += [("executive", str(REGIONS[i % len(REGIONS)]), "leadership") for i in range(n_exec)]
-    rows += [("other", str(rng.choice(REGIONS, p=REGION_P)), "operations") for _ in range(max(2, n_accounts // 200))]
+    rows += [
+        ("other", str(rng.choice(REGIONS, p=REGION_P)), "operations")
+        for _ in range(max(2, n_accounts // 200))
+    ]
     emp = pd.DataFrame(rows, columns=["role", "region", "team"])
     n = len(emp)
     emp.insert(0, "employee_id", _ids("E", n, 5))
     emp["timezone"] = [rng.choice(REGION_TIMEZONES[r]) for r in emp["region"]]
-    emp["hired_at"] = (pd.Timestamp(start) - pd.to_timedelta(rng.integers(30, 12 * 365, n), unit="D")).normalize()
+    emp["hired_at"] = (
+        pd.Timestamp(start) - pd.to_timedelta(rng.integers(30, 12 * 365, n), unit="D")
+    ).normalize()
     emp["manager_id"] = _manager_ids(emp)
     emp["network_trait"] = rng.normal(0.0, 1.0, n)
     return emp
@@ -146,7 +224,7 @@ def _manager_ids(emp: pd.DataFrame) -> list[str | None]:
 
 
 def make_contacts(rng: np.random.Generator, accounts: pd.DataFrame) -> tuple[pd.DataFrame, np.ndarray]:
-    """The customers' people, grouped by account, with a hidden prominence that decides who we talk to most."""
+    """The customers' people, grouped by account, with a hidden prominence (who we talk to most)."""
     seg = accounts["segment"].to_numpy()
     mean = np.array([SEGMENT_SHAPE[s]["contacts"] for s in seg], dtype=float)
     extra = np.array([SEGMENT_SHAPE[s]["extra_contacts"] for s in seg], dtype=np.int64)
@@ -189,7 +267,7 @@ def _pick(rng: np.random.Generator, pool: dict[str, np.ndarray], regions: np.nda
 
 
 def make_teams(rng: np.random.Generator, accounts: pd.DataFrame, emp: pd.DataFrame) -> np.ndarray:
-    """Assign each account its team: owner (seller), CSM, up to two engineers, the CSM's manager, an executive."""
+    """Assign each account its team: owner, CSM, up to two engineers, the CSM's manager, an executive."""
     n = len(accounts)
     regions = accounts["region"].to_numpy()
     seg = accounts["segment"].to_numpy()
@@ -219,7 +297,9 @@ def make_networks(rng: np.random.Generator, emp: pd.DataFrame) -> tuple[list[np.
     n = len(emp)
     trait = emp["network_trait"].to_numpy()
     sizes = 2 + rng.poisson(5.0 * np.exp(0.9 * trait))
-    network = [rng.choice(np.delete(np.arange(n), i), min(int(sizes[i]), n - 1), replace=False) for i in range(n)]
+    network = [
+        rng.choice(np.delete(np.arange(n), i), min(int(sizes[i]), n - 1), replace=False) for i in range(n)
+    ]
     by_team = {t: g.index.to_numpy() for t, g in emp.groupby("team")}
     members = [by_team[t][by_team[t] != i] for i, t in enumerate(emp["team"])]
     return network, members

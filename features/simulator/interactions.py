@@ -1,4 +1,4 @@
-"""Emails, meetings, calls and chats of one month, drawn from the account state; internal-only ones included."""
+"""Emails, meetings, calls and chats of one month, drawn from the account state (internal-only ones too)."""
 
 from __future__ import annotations
 
@@ -51,7 +51,9 @@ class ContactSampler:
         if senior_only:
             log_w = log_w + np.where(contacts["seniority"].to_numpy() == "executive", 0.0, -14.0)
         offsets = cast.contact_offsets
-        log_w -= np.maximum.reduceat(log_w, offsets[:-1])[acc]  # the heaviest contact of each account weighs 1
+        log_w -= np.maximum.reduceat(log_w, offsets[:-1])[
+            acc
+        ]  # the heaviest contact of each account weighs 1
         cum = np.cumsum(np.exp(log_w))
         before = np.concatenate([[0.0], cum])[offsets[:-1]]
         total = cum[offsets[1:] - 1] - before
@@ -64,7 +66,9 @@ class ContactSampler:
         return np.searchsorted(self.grid, target, side="right")
 
 
-def _team_pick(rng: np.random.Generator, team: np.ndarray, account: np.ndarray, probs: list[float]) -> np.ndarray:
+def _team_pick(
+    rng: np.random.Generator, team: np.ndarray, account: np.ndarray, probs: list[float]
+) -> np.ndarray:
     """Pick one of owner / CSM / engineer per row (engineer falls back to the CSM when there is none)."""
     slot = rng.choice(3, size=len(account), p=probs)
     slot = np.where(slot == 2, np.where(rng.random(len(account)) < 0.5, 2, 3), slot)
@@ -72,7 +76,9 @@ def _team_pick(rng: np.random.Generator, team: np.ndarray, account: np.ndarray, 
     return np.where(person >= 0, person, team[account, 1])
 
 
-def external_counts(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, active: np.ndarray) -> np.ndarray:
+def external_counts(
+    rng: np.random.Generator, cast: Cast, latent: Latent, m: int, active: np.ndarray
+) -> np.ndarray:
     """Counts per (account, category) for the month; zero for inactive accounts."""
     scale = cast.accounts["segment"].map(SEGMENT_SCALE).to_numpy()
     time = latent.drivers["time"][:, m]
@@ -86,7 +92,12 @@ def external_counts(rng: np.random.Generator, cast: Cast, latent: Latent, m: int
 
 
 def _meeting_participants(
-    rng: np.random.Generator, cast: Cast, latent: Latent, m: int, d: Draft, samplers: tuple[ContactSampler, ...]
+    rng: np.random.Generator,
+    cast: Cast,
+    latent: Latent,
+    m: int,
+    d: Draft,
+    samplers: tuple[ContactSampler, ...],
 ) -> None:
     """Extra people in customer meetings: depth keeps meetings small, seniority brings executives in."""
     contacts, executives = samplers
@@ -107,7 +118,9 @@ def _meeting_participants(
     our_senior = rows[rng.random(len(rows)) < sigmoid(-1.6 + 2.0 * senior)]
     exec_slot = cast.team[d.account[our_senior], 5]
     manager = cast.team[d.account[our_senior], 4]
-    d.internal.append((our_senior, np.where((exec_slot >= 0) & (rng.random(len(our_senior)) < 0.5), exec_slot, manager)))
+    d.internal.append(
+        (our_senior, np.where((exec_slot >= 0) & (rng.random(len(our_senior)) < 0.5), exec_slot, manager))
+    )
 
 
 def _rush_participants(rng: np.random.Generator, cast: Cast, d: Draft, contacts: ContactSampler) -> None:
@@ -127,8 +140,13 @@ def _rush_participants(rng: np.random.Generator, cast: Cast, d: Draft, contacts:
 
 def _simple_participants(rng: np.random.Generator, cast: Cast, d: Draft, contacts: ContactSampler) -> None:
     """Emails, calls and chats: one or two people on each side."""
-    for category, extra_ext, extra_int in ((OUTBOUND, 0.4, 0.3), (RUSH_EMAIL, 0.8, 0.6), (CALL, 0.2, 0.2),
-                                           (CHAT, 0.0, 0.0), (INBOUND, 0.3, 0.0)):
+    for category, extra_ext, extra_int in (
+        (OUTBOUND, 0.4, 0.3),
+        (RUSH_EMAIL, 0.8, 0.6),
+        (CALL, 0.2, 0.2),
+        (CHAT, 0.0, 0.0),
+        (INBOUND, 0.3, 0.0),
+    ):
         rows = np.flatnonzero(d.category == category)
         n_ext = (category != INBOUND) + rng.poisson(extra_ext, len(rows))
         rep = np.repeat(rows, n_ext)
@@ -155,8 +173,14 @@ def external_draft(rng: np.random.Generator, cast: Cast, latent: Latent, m: int,
     organizer_contact[inbound] = contacts.draw(rng, account[inbound])
     organizer_emp[inbound] = _team_pick(rng, cast.team, account[inbound], [0.3, 0.6, 0.1])  # the recipient
     rows = np.arange(len(account))
-    d = Draft(account, category, np.where(inbound, -1, organizer_emp), organizer_contact,
-              internal=[(rows, organizer_emp)], external=[(rows[inbound], organizer_contact[inbound])])
+    d = Draft(
+        account,
+        category,
+        np.where(inbound, -1, organizer_emp),
+        organizer_contact,
+        internal=[(rows, organizer_emp)],
+        external=[(rows[inbound], organizer_contact[inbound])],
+    )
     _meeting_participants(rng, cast, latent, m, d, (contacts, executives))
     _rush_participants(rng, cast, d, contacts)
     _simple_participants(rng, cast, d, contacts)
@@ -164,9 +188,19 @@ def external_draft(rng: np.random.Generator, cast: Cast, latent: Latent, m: int,
 
 
 INTERNAL_EMAIL, INTERNAL_MEETING, INTERNAL_CHAT, REPLY = 10, 11, 12, 7
-KIND_OF = {MEETING: "meeting", OUTBOUND: "email", INBOUND: "email", CALL: "call", CHAT: "chat",
-           RUSH_MEETING: "meeting", RUSH_EMAIL: "email", REPLY: "email", INTERNAL_EMAIL: "email",
-           INTERNAL_MEETING: "meeting", INTERNAL_CHAT: "chat"}
+KIND_OF = {
+    MEETING: "meeting",
+    OUTBOUND: "email",
+    INBOUND: "email",
+    CALL: "call",
+    CHAT: "chat",
+    RUSH_MEETING: "meeting",
+    RUSH_EMAIL: "email",
+    REPLY: "email",
+    INTERNAL_EMAIL: "email",
+    INTERNAL_MEETING: "meeting",
+    INTERNAL_CHAT: "chat",
+}
 
 
 def _flat(lists: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
@@ -175,7 +209,9 @@ def _flat(lists: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
     return values.astype(np.int64), np.concatenate([[0], np.cumsum(lengths)])
 
 
-def _from_lists(rng: np.random.Generator, owner: np.ndarray, flat: tuple[np.ndarray, np.ndarray]) -> np.ndarray:
+def _from_lists(
+    rng: np.random.Generator, owner: np.ndarray, flat: tuple[np.ndarray, np.ndarray]
+) -> np.ndarray:
     values, offsets = flat
     length = offsets[owner + 1] - offsets[owner]
     pick = offsets[owner] + np.floor(rng.random(len(owner)) * np.maximum(length, 1)).astype(np.int64)
@@ -187,11 +223,14 @@ def internal_draft(rng: np.random.Generator, cast: Cast) -> Draft:
     trait = cast.employees["network_trait"].to_numpy()
     n = len(trait)
     organizer = np.repeat(np.arange(n), rng.poisson(60.0 * np.exp(0.6 * trait)))
-    category = rng.choice(np.array([INTERNAL_EMAIL, INTERNAL_MEETING, INTERNAL_CHAT]), len(organizer),
-                          p=[0.55, 0.4, 0.05])
+    category = rng.choice(
+        np.array([INTERNAL_EMAIL, INTERNAL_MEETING, INTERNAL_CHAT]), len(organizer), p=[0.55, 0.4, 0.05]
+    )
     extra = np.select([category == INTERNAL_MEETING, category == INTERNAL_EMAIL], [0.8, 0.3], 0.0)
     k = 1 + rng.poisson(extra)
-    k += np.where((category == INTERNAL_MEETING) & (rng.random(len(k)) < 0.02), rng.integers(8, 30, len(k)), 0)
+    k += np.where(
+        (category == INTERNAL_MEETING) & (rng.random(len(k)) < 0.02), rng.integers(8, 30, len(k)), 0
+    )
     rows = np.repeat(np.arange(len(organizer)), k)
     who = organizer[rows]
     from_network = _from_lists(rng, who, _flat(cast.employee_network))
@@ -199,8 +238,14 @@ def internal_draft(rng: np.random.Generator, cast: Cast) -> Draft:
     use_team = (rng.random(len(rows)) < 0.45) & (from_team >= 0)
     person = np.where(use_team, from_team, from_network)
     person = np.where(person >= 0, person, rng.integers(0, n, len(rows)))
-    return Draft(np.full(len(organizer), -1), category, organizer, np.full(len(organizer), -1),
-                 internal=[(np.arange(len(organizer)), organizer), (rows, person)], external=[])
+    return Draft(
+        np.full(len(organizer), -1),
+        category,
+        organizer,
+        np.full(len(organizer), -1),
+        internal=[(np.arange(len(organizer)), organizer), (rows, person)],
+        external=[],
+    )
 
 
 def durations(rng: np.random.Generator, category: np.ndarray) -> np.ndarray:
@@ -216,9 +261,10 @@ def durations(rng: np.random.Generator, category: np.ndarray) -> np.ndarray:
     return np.round(out, 2)
 
 
-def _timestamps(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp,
-                d: Draft) -> np.ndarray:
-    """Start times in naive UTC: working hours in the organiser's timezone, after hours more often in a rush."""
+def _timestamps(
+    rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp, d: Draft
+) -> np.ndarray:
+    """Start times in naive UTC: working hours in the organiser's timezone; after hours in a rush."""
     external = d.account >= 0
     rush = np.where(external, latent.rush[np.maximum(d.account, 0), m], 0.0)
     p_after = np.where(external, sigmoid(-2.6 + 1.2 * rush), 0.08)
@@ -250,8 +296,14 @@ def _replies(
     recipient = d.internal[0][1][rows]
     contact = d.organizer_contact[rows]
     idx = np.arange(len(rows))
-    reply = Draft(d.account[rows], np.full(len(rows), REPLY), recipient, np.full(len(rows), -1),
-                  internal=[(idx, recipient)], external=[(idx, contact)])
+    reply = Draft(
+        d.account[rows],
+        np.full(len(rows), REPLY),
+        recipient,
+        np.full(len(rows), -1),
+        internal=[(idx, recipient)],
+        external=[(idx, contact)],
+    )
     reply_time = started[rows] + (delay_h * 3600).astype(np.int64).astype("timedelta64[s]")
     return reply, reply_time
 
@@ -263,15 +315,19 @@ def _concat(drafts: list[Draft]) -> Draft:
         return [(rows + shift[i], people) for i, d in enumerate(drafts) for rows, people in getattr(d, side)]
 
     return Draft(
-        np.concatenate([d.account for d in drafts]), np.concatenate([d.category for d in drafts]),
-        np.concatenate([d.organizer_emp for d in drafts]), np.concatenate([d.organizer_contact for d in drafts]),
-        internal=pairs("internal"), external=pairs("external"),
+        np.concatenate([d.account for d in drafts]),
+        np.concatenate([d.category for d in drafts]),
+        np.concatenate([d.organizer_emp for d in drafts]),
+        np.concatenate([d.organizer_contact for d in drafts]),
+        internal=pairs("internal"),
+        external=pairs("external"),
     )
 
 
-def _list_array(pairs: list[tuple[np.ndarray, np.ndarray]], new_row: np.ndarray, n_rows: int,
-                ids: pa.Array) -> pa.ListArray:
-    """Participants as a list column: remap rows, drop people twice in one interaction, keep dropped rows out."""
+def _list_array(
+    pairs: list[tuple[np.ndarray, np.ndarray]], new_row: np.ndarray, n_rows: int, ids: pa.Array
+) -> pa.ListArray:
+    """Participants as a list column: remap rows, drop repeated people and dropped rows."""
     rows = np.concatenate([r for r, _ in pairs]).astype(np.int64)
     people = np.concatenate([p for _, p in pairs]).astype(np.int64)
     rows = new_row[rows]
@@ -283,8 +339,14 @@ def _list_array(pairs: list[tuple[np.ndarray, np.ndarray]], new_row: np.ndarray,
 
 
 def month_interactions(
-    rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp,
-    world_end: np.datetime64, first_id: int, ids: tuple[pa.Array, pa.Array],
+    rng: np.random.Generator,
+    cast: Cast,
+    latent: Latent,
+    m: int,
+    month_start: pd.Timestamp,
+    world_end: np.datetime64,
+    first_id: int,
+    ids: tuple[pa.Array, pa.Array],
 ) -> pa.Table:
     """All interactions of month ``m`` as a contract table, sorted by start time, ids from ``first_id``."""
     active = latent.active_until > np.datetime64(month_start, "s")
@@ -301,17 +363,22 @@ def month_interactions(
     new_row = np.full(len(started), -1, dtype=np.int64)
     new_row[keep] = np.arange(len(keep))
     emp_ids, contact_ids = ids
-    organizer = np.where(d.organizer_emp[keep] >= 0,
-                         np.asarray(emp_ids)[np.maximum(d.organizer_emp[keep], 0)],
-                         np.asarray(contact_ids)[np.maximum(d.organizer_contact[keep], 0)])
+    organizer = np.where(
+        d.organizer_emp[keep] >= 0,
+        np.asarray(emp_ids)[np.maximum(d.organizer_emp[keep], 0)],
+        np.asarray(contact_ids)[np.maximum(d.organizer_contact[keep], 0)],
+    )
     kinds = np.array([KIND_OF.get(c, "") for c in range(13)])
-    return pa.table({
-        "interaction_id": pa.array(np.char.add("I", np.char.zfill(np.arange(first_id, first_id + len(keep))
-                                                                  .astype(str), 10))),
-        "kind": pa.array(kinds[d.category[keep]]),
-        "started_at": pa.array(started[keep].astype("datetime64[us]")),
-        "duration_minutes": pa.array(durations(rng, d.category[keep])),
-        "organizer_id": pa.array(organizer),
-        "internal_participants": _list_array(d.internal, new_row, len(keep), emp_ids),
-        "external_participants": _list_array(d.external, new_row, len(keep), contact_ids),
-    })
+    return pa.table(
+        {
+            "interaction_id": pa.array(
+                np.char.add("I", np.char.zfill(np.arange(first_id, first_id + len(keep)).astype(str), 10))
+            ),
+            "kind": pa.array(kinds[d.category[keep]]),
+            "started_at": pa.array(started[keep].astype("datetime64[us]")),
+            "duration_minutes": pa.array(durations(rng, d.category[keep])),
+            "organizer_id": pa.array(organizer),
+            "internal_participants": _list_array(d.internal, new_row, len(keep), emp_ids),
+            "external_participants": _list_array(d.external, new_row, len(keep), contact_ids),
+        }
+    )

@@ -85,23 +85,44 @@ def health_parts(
 ) -> tuple[np.ndarray, np.ndarray]:
     """The baseline and collaboration parts of health, before noise."""
     ew = p.experience_weights
-    base = experience(p.w_adoption * drivers["adoption"] - p.w_pain * drivers["pain"]
-                      + p.w_payment * drivers["payment"], ew) + p.w_static * static[:, None]
-    collab = experience(
-        p.w_time * drivers["time"] + p.w_breadth * drivers["breadth"] + p.w_depth * drivers["depth"]
-        + p.w_senior * drivers["senior"] + p.w_responsiveness * drivers["responsiveness"], ew
-    ) + p.w_network * network[:, None]
+    base = (
+        experience(
+            p.w_adoption * drivers["adoption"]
+            - p.w_pain * drivers["pain"]
+            + p.w_payment * drivers["payment"],
+            ew,
+        )
+        + p.w_static * static[:, None]
+    )
+    collab = (
+        experience(
+            p.w_time * drivers["time"]
+            + p.w_breadth * drivers["breadth"]
+            + p.w_depth * drivers["depth"]
+            + p.w_senior * drivers["senior"]
+            + p.w_responsiveness * drivers["responsiveness"],
+            ew,
+        )
+        + p.w_network * network[:, None]
+    )
     return base, collab
 
 
 def draw_drivers(rng: np.random.Generator, n: int, months: int, p: WorldParams) -> dict[str, np.ndarray]:
-    """All driver paths. Drivers of one kind share a common factor (engagement is of a piece); payment
-    reliability moves more slowly than the rest and stands alone."""
-    common = {"baseline": ar1(rng, n, months, p.driver_persistence),
-              "collaboration": ar1(rng, n, months, p.driver_persistence)}
+    """All driver paths.
+
+    Drivers of one kind share a common factor (engagement is of a piece); payment reliability moves more
+    slowly than the rest and stands alone.
+    """
+    common = {
+        "baseline": ar1(rng, n, months, p.driver_persistence),
+        "collaboration": ar1(rng, n, months, p.driver_persistence),
+    }
     out: dict[str, np.ndarray] = {}
-    for kind, names, share in (("baseline", ("adoption", "pain"), p.baseline_common_share),
-                               ("collaboration", COLLAB_DRIVERS, p.collab_common_share)):
+    for kind, names, share in (
+        ("baseline", ("adoption", "pain"), p.baseline_common_share),
+        ("collaboration", COLLAB_DRIVERS, p.collab_common_share),
+    ):
         for name in names:
             sign = -1.0 if name == "pain" else 1.0
             specific = ar1(rng, n, months, p.driver_persistence)
@@ -128,22 +149,33 @@ def renewal_dates(accounts: pd.DataFrame, start: pd.Timestamp, end: pd.Timestamp
             break
         rows_idx.append(np.flatnonzero(keep))
         rows_date.append(when[keep])
-    out = pd.DataFrame({"account_idx": np.concatenate(rows_idx), "renewal_date": pd.concat(rows_date).to_numpy()})
-    out["month"] = (out["renewal_date"].dt.year - start.year) * 12 + out["renewal_date"].dt.month - start.month
+    out = pd.DataFrame(
+        {"account_idx": np.concatenate(rows_idx), "renewal_date": pd.concat(rows_date).to_numpy()}
+    )
+    out["month"] = (
+        (out["renewal_date"].dt.year - start.year) * 12 + out["renewal_date"].dt.month - start.month
+    )
     return out.sort_values(["account_idx", "renewal_date"], kind="stable").reset_index(drop=True)
 
 
 def decide_renewals(
-    rng: np.random.Generator, renewals: pd.DataFrame, health: np.ndarray, static: np.ndarray,
-    accounts: pd.DataFrame, p: WorldParams,
+    rng: np.random.Generator,
+    renewals: pd.DataFrame,
+    health: np.ndarray,
+    static: np.ndarray,
+    accounts: pd.DataFrame,
+    p: WorldParams,
 ) -> pd.DataFrame:
     """Draw each renewal's outcome from health at that month; nothing happens after a churn."""
     months = health.shape[1]
     idx = renewals["account_idx"].to_numpy()
     month = renewals["month"].to_numpy()
     past = month < 0
-    h = np.where(past, 0.5 * static[idx] + 0.4 + rng.normal(0.0, 0.6, len(idx)),
-                 health[idx, np.clip(month, 0, months - 1)])
+    h = np.where(
+        past,
+        0.5 * static[idx] + 0.4 + rng.normal(0.0, 0.6, len(idx)),
+        health[idx, np.clip(month, 0, months - 1)],
+    )
     seg_off = accounts["segment"].map(p.churn_segment_offset).to_numpy()[idx]
     p_churn = np.where(past, 0.0, sigmoid(p.churn_intercept + seg_off - p.churn_slope * h))
     u = rng.random(len(idx))
@@ -159,17 +191,28 @@ def decide_renewals(
     out = out[churned_before.to_numpy() == 0].reset_index(drop=True)
     arr = accounts["arr_usd"].to_numpy()[out["account_idx"].to_numpy()]
     change = rng.uniform(0.05, 0.4, len(out)) * arr
-    out["arr_change_usd"] = np.round(np.select(
-        [out["outcome"] == "churned", out["outcome"] == "expanded", out["outcome"] == "contracted"],
-        [-arr, change, -0.5 * change], 0.0), 2)
+    out["arr_change_usd"] = np.round(
+        np.select(
+            [out["outcome"] == "churned", out["outcome"] == "expanded", out["outcome"] == "contracted"],
+            [-arr, change, -0.5 * change],
+            0.0,
+        ),
+        2,
+    )
     return out
 
 
 def build_latent(
-    rng: np.random.Generator, accounts: pd.DataFrame, team: np.ndarray, employee_trait: np.ndarray,
-    months: int, start: pd.Timestamp, scenario: str, p: WorldParams,
+    rng: np.random.Generator,
+    accounts: pd.DataFrame,
+    team: np.ndarray,
+    employee_trait: np.ndarray,
+    months: int,
+    start: pd.Timestamp,
+    scenario: str,
+    p: WorldParams,
 ) -> Latent:
-    """Draw the hidden state. In the null scenario collaboration keeps its law but has no effect on outcomes."""
+    """Draw the hidden state; in the null world collaboration keeps its law but has no effect on outcomes."""
     n = len(accounts)
     end = start + pd.DateOffset(months=months)
     drivers = draw_drivers(rng, n, months, p)
@@ -190,5 +233,7 @@ def build_latent(
     renewals = decide_renewals(rng, renewal_dates(accounts, start, end), health, static, accounts, p)
     active_until = np.full(n, np.datetime64(end, "s"))
     churned = renewals[renewals["outcome"] == "churned"]
-    active_until[churned["account_idx"].to_numpy()] = churned["renewal_date"].to_numpy().astype("datetime64[s]")
+    active_until[churned["account_idx"].to_numpy()] = (
+        churned["renewal_date"].to_numpy().astype("datetime64[s]")
+    )
     return Latent(drivers, network, static, base, collab, health, rush, hazard, renewals, active_until)

@@ -25,8 +25,15 @@ def _account_tz(cast: Cast, account: np.ndarray) -> np.ndarray:
     return pd.Series(cast.accounts["region"].to_numpy()[account]).map(first).to_numpy()
 
 
-def month_tickets(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp,
-                  world_end: np.datetime64, first_id: int) -> pd.DataFrame:
+def month_tickets(
+    rng: np.random.Generator,
+    cast: Cast,
+    latent: Latent,
+    m: int,
+    month_start: pd.Timestamp,
+    world_end: np.datetime64,
+    first_id: int,
+) -> pd.DataFrame:
     """Tickets opened in month ``m``: more and worse with support pain and with poor health."""
     scale = cast.accounts["segment"].map(TICKETS_PER_MONTH).to_numpy()
     pain = latent.drivers["pain"][:, m]
@@ -36,28 +43,33 @@ def month_tickets(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, 
     acc = np.repeat(np.arange(len(n)), n)
     opened = to_utc(local_times(rng, month_start, rng.random(len(acc)) < 0.1), _account_tz(cast, acc))
     p_pain = pain[acc]
-    sev_logits = np.stack([-3.0 + 0.6 * p_pain, -1.4 + 0.4 * p_pain, np.zeros(len(acc)), -0.4 - 0.3 * p_pain], 1)
+    sev_logits = np.stack(
+        [-3.0 + 0.6 * p_pain, -1.4 + 0.4 * p_pain, np.zeros(len(acc)), -0.4 - 0.3 * p_pain], 1
+    )
     sev_p = np.exp(sev_logits) / np.exp(sev_logits).sum(1, keepdims=True)
     severity = 1 + (rng.random(len(acc))[:, None] > np.cumsum(sev_p, 1)).sum(1)
     median_h = np.array([8.0, 24.0, 72.0, 120.0])[severity - 1] * np.exp(0.3 * p_pain)
     resolve = (rng.lognormal(np.log(median_h), 0.8) * 3600).astype(np.int64).astype("timedelta64[s]")
     closed = opened + resolve
     limit = np.minimum(latent.active_until[acc], world_end)
-    df = pd.DataFrame({
-        "account_id": cast.accounts["account_id"].to_numpy()[acc],
-        "opened_at": opened,
-        "closed_at": pd.Series(closed).where(closed < world_end),
-        "severity": severity.astype(np.int64),
-        "escalated": rng.random(len(acc)) < sigmoid(-2.5 + 0.8 * p_pain - 0.5 * (severity - 2)),
-        "reopened_count": rng.poisson(0.1 * np.exp(0.5 * p_pain)).astype(np.int64),
-    })
+    df = pd.DataFrame(
+        {
+            "account_id": cast.accounts["account_id"].to_numpy()[acc],
+            "opened_at": opened,
+            "closed_at": pd.Series(closed).where(closed < world_end),
+            "severity": severity.astype(np.int64),
+            "escalated": rng.random(len(acc)) < sigmoid(-2.5 + 0.8 * p_pain - 0.5 * (severity - 2)),
+            "reopened_count": rng.poisson(0.1 * np.exp(0.5 * p_pain)).astype(np.int64),
+        }
+    )
     df = df[opened < limit].sort_values("opened_at", kind="stable").reset_index(drop=True)
     df.insert(0, "ticket_id", _ids("T", first_id, len(df), 8))
     return df
 
 
-def month_usage(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp,
-                seats: np.ndarray) -> pd.DataFrame:
+def month_usage(
+    rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp, seats: np.ndarray
+) -> pd.DataFrame:
     """One row per account per week (Mondays in the month): active users against licensed seats."""
     mondays = pd.date_range(month_start, month_start + pd.offsets.MonthEnd(0), freq="W-MON")
     adoption = latent.drivers["adoption"][:, m]
@@ -68,13 +80,17 @@ def month_usage(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, mo
         active = np.flatnonzero(latent.active_until > np.datetime64(monday, "s"))
         users = rng.binomial(seats[active], np.clip(util[active] + rng.normal(0, 0.03, len(active)), 0.01, 1))
         events = rng.poisson(users * 5.0 * np.exp(0.4 * adoption[active]))
-        frames.append(pd.DataFrame({
-            "account_id": cast.accounts["account_id"].to_numpy()[active],
-            "date": np.datetime64(monday, "s"),
-            "active_users": users.astype(np.int64),
-            "licensed_seats": seats[active].astype(np.int64),
-            "key_feature_events": events.astype(np.int64),
-        }))
+        frames.append(
+            pd.DataFrame(
+                {
+                    "account_id": cast.accounts["account_id"].to_numpy()[active],
+                    "date": np.datetime64(monday, "s"),
+                    "active_users": users.astype(np.int64),
+                    "licensed_seats": seats[active].astype(np.int64),
+                    "key_feature_events": events.astype(np.int64),
+                }
+            )
+        )
     return pd.concat(frames, ignore_index=True)
 
 
@@ -84,8 +100,15 @@ def licensed_seats(rng: np.random.Generator, accounts: pd.DataFrame) -> np.ndarr
     return np.clip(np.round(accounts["employee_count"].to_numpy() * share), 3, 20_000).astype(np.int64)
 
 
-def month_invoices(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp,
-                   world_end: np.datetime64, first_id: int) -> pd.DataFrame:
+def month_invoices(
+    rng: np.random.Generator,
+    cast: Cast,
+    latent: Latent,
+    m: int,
+    month_start: pd.Timestamp,
+    world_end: np.datetime64,
+    first_id: int,
+) -> pd.DataFrame:
     """A monthly invoice per active account; payment reliability and health decide lateness."""
     issued = np.datetime64(month_start, "s")
     acc = np.flatnonzero(latent.active_until > issued)
@@ -95,19 +118,28 @@ def month_invoices(rng: np.random.Generator, cast: Cast, latent: Latent, m: int,
     days = np.where(late, np.ceil(rng.lognormal(np.log(12.0), 0.8, len(acc))), -rng.integers(0, 26, len(acc)))
     paid = due + days.astype(np.int64).astype("timedelta64[D]")
     arr = cast.accounts["arr_usd"].to_numpy()[acc]
-    df = pd.DataFrame({
-        "account_id": cast.accounts["account_id"].to_numpy()[acc],
-        "issued_at": issued,
-        "due_at": due,
-        "paid_at": pd.Series(paid.astype("datetime64[s]")).where(paid < world_end),
-        "amount_usd": np.round(arr / 12.0, 2),
-    })
+    df = pd.DataFrame(
+        {
+            "account_id": cast.accounts["account_id"].to_numpy()[acc],
+            "issued_at": issued,
+            "due_at": due,
+            "paid_at": pd.Series(paid.astype("datetime64[s]")).where(paid < world_end),
+            "amount_usd": np.round(arr / 12.0, 2),
+        }
+    )
     df.insert(0, "invoice_id", _ids("INV", first_id, len(df), 8))
     return df
 
 
-def month_surveys(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp,
-                  csat_params: tuple[float, float], first_id: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+def month_surveys(
+    rng: np.random.Generator,
+    cast: Cast,
+    latent: Latent,
+    m: int,
+    month_start: pd.Timestamp,
+    csat_params: tuple[float, float],
+    first_id: int,
+) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Survey responses of month ``m`` and, apart, each response's true probability of being satisfied."""
     kappa, threshold = csat_params
     rate = cast.accounts["segment"].map(SURVEYS_PER_MONTH).to_numpy()
@@ -124,19 +156,30 @@ def month_surveys(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, 
     csat = np.where(satisfied, np.where(five, 5, 4), np.minimum(low, 3))
     nps = np.clip(np.round(6.5 + 1.8 * h + 1.2 * (csat - 3) + rng.normal(0, 1.2, len(acc))), 0, 10)
     offsets = cast.contact_offsets
-    contact = offsets[acc] + np.floor(rng.random(len(acc)) * (offsets[acc + 1] - offsets[acc])).astype(np.int64)
+    contact = offsets[acc] + np.floor(rng.random(len(acc)) * (offsets[acc + 1] - offsets[acc])).astype(
+        np.int64
+    )
     ids = _ids("R", first_id, len(acc), 8)
     order = np.argsort(responded, kind="stable")
-    surveys = pd.DataFrame({
-        "response_id": ids,
-        "account_id": cast.accounts["account_id"].to_numpy()[acc][order],
-        "contact_id": cast.contacts["contact_id"].to_numpy()[contact][order],
-        "responded_at": responded[order],
-        "csat": csat[order].astype(np.int64),
-        "nps": pd.array(np.where(rng.random(len(acc)) < 0.7, nps, np.nan)[order]).astype("Int64"),
-    })
-    truth = pd.DataFrame({"response_id": ids, "account_id": surveys["account_id"], "p_satisfied": p_sat[order],
-                          "health": h[order], "month": m})
+    surveys = pd.DataFrame(
+        {
+            "response_id": ids,
+            "account_id": cast.accounts["account_id"].to_numpy()[acc][order],
+            "contact_id": cast.contacts["contact_id"].to_numpy()[contact][order],
+            "responded_at": responded[order],
+            "csat": csat[order].astype(np.int64),
+            "nps": pd.array(np.where(rng.random(len(acc)) < 0.7, nps, np.nan)[order]).astype("Int64"),
+        }
+    )
+    truth = pd.DataFrame(
+        {
+            "response_id": ids,
+            "account_id": surveys["account_id"],
+            "p_satisfied": p_sat[order],
+            "health": h[order],
+            "month": m,
+        }
+    )
     return surveys, truth
 
 
@@ -144,12 +187,14 @@ def renewals_table(cast: Cast, latent: Latent) -> tuple[pd.DataFrame, pd.DataFra
     """The renewals table and, apart, each in-window renewal's true churn probability."""
     r = latent.renewals
     account_id = cast.accounts["account_id"].to_numpy()[r["account_idx"].to_numpy()]
-    table = pd.DataFrame({
-        "account_id": account_id,
-        "renewal_date": r["renewal_date"].to_numpy().astype("datetime64[s]"),
-        "outcome": r["outcome"].to_numpy(),
-        "arr_change_usd": r["arr_change_usd"].to_numpy(),
-    })
+    table = pd.DataFrame(
+        {
+            "account_id": account_id,
+            "renewal_date": r["renewal_date"].to_numpy().astype("datetime64[s]"),
+            "outcome": r["outcome"].to_numpy(),
+            "arr_change_usd": r["arr_change_usd"].to_numpy(),
+        }
+    )
     in_window = r["month"].to_numpy() >= 0
     truth = table.loc[in_window, ["account_id", "renewal_date", "outcome"]].assign(
         p_churn=r["p_churn"].to_numpy()[in_window], health=r["health"].to_numpy()[in_window]
@@ -172,4 +217,6 @@ def recorded_at(rng: np.random.Generator, stamps: np.ndarray, mean_days: float) 
     stamps = stamps.astype("datetime64[s]")
     lag = (rng.exponential(mean_days, len(stamps)) * 86400).astype(np.int64).astype("timedelta64[s]")
     batch = (stamps + lag).astype("datetime64[W]") + np.timedelta64(1, "W")  # next weekly export
-    return (batch.astype("datetime64[s]") + np.timedelta64(4, "D") + np.timedelta64(6, "h")).astype("datetime64[us]")
+    return (batch.astype("datetime64[s]") + np.timedelta64(4, "D") + np.timedelta64(6, "h")).astype(
+        "datetime64[us]"
+    )

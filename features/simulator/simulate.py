@@ -14,11 +14,20 @@ from features.simulator import records
 from features.simulator.config import SimulationConfig, WorldParams
 from features.simulator.entities import Cast, make_cast
 from features.simulator.interactions import month_interactions
-from features.simulator.latent import COLLAB_DRIVERS, BASELINE_DRIVERS, Latent, build_latent
+from features.simulator.latent import BASELINE_DRIVERS, COLLAB_DRIVERS, Latent, build_latent
 from features.simulator.writer import TableWriter, staged_folder
 
-TABLES = ("accounts", "contacts", "employees", "interactions", "tickets", "usage", "invoices", "surveys",
-          "renewals")
+TABLES = (
+    "accounts",
+    "contacts",
+    "employees",
+    "interactions",
+    "tickets",
+    "usage",
+    "invoices",
+    "surveys",
+    "renewals",
+)
 GROUND_TRUTH_DIR = "ground_truth"
 Progress = Callable[[int, int], None]
 
@@ -44,11 +53,17 @@ class _World:
     def write(self, table: str, chunk: pd.DataFrame | pa.Table) -> None:
         if self.late and table in records.RECORD_LAG_DAYS:
             column, lag = records.RECORD_LAG_DAYS[table]
-            stamps = np.asarray(chunk[column].to_numpy() if isinstance(chunk, pd.DataFrame)
-                                else chunk[column].to_numpy(zero_copy_only=False))
+            stamps = np.asarray(
+                chunk[column].to_numpy()
+                if isinstance(chunk, pd.DataFrame)
+                else chunk[column].to_numpy(zero_copy_only=False)
+            )
             value = records.recorded_at(self.rng, stamps, lag)
-            chunk = (chunk.assign(recorded_at=value) if isinstance(chunk, pd.DataFrame)
-                     else chunk.append_column("recorded_at", pa.array(value)))
+            chunk = (
+                chunk.assign(recorded_at=value)
+                if isinstance(chunk, pd.DataFrame)
+                else chunk.append_column("recorded_at", pa.array(value))
+            )
         self.writers[table].write(chunk)
         self.next_id[table] += len(chunk)
 
@@ -64,20 +79,37 @@ def _entity_tables(cast: Cast) -> dict[str, pd.DataFrame]:
     return {"accounts": cast.accounts, "contacts": contacts, "employees": employees}
 
 
-def _month(world: _World, cast: Cast, latent: Latent, m: int, cfg: SimulationConfig, p: WorldParams,
-           seats: np.ndarray, truth: list[pd.DataFrame]) -> None:
+def _month(
+    world: _World,
+    cast: Cast,
+    latent: Latent,
+    m: int,
+    cfg: SimulationConfig,
+    p: WorldParams,
+    seats: np.ndarray,
+    truth: list[pd.DataFrame],
+) -> None:
     rng = world.rng
     month_start = pd.Timestamp(cfg.start) + pd.DateOffset(months=m)
     end = np.datetime64(pd.Timestamp(cfg.start) + pd.DateOffset(months=cfg.months), "s")
-    ids = (pa.array(cast.employees["employee_id"].to_numpy()), pa.array(cast.contacts["contact_id"].to_numpy()))
-    world.write("interactions", month_interactions(rng, cast, latent, m, month_start, end,
-                                                   world.next_id["interactions"], ids))
-    world.write("tickets", records.month_tickets(rng, cast, latent, m, month_start, end, world.next_id["tickets"]))
+    ids = (
+        pa.array(cast.employees["employee_id"].to_numpy()),
+        pa.array(cast.contacts["contact_id"].to_numpy()),
+    )
+    world.write(
+        "interactions",
+        month_interactions(rng, cast, latent, m, month_start, end, world.next_id["interactions"], ids),
+    )
+    world.write(
+        "tickets", records.month_tickets(rng, cast, latent, m, month_start, end, world.next_id["tickets"])
+    )
     world.write("usage", records.month_usage(rng, cast, latent, m, month_start, seats))
-    world.write("invoices", records.month_invoices(rng, cast, latent, m, month_start, end,
-                                                   world.next_id["invoices"]))
-    surveys, csat_truth = records.month_surveys(rng, cast, latent, m, month_start, (p.csat_kappa, p.csat_threshold),
-                                                world.next_id["surveys"])
+    world.write(
+        "invoices", records.month_invoices(rng, cast, latent, m, month_start, end, world.next_id["invoices"])
+    )
+    surveys, csat_truth = records.month_surveys(
+        rng, cast, latent, m, month_start, (p.csat_kappa, p.csat_threshold), world.next_id["surveys"]
+    )
     world.write("surveys", surveys)
     truth.append(csat_truth)
 
@@ -108,8 +140,13 @@ def _write_truth(folder: Path, tables: dict[str, pd.DataFrame]) -> dict[str, int
     return {name: len(frame) for name, frame in tables.items()}
 
 
-def simulate(config: SimulationConfig, out_dir: Path, fmt: str = "parquet", params: WorldParams | None = None,
-             progress: Progress | None = None) -> SimulationResult:
+def simulate(
+    config: SimulationConfig,
+    out_dir: Path,
+    fmt: str = "parquet",
+    params: WorldParams | None = None,
+    progress: Progress | None = None,
+) -> SimulationResult:
     """Simulate a world and write it to ``out_dir`` (replaced atomically), ground truth in ``ground_truth/``.
 
     Args:
@@ -121,6 +158,7 @@ def simulate(config: SimulationConfig, out_dir: Path, fmt: str = "parquet", para
 
     Returns:
         The folder and the row counts per table.
+
     """
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be 'parquet' or 'csv', not {fmt!r}")
@@ -128,8 +166,16 @@ def simulate(config: SimulationConfig, out_dir: Path, fmt: str = "parquet", para
     rng = np.random.default_rng(config.seed)
     start = pd.Timestamp(config.start)
     cast = make_cast(rng, config.accounts, config.start)
-    latent = build_latent(rng, cast.accounts, cast.team, cast.employees["network_trait"].to_numpy(),
-                          config.months, start, config.scenario, p)
+    latent = build_latent(
+        rng,
+        cast.accounts,
+        cast.team,
+        cast.employees["network_trait"].to_numpy(),
+        config.months,
+        start,
+        config.scenario,
+        p,
+    )
     seats = records.licensed_seats(rng, cast.accounts)
     result = SimulationResult(Path(out_dir))
     with staged_folder(Path(out_dir)) as folder:
@@ -144,10 +190,13 @@ def simulate(config: SimulationConfig, out_dir: Path, fmt: str = "parquet", para
         renewals, renewal_truth = records.renewals_table(cast, latent)
         world.write("renewals", renewals)
         result.rows = world.close()
-        result.truth_rows = _write_truth(folder, {
-            "csat_truth": pd.concat(csat_truth, ignore_index=True),
-            "renewal_truth": renewal_truth,
-            "latent": latent_frame(cast, latent, start),
-            "config": pd.DataFrame([{**config.model_dump(mode="json"), "params": repr(p)}]),
-        })
+        result.truth_rows = _write_truth(
+            folder,
+            {
+                "csat_truth": pd.concat(csat_truth, ignore_index=True),
+                "renewal_truth": renewal_truth,
+                "latent": latent_frame(cast, latent, start),
+                "config": pd.DataFrame([{**config.model_dump(mode="json"), "params": repr(p)}]),
+            },
+        )
     return result

@@ -33,6 +33,8 @@ def to_utc(local: np.ndarray, timezones: np.ndarray) -> np.ndarray:
     for tz in np.unique(timezones):
         mask = timezones == tz
         idx = pd.DatetimeIndex(local[mask])
-        aware = idx.tz_localize(str(tz), ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="shift_forward")
+        aware = idx.tz_localize(
+            str(tz), ambiguous=np.zeros(len(idx), dtype=bool), nonexistent="shift_forward"
+        )
         out[mask] = aware.tz_convert("UTC").tz_localize(None).to_numpy().astype("datetime64[s]")
     return out

@@ -1,4 +1,4 @@
-"""Streaming writers for the contract tables: Parquet or CSV, chunk by chunk, into a folder renamed into place."""
+"""Streaming writers for the contract tables: Parquet or CSV, by chunks, in a folder renamed into place."""
 
 from __future__ import annotations
 
@@ -25,7 +25,9 @@ def to_arrow(frame: pd.DataFrame | pa.Table) -> pa.Table:
         if name in DATE_COLUMNS and pa.types.is_timestamp(col.type):
             table = table.set_column(table.schema.get_field_index(name), name, pc.cast(col, pa.date32()))
         elif pa.types.is_timestamp(col.type) and col.type.unit != "us":
-            table = table.set_column(table.schema.get_field_index(name), name, pc.cast(col, pa.timestamp("us")))
+            table = table.set_column(
+                table.schema.get_field_index(name), name, pc.cast(col, pa.timestamp("us"))
+            )
     return table
 
 

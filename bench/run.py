@@ -1,0 +1,27 @@
+"""``make bench``: run every benchmark in turn, each in its own process; figures land in bench/results/."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+BENCHES = ["bench.bench_simulator", "bench.bench_features", "bench.bench_training"]
+
+
+def main() -> int:
+    """Run the benchmarks that exist; return non-zero if any failed."""
+    failed = []
+    for module in BENCHES:
+        if not (Path(__file__).parent / f"{module.split('.')[-1]}.py").exists():
+            continue
+        print(f"== {module}", flush=True)
+        if subprocess.run([sys.executable, "-m", module]).returncode != 0:
+            failed.append(module)
+    if failed:
+        print(f"failed: {', '.join(failed)}", file=sys.stderr)
+    return 1 if failed else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

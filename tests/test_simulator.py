@@ -1,0 +1,143 @@
+"""The simulator: deterministic, valid against the contract, ground truth apart, scenarios as promised."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from csat.settings import Settings
+from features.contract import load_contract
+from features.simulator import GROUND_TRUTH_DIR, TABLES, SimulationConfig, simulate
+
+SMALL = {"accounts": 60, "months": 5}
+
+
+@pytest.fixture(scope="module")
+def world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    out = tmp_path_factory.mktemp("sim") / "default"
+    simulate(SimulationConfig(**SMALL, seed=7), out)
+    return out
+
+
+def _read(folder: Path, table: str) -> pd.DataFrame:
+    return pd.read_parquet(folder / f"{table}.parquet")
+
+
+def test_writes_all_nine_tables_and_ground_truth_apart(world: Path) -> None:
+    assert sorted(p.stem for p in world.glob("*.parquet")) == sorted(TABLES)
+    truth = world / GROUND_TRUTH_DIR
+    assert {p.stem for p in truth.glob("*.parquet")} >= {"csat_truth", "renewal_truth", "latent"}
+    csat_truth = pd.read_parquet(truth / "csat_truth.parquet")
+    surveys = _read(world, "surveys")
+    assert set(csat_truth["response_id"]) == set(surveys["response_id"])
+    assert csat_truth["p_satisfied"].between(0, 1).all()
+    latent = pd.read_parquet(truth / "latent.parquet")
+    assert len(latent) == SMALL["accounts"] * SMALL["months"]
+    assert latent["churn_hazard"].between(0, 1).all()
+
+
+def test_same_seed_same_tables_and_other_seed_differs(world: Path, tmp_path: Path) -> None:
+    again = tmp_path / "again"
+    simulate(SimulationConfig(**SMALL, seed=7), again)
+    for table in TABLES:
+        pd.testing.assert_frame_equal(_read(world, table), _read(again, table))
+    other = tmp_path / "other"
+    simulate(SimulationConfig(**SMALL, seed=8), other)
+    assert not _read(world, "interactions").equals(_read(other, "interactions"))
+
+
+def test_output_passes_the_contract_with_zero_rejects(world: Path, tmp_path: Path) -> None:
+    result = load_contract(world, Settings(store_dir=tmp_path), rejects_dir=tmp_path)
+    assert set(result.tables) == set(TABLES)
+    for name, report in result.report.tables.items():
+        assert report.rows_rejected == 0, name
+        assert report.rows_kept == report.rows_read > 0, name
+
+
+def test_csv_and_parquet_load_to_the_same_frames(tmp_path: Path) -> None:
+    cfg = SimulationConfig(accounts=30, months=4, seed=3)
+    simulate(cfg, tmp_path / "pq")
+    simulate(cfg, tmp_path / "csv", fmt="csv")
+    settings = Settings(store_dir=tmp_path)
+    from_pq = load_contract(tmp_path / "pq", settings, rejects_dir=tmp_path / "r1").tables
+    from_csv = load_contract(tmp_path / "csv", settings, rejects_dir=tmp_path / "r2").tables
+    for table in TABLES:
+        left, right = from_pq[table], from_csv[table]
+        assert list(left.columns) == list(right.columns), table
+        assert len(left) == len(right), table
+        for column in left.columns:
+            if left[column].dtype.kind == "f":
+                np.testing.assert_allclose(
+                    left[column], right[column], rtol=1e-9, err_msg=f"{table}.{column}"
+                )
+            else:
+                assert left[column].astype(str).tolist() == right[column].astype(str).tolist(), (
+                    f"{table}.{column}"
+                )
+
+
+def test_late_scenario_stamps_recorded_at_after_the_event(tmp_path: Path) -> None:
+    simulate(SimulationConfig(**SMALL, scenario="late", seed=7), tmp_path / "late")
+    for table, stamp in (
+        ("interactions", "started_at"),
+        ("tickets", "opened_at"),
+        ("surveys", "responded_at"),
+        ("usage", "date"),
+        ("invoices", "issued_at"),
+        ("renewals", "renewal_date"),
+    ):
+        frame = _read(tmp_path / "late", table)
+        lag = pd.to_datetime(frame["recorded_at"]) - pd.to_datetime(frame[stamp])
+        assert (lag > pd.Timedelta(0)).all(), table
+        assert lag.median() >= pd.Timedelta(days=2), table
+
+
+def test_null_scenario_keeps_collaboration_but_cuts_its_effect(world: Path, tmp_path: Path) -> None:
+    simulate(SimulationConfig(**SMALL, scenario="null", seed=7), tmp_path / "null")
+    default = pd.read_parquet(world / GROUND_TRUTH_DIR / "latent.parquet")
+    null = pd.read_parquet(tmp_path / "null" / GROUND_TRUTH_DIR / "latent.parquet")
+    # same collaboration drivers (same law, same draws), but health no longer contains them
+    pd.testing.assert_series_equal(default["collaboration_part"], null["collaboration_part"])
+    residual_null = null["health"] - null["baseline_part"]
+    residual_default = default["health"] - default["baseline_part"]
+    assert abs(np.corrcoef(residual_null, null["collaboration_part"])[0, 1]) < 0.15
+    assert np.corrcoef(residual_default, default["collaboration_part"])[0, 1] > 0.9
+    # interaction volumes stay comparable: collaboration's marginal law is unchanged
+    n_default = len(_read(world, "interactions"))
+    n_null = len(_read(tmp_path / "null", "interactions"))
+    assert abs(n_null - n_default) / n_default < 0.1
+
+
+def test_failed_run_leaves_the_previous_world_in_place(world: Path, tmp_path: Path) -> None:
+    target = tmp_path / "target"
+    simulate(SimulationConfig(accounts=20, months=4, seed=1), target)
+    before = _read(target, "accounts")
+
+    def explode(done: int, total: int) -> None:
+        if done == 2:
+            raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        simulate(SimulationConfig(accounts=40, months=4, seed=2), target, progress=explode)
+    pd.testing.assert_frame_equal(_read(target, "accounts"), before)
+    assert [p.name for p in tmp_path.iterdir() if p.name.startswith(".")] == []
+
+
+def test_world_looks_like_a_crm(world: Path) -> None:
+    interactions = _read(world, "interactions")
+    emails = interactions[interactions["kind"] == "email"]["duration_minutes"]
+    meetings = interactions[interactions["kind"] == "meeting"]["duration_minutes"]
+    assert 2 <= emails.median() <= 8
+    assert 30 <= meetings.median() <= 60
+    size = interactions["internal_participants"].map(len) + interactions["external_participants"].map(len)
+    assert (size <= 5).mean() > 0.8 and size.max() > 8  # mostly small, with a long tail
+    internal_only = (interactions["external_participants"].map(len) == 0).mean()
+    assert 0.05 < internal_only < 0.8
+    accounts = _read(world, "accounts")
+    arr = accounts.groupby("segment")["arr_usd"].median()
+    assert arr["enterprise"] > arr["mid-market"] > arr["smb"]
+    surveys = _read(world, "surveys")
+    assert 0.5 < (surveys["csat"] >= 4).mean() < 0.85
