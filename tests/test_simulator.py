@@ -95,6 +95,10 @@ def test_late_scenario_stamps_recorded_at_after_the_event(tmp_path: Path) -> Non
         assert lag.median() >= pd.Timedelta(days=2), table
 
 
+def _slope(y: pd.Series, x: pd.Series) -> float:
+    return float(np.cov(y, x)[0, 1] / np.var(x, ddof=1))
+
+
 def test_null_scenario_keeps_collaboration_but_cuts_its_effect(world: Path, tmp_path: Path) -> None:
     simulate(SimulationConfig(**SMALL, scenario="null", seed=7), tmp_path / "null")
     default = pd.read_parquet(world / GROUND_TRUTH_DIR / "latent.parquet")
@@ -103,8 +107,8 @@ def test_null_scenario_keeps_collaboration_but_cuts_its_effect(world: Path, tmp_
     pd.testing.assert_series_equal(default["collaboration_part"], null["collaboration_part"])
     residual_null = null["health"] - null["baseline_part"]
     residual_default = default["health"] - default["baseline_part"]
-    assert abs(np.corrcoef(residual_null, null["collaboration_part"])[0, 1]) < 0.15
-    assert np.corrcoef(residual_default, default["collaboration_part"])[0, 1] > 0.9
+    assert abs(_slope(residual_null, null["collaboration_part"])) < 0.1
+    assert _slope(residual_default, default["collaboration_part"]) > 0.9
     # interaction volumes stay comparable: collaboration's marginal law is unchanged
     n_default = len(_read(world, "interactions"))
     n_null = len(_read(tmp_path / "null", "interactions"))

@@ -37,25 +37,25 @@ class WorldParams:
 
     driver_persistence: float = 0.9
     # share of each driver's variance that comes from its kind's common factor
-    baseline_common_share: float = 0.5
-    collab_common_share: float = 0.6
+    baseline_common_share: float = 0.8
+    collab_common_share: float = 0.95
     # health = baseline part + collaboration part (+ noise); weights in standard-deviation units
     w_adoption: float = 0.55
     w_pain: float = 0.55
     w_payment: float = 0.3
     w_static: float = 0.45
-    w_time: float = 0.45
-    w_breadth: float = 0.45
-    w_depth: float = 0.35
-    w_senior: float = 0.35
-    w_responsiveness: float = 0.4
-    w_network: float = 0.3
-    health_noise: float = 0.15
+    w_time: float = 0.52
+    w_breadth: float = 0.52
+    w_depth: float = 0.4
+    w_senior: float = 0.4
+    w_responsiveness: float = 0.46
+    w_network: float = 0.35
+    health_noise: float = 0.0
     # how much each month of experience weighs in today's health (this month, one month ago, ...)
     experience_weights: tuple[float, ...] = (0.0, 0.3, 0.3, 0.2, 0.2)
     # satisfaction: P(satisfied) = sigmoid(kappa * (health - threshold))
-    csat_kappa: float = 4.0
-    csat_threshold: float = -0.45
+    csat_kappa: float = 7.0
+    csat_threshold: float = -0.35
     # churn at a renewal: P(churn) = sigmoid(churn_intercept + segment offset - churn_slope * health)
     churn_intercept: float = -2.6
     churn_slope: float = 1.4
@@ -63,5 +63,5 @@ class WorldParams:
         default_factory=lambda: {"enterprise": -0.6, "mid-market": -0.1, "smb": 0.4}
     )
     # teams rush to troubled accounts: below this health, escalation meetings and after-hours work grow
-    rush_threshold: float = -0.6
+    rush_threshold: float = -1.0
     rush_strength: float = 1.0

@@ -12,7 +12,7 @@ from features.simulator.entities import REGION_TIMEZONES, Cast
 from features.simulator.latent import Latent, sigmoid
 from features.simulator.timing import local_times, to_utc
 
-SEGMENT_SCALE = {"enterprise": 1.0, "mid-market": 0.45, "smb": 0.2}
+SEGMENT_SCALE = {"enterprise": 1.0, "mid-market": 0.55, "smb": 0.3}
 # category: (kind, base monthly count at scale 1, sensitivity to the time driver)
 CATEGORIES = (
     ("meeting", 14.0, 1.1),

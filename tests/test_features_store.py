@@ -1,0 +1,238 @@
+"""Stores: offline frames with manifests, the online store, atomic replacement, labels, CLI."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import textwrap
+import time
+from pathlib import Path
+
+import pandas as pd
+import pytest
+from typer.testing import CliRunner
+
+from csat.settings import load_settings
+from features import store
+from features.build import build_store
+from features.catalog import catalog
+from features.feature_cli import features_app
+from features.labels import churn_frame, csat_frame, snapshot_dates
+from features.store import read_offline, read_online
+from tests.features.fixtures import make_world
+
+ROOT = Path(__file__).resolve().parents[1]
+MANIFEST_KEYS = {
+    "target",
+    "feature_set_version",
+    "data_fingerprint",
+    "cutoff_min",
+    "cutoff_max",
+    "rows",
+    "positives",
+    "built_at",
+    "features",
+    "categorical",
+    "groups_missing",
+    "horizon_days",
+}
+
+
+@pytest.fixture(scope="module")
+def world():
+    return make_world(3, interactions=200)
+
+
+@pytest.fixture(scope="module")
+def built(world, tmp_path_factory):
+    settings = load_settings(
+        data_dir=tmp_path_factory.mktemp("raw"), store_dir=tmp_path_factory.mktemp("store")
+    )
+    result = build_store(settings, as_of=pd.Timestamp("2024-07-01").date(), tables=world)
+    return settings, result
+
+
+def test_offline_frames_and_manifest(built, world):
+    settings, result = built
+    for target in ("csat", "churn"):
+        frame, manifest = read_offline(settings.store_dir, target)
+        assert set(manifest) >= MANIFEST_KEYS
+        assert list(frame.columns[:4]) == ["example_id", "account_id", "as_of", "label"]
+        assert manifest["rows"] == len(frame) == result.rows[target]
+        assert set(frame["label"].unique()) <= {0, 1}
+        feats = manifest["features"]["baseline"] + manifest["features"]["collaboration"]
+        assert list(frame.columns[4:]) == feats
+        for col in feats:
+            want = "category" if col in manifest["categorical"] else "float64"
+            assert (frame[col].dtype == "float64") == (want == "float64"), col
+        assert len(manifest["features"]["collaboration"]) >= 40
+        assert frame["example_id"].is_unique
+    frame, manifest = read_offline(settings.store_dir, "churn")
+    assert manifest["horizon_days"] == settings.churn_horizon_days
+    assert frame["example_id"].str.fullmatch(r"A\d+@\d{4}-\d{2}-01").all()
+
+
+def test_online_store(built, world):
+    settings, result = built
+    online = read_online(settings.store_dir)
+    assert len(online) == len(world["accounts"]) == result.online_rows
+    assert (online["as_of"] == pd.Timestamp("2024-07-01")).all()
+    one = read_online(settings.store_dir, ["A1"])
+    assert list(one["account_id"]) == ["A1"]
+    assert one["tenure_days"].dtype == "float64"
+    assert isinstance(one["segment"].iloc[0], str)
+
+
+def test_interrupted_offline_write_keeps_previous_store(built, monkeypatch):
+    settings, _ = built
+    before, manifest = read_offline(settings.store_dir, "csat")
+
+    def broken(frame, path):
+        path.write_bytes(b"PAR1 half a file")
+        raise RuntimeError("disk full")
+
+    monkeypatch.setattr(store, "_write_frame", broken)
+    with pytest.raises(RuntimeError):
+        store.write_offline(settings.store_dir, "csat", before.head(3), manifest)
+    after, manifest_after = read_offline(settings.store_dir, "csat")
+    pd.testing.assert_frame_equal(before, after)
+    assert manifest_after == manifest
+
+
+@pytest.mark.slow
+def test_killed_build_keeps_previous_store(built):
+    """SIGKILL a writer process in the middle of writing: the old frame and manifest stay readable."""
+    settings, _ = built
+    before, manifest = read_offline(settings.store_dir, "csat")
+    marker = Path(settings.store_dir) / "writing.marker"
+    script = textwrap.dedent(
+        f"""
+        import time
+        from pathlib import Path
+        from features import store
+        real = store._write_frame
+        def slow(frame, path):
+            real(frame, path)
+            Path({str(marker)!r}).write_text("mid-write")
+            time.sleep(60)
+        store._write_frame = slow
+        frame, manifest = store.read_offline(Path({str(settings.store_dir)!r}), "csat")
+        store.write_offline(Path({str(settings.store_dir)!r}), "csat", frame.head(2), manifest)
+        """
+    )
+    proc = subprocess.Popen(
+        [sys.executable, "-c", script], cwd=ROOT, env={**os.environ, "PYTHONPATH": str(ROOT)}
+    )
+    try:
+        deadline = time.time() + 60
+        while not marker.exists() and time.time() < deadline and proc.poll() is None:
+            time.sleep(0.05)
+        assert marker.exists(), "writer never reached the middle of its write"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait(10)
+    finally:
+        if proc.poll() is None:
+            proc.kill()
+    after, manifest_after = read_offline(settings.store_dir, "csat")
+    pd.testing.assert_frame_equal(before, after)
+    assert manifest_after == manifest
+
+
+def test_online_swap_while_reader_open(built, world):
+    settings, _ = built
+    import sqlite3
+
+    path = store.online_path(settings.store_dir)
+    reader = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    n_before = reader.execute("SELECT COUNT(*) FROM features").fetchone()[0]
+    frame = read_online(settings.store_dir)
+    store.write_online(settings.store_dir, frame.head(2), frame.attrs["manifest"])
+    assert (
+        reader.execute("SELECT COUNT(*) FROM features").fetchone()[0] == n_before
+    )  # old file still readable
+    reader.close()
+    assert len(read_online(settings.store_dir)) == 2
+    store.write_online(settings.store_dir, frame, frame.attrs["manifest"])
+
+
+def test_missing_tables_leave_groups_out(world, tmp_path):
+    tables = {k: v for k, v in world.items() if k not in ("usage", "interactions")}
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    result = build_store(settings, tables=tables)
+    frame, manifest = read_offline(settings.store_dir, "csat")
+    assert manifest["features"]["collaboration"] == []
+    assert "usage" in manifest["groups_missing"] and "volume" in manifest["groups_missing"]
+    assert "active_users_avg_28d" not in frame.columns and "email_hours_28d" not in frame.columns
+    assert any("usage" in n for n in result.notes)
+
+
+def test_exclude_account_columns(world, tmp_path):
+    settings = load_settings(
+        data_dir=tmp_path / "raw", store_dir=tmp_path / "store", exclude_account_columns=["discount_pct"]
+    )
+    build_store(settings, tables=world)
+    frame, manifest = read_offline(settings.store_dir, "csat")
+    assert "crm_discount_pct" not in frame.columns
+    assert {"crm_contract_type", "crm_auto_renew"} <= set(manifest["features"]["baseline"])
+    assert "crm_contract_type" in manifest["categorical"]
+
+
+def test_csat_labels():
+    sv = pd.DataFrame(
+        {
+            "response_id": ["r1", "r2"],
+            "account_id": ["A", "B"],
+            "responded_at": pd.to_datetime(["2024-02-01 10:00", "2024-01-01 09:00"]),
+            "csat": [4, 3],
+        }
+    )
+    out = csat_frame(sv)
+    assert list(out["example_id"]) == ["r2", "r1"] and list(out["label"]) == [0, 1]
+    assert list(out["as_of"]) == list(pd.to_datetime(["2024-01-01 09:00", "2024-02-01 10:00"]))
+
+
+def test_churn_labels_by_hand():
+    acc = pd.DataFrame(
+        {
+            "account_id": ["A", "B", "C"],
+            "customer_since": pd.to_datetime(["2023-01-01", "2023-01-01", "2024-02-15"]),
+        }
+    )
+    ren = pd.DataFrame(
+        {
+            "account_id": ["A", "B"],
+            "renewal_date": pd.to_datetime(["2024-04-10", "2024-02-01"]),
+            "outcome": ["churned", "churned"],
+        }
+    )
+    span = (pd.Timestamp("2024-01-01"), pd.Timestamp("2024-07-15"))
+    out = churn_frame(acc, ren, 90, span).set_index("example_id")["label"].to_dict()
+    # snapshots whose 90-day horizon ends by 2024-07-15: Jan..Apr
+    assert snapshot_dates(*span, 90) == list(
+        pd.to_datetime(["2024-01-01", "2024-02-01", "2024-03-01", "2024-04-01"])
+    )
+    assert out == {
+        "A@2024-01-01": 0,  # churn 2024-04-10 is 100 days later: outside (as_of, as_of + 90]
+        "A@2024-02-01": 1,
+        "A@2024-03-01": 1,
+        "A@2024-04-01": 1,
+        "B@2024-01-01": 1,  # B churned 2024-02-01: gone from the 2024-02-01 snapshot on
+        "C@2024-03-01": 0,  # C became a customer on 2024-02-15
+        "C@2024-04-01": 0,
+    }
+
+
+def test_cli_list_build_show(built, tmp_path):
+    settings, _ = built
+    runner = CliRunner()
+    md = tmp_path / "cat.md"
+    res = runner.invoke(features_app, ["list", "--markdown", str(md)])
+    assert res.exit_code == 0, res.output
+    assert "email_hours_28d" in res.output and md.read_text().count("| `") == len(catalog())
+    res = runner.invoke(features_app, ["show", "A2"], obj=settings)
+    assert res.exit_code == 0, res.output
+    assert "tenure_days" in res.output
+    res = runner.invoke(features_app, ["show", "NOPE"], obj=settings)
+    assert res.exit_code == 1

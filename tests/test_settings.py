@@ -1,0 +1,68 @@
+"""The settings object: TOML file, CSAT_* environment, overrides; unknown keys and file secrets refused."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from pydantic import ValidationError
+
+from csat.settings import SettingsError, load_settings
+
+
+def test_defaults_put_mlflow_in_sqlite_inside_mlruns(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.chdir(tmp_path)
+    settings = load_settings()
+    assert settings.mlflow_tracking_uri == "sqlite:///mlruns/mlflow.db"
+    assert settings.mlflow_artifact_root == Path("mlruns/artifacts")
+    assert settings.seed == 42
+
+
+def test_file_then_environment_then_overrides(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    config = tmp_path / "csat.toml"
+    config.write_text('seed = 7\nstore_dir = "from-file"\ndata_dir = "raw-from-file"\n')
+    monkeypatch.setenv("CSAT_STORE_DIR", "from-env")
+    settings = load_settings(config, data_dir=Path("override"))
+    assert settings.seed == 7
+    assert settings.store_dir == Path("from-env")
+    assert settings.data_dir == Path("override")
+
+
+def test_csat_toml_in_working_folder_is_read(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    (tmp_path / "csat.toml").write_text("seed = 11\n")
+    monkeypatch.chdir(tmp_path)
+    assert load_settings().seed == 11
+
+
+def test_unknown_key_is_an_error(tmp_path: Path) -> None:
+    config = tmp_path / "csat.toml"
+    config.write_text("seed = 1\nsede = 2\n")
+    with pytest.raises(ValidationError, match="sede"):
+        load_settings(config)
+
+
+def test_wrong_type_names_the_field(tmp_path: Path) -> None:
+    config = tmp_path / "csat.toml"
+    config.write_text('rejects_threshold = "lots"\n')
+    with pytest.raises(ValidationError, match="rejects_threshold"):
+        load_settings(config)
+
+
+def test_secret_in_file_is_refused_and_env_secret_is_hidden(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    config = tmp_path / "csat.toml"
+    config.write_text('api_token = "s3cret"\n')
+    with pytest.raises(SettingsError, match="CSAT_API_TOKEN"):
+        load_settings(config)
+    monkeypatch.setenv("CSAT_API_TOKEN", "s3cret")
+    monkeypatch.chdir(tmp_path)
+    config.unlink()
+    settings = load_settings()
+    assert settings.api_token is not None and settings.api_token.get_secret_value() == "s3cret"
+    assert "s3cret" not in repr(settings)
+
+
+def test_missing_named_file_is_an_error(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match="not found"):
+        load_settings(tmp_path / "nope.toml")
