@@ -9,7 +9,9 @@ import typer
 
 from csat.settings import SettingsError, load_settings
 from features.contract.cli import validate_command
+from features.feature_cli import features_app
 from features.simulator.cli import simulate_command
+from training.cli import retrain, train, ui
 
 app = typer.Typer(
     help="Customer-success risk from baseline and collaboration signals.",
@@ -35,6 +37,10 @@ def _root(
 
 app.command("simulate")(simulate_command)
 app.command("validate")(validate_command)
+app.add_typer(features_app, name="features")
+app.command("train")(train)
+app.command("retrain")(retrain)
+app.command("ui")(ui)
 
 
 def main() -> None:

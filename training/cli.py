@@ -1,0 +1,169 @@
+"""Typer commands of the training stage: ``train``, ``retrain`` and ``ui`` (mounted by ``csat``)."""
+
+from __future__ import annotations
+
+import subprocess
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
+from rich.table import Table
+
+from csat.settings import Settings, load_settings
+from training.data import TARGETS, Target, load_catalog, load_offline, rebuild_store
+from training.pipeline import Comparison
+from training.promote import EXIT_ERROR, Decision, GateConfig, exit_code, retrain_target
+from training.tracking import TrainingRecord, ui_command
+from training.workflow import TrainOptions, config_from_settings, train_target
+
+app = typer.Typer(help="Train, retrain and inspect the satisfaction and churn models.", no_args_is_help=True)
+
+
+class TargetChoice(StrEnum):
+    """Which model(s) a command works on."""
+
+    csat = "csat"
+    churn = "churn"
+    all = "all"
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    return ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
+
+
+def _targets(choice: TargetChoice) -> list[Target]:
+    return list(TARGETS) if choice == TargetChoice.all else [choice.value]  # type: ignore[list-item]
+
+
+def _progress(console: Console) -> Progress:
+    return Progress(
+        SpinnerColumn(),
+        TextColumn("{task.description}"),
+        TimeElapsedColumn(),
+        console=console,
+        transient=False,
+    )
+
+
+def _summary_table(results: list[tuple[Comparison, TrainingRecord]]) -> Table:
+    table = Table(title="Test-period ROC AUC [95% CI]")
+    for col in ("target", "baseline", "enriched", "lift (paired)", "oracle", "registered"):
+        table.add_column(col)
+    for comp, rec in results:
+        cells = [comp.target]
+        for name in ("baseline", "enriched"):
+            iv = comp.results[name].metrics["roc_auc"] if name in comp.results else None
+            cells.append(f"{iv.point:.3f} [{iv.low:.3f}, {iv.high:.3f}]" if iv else "-")
+        for iv in (
+            comp.lift["roc_auc"] if comp.lift else None,
+            comp.oracle["roc_auc"] if comp.oracle else None,
+        ):
+            cells.append(f"{iv.point:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}]" if iv else "-")
+        cells.append(f"{rec.registered_name} v{rec.version} ({', '.join(rec.aliases)})")
+        table.add_row(*cells)
+    return table
+
+
+TargetOpt = Annotated[TargetChoice, typer.Option("--target", "-t", help="csat, churn or all.")]
+CandOpt = Annotated[int, typer.Option(help="Random-search candidates per feature set (same for every set).")]
+BootOpt = Annotated[int, typer.Option(help="Bootstrap replicates for every interval.")]
+ThreadOpt = Annotated[int, typer.Option(help="LightGBM threads (fixed for determinism).")]
+
+
+@app.command()
+def train(
+    ctx: typer.Context,
+    target: TargetOpt = TargetChoice.all,
+    candidates: CandOpt = 8,
+    n_boot: BootOpt = 1000,
+    threads: ThreadOpt = 1,
+) -> None:
+    """Train baseline and enriched models per target, log them to MLflow and register the enriched one."""
+    settings = _settings(ctx)
+    console = Console()
+    catalog = load_catalog()
+    options = TrainOptions(
+        config_from_settings(settings, n_candidates=candidates, num_threads=threads), n_boot
+    )
+    results = []
+    with _progress(console) as progress:
+        for t in _targets(target):
+            task = progress.add_task(f"training {t}: baseline vs enriched", total=None)
+            results.append(train_target(settings, t, catalog, options, loader=load_offline))
+            progress.update(task, description=f"trained {t}", completed=1, total=1)
+    console.print(_summary_table(results))
+    for comp, _ in results:
+        for note in comp.notes:
+            console.print(f"[yellow]{comp.target}: {note}[/yellow]")
+
+
+def _decision_table(decisions: list[Decision]) -> Table:
+    table = Table(title="Retrain decisions")
+    for col in ("target", "outcome", "challenger", "champion before -> after", "reasons"):
+        table.add_column(col)
+    for d in decisions:
+        table.add_row(
+            d.target,
+            d.outcome,
+            str(d.challenger_version),
+            f"{d.champion_before} -> {d.champion_after}",
+            "; ".join(d.reasons),
+        )
+    return table
+
+
+@app.command()
+def retrain(
+    ctx: typer.Context,
+    target: TargetOpt = TargetChoice.all,
+    tolerance: Annotated[
+        float, typer.Option(help="Largest ROC AUC drop vs the champion still promoted.")
+    ] = 0.005,
+    rebuild: Annotated[bool, typer.Option(help="Rebuild the feature store from the raw data first.")] = True,
+    accept_drift: Annotated[
+        list[str] | None, typer.Option(help="Feature whose drift is explained (repeatable).")
+    ] = None,
+    candidates: CandOpt = 8,
+    n_boot: BootOpt = 1000,
+    threads: ThreadOpt = 1,
+) -> None:
+    """Rebuild features, train a challenger and promote it to champion only through the gates.
+
+    Exit code 0: promoted or kept; 3: a gate refused the challenger; 1: error (champion unchanged).
+    """
+    settings = _settings(ctx)
+    console = Console()
+    gate = GateConfig(auc_tolerance=tolerance, accepted_drift=tuple(accept_drift or ()))
+    options = TrainOptions(
+        config_from_settings(settings, n_candidates=candidates, num_threads=threads), n_boot
+    )
+    decisions: list[Decision] = []
+    try:
+        catalog = load_catalog()
+        with _progress(console) as progress:
+            if rebuild:
+                task = progress.add_task("rebuilding the feature store", total=None)
+                rebuild_store(settings, console=console)
+                progress.update(task, completed=1, total=1)
+            for t in _targets(target):
+                task = progress.add_task(f"retraining {t}", total=None)
+                decisions.append(retrain_target(settings, t, catalog, options, gate, loader=load_offline))
+                progress.update(task, description=f"{t}: {decisions[-1].outcome}", completed=1, total=1)
+    except Exception as exc:  # any failure is an error exit; the champion is untouched
+        console.print(f"[red]retrain failed: {type(exc).__name__}: {exc}; champion unchanged[/red]")
+        raise typer.Exit(EXIT_ERROR) from exc
+    console.print(_decision_table(decisions))
+    raise typer.Exit(exit_code(decisions))
+
+
+@app.command()
+def ui(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Bind address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Port.")] = 5000,
+) -> None:
+    """Open the MLflow UI on the project's tracking store."""
+    settings = _settings(ctx)
+    raise typer.Exit(subprocess.call(ui_command(settings, host, port)))

@@ -1,0 +1,296 @@
+"""Baseline vs enriched comparison for one target: split, fit, calibrate, evaluate, explain, drift.
+
+Pure computation: no MLflow here (``training.tracking`` records what this returns).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import pandas as pd
+from sklearn.metrics import roc_auc_score
+
+from training.data import ID_COLUMNS, FeatureCatalog, OfflineData, Target, Truth, model_feature_sets
+from training.drift import psi_table
+from training.evaluate import (
+    METRICS,
+    Interval,
+    RiskBands,
+    band_table,
+    bootstrap_metrics,
+    choose_bands,
+    choose_threshold,
+    oracle_probabilities,
+    paired_lift,
+    point_metrics,
+)
+from training.explain import ShapSummary, summarize
+from training.split import TimeSplit, time_split
+from training.train import FittedModel, TrainConfig, fit_feature_set, sample_candidates
+
+BASE_SET, NEW_SET = "baseline", "enriched"
+REGISTERED_NAMES: dict[str, str] = {"csat": "csat-satisfaction", "churn": "csat-churn"}
+LEAKAGE_AUC = 0.995
+
+
+class LeakageError(ValueError):
+    """Raised when a feature separates the training labels (almost) perfectly on its own."""
+
+
+@dataclass
+class SetResult:
+    """Everything measured for one feature set's model."""
+
+    model: FittedModel
+    threshold: float
+    bands: RiskBands
+    metrics: dict[str, Interval]
+    raw_metrics: dict[str, float]
+    valid_ece: dict[str, float]
+    p_test: np.ndarray
+    p_test_raw: np.ndarray
+    bands_test: pd.DataFrame
+    shap: ShapSummary
+    drift: pd.DataFrame
+
+
+@dataclass
+class Comparison:
+    """One target's comparison of named feature sets on the same test period."""
+
+    target: Target
+    manifest: dict[str, Any]
+    split: TimeSplit
+    split_summary: dict[str, str | int]
+    config: TrainConfig
+    results: dict[str, SetResult]
+    y_test: np.ndarray
+    lift: dict[str, Interval] | None
+    oracle: dict[str, Interval] | None
+    oracle_threshold: float | None
+    frame: pd.DataFrame
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def champion_set(self) -> str:
+        """The set that gets registered: enriched when trained, else baseline."""
+        return NEW_SET if NEW_SET in self.results else BASE_SET
+
+    @property
+    def registered_name(self) -> str:
+        """Registry name of this target's model."""
+        return REGISTERED_NAMES[self.target]
+
+
+def check_leakage(frame: pd.DataFrame, features: list[str], categorical: list[str]) -> None:
+    """Refuse features that alone separate the training labels almost perfectly (a label leak).
+
+    Args:
+        frame: training rows.
+        features: candidate feature columns.
+        categorical: the categorical ones among them.
+
+    Raises:
+        LeakageError: an identifier column is listed as a feature, or a feature has single-feature ROC AUC
+            (either direction) of at least ``LEAKAGE_AUC``.
+
+    """
+    forbidden = set(ID_COLUMNS) & set(features)
+    if forbidden:
+        raise LeakageError(f"identifier or label columns listed as features: {sorted(forbidden)}")
+    y = frame["label"].to_numpy(int)
+    if len(np.unique(y)) < 2:
+        return
+    for name in features:
+        col = frame[name]
+        if name in categorical:
+            score = col.astype("string").map(frame.groupby(col.astype("string"))["label"].mean())
+        else:
+            score = pd.to_numeric(col, errors="coerce")
+        values = score.to_numpy(float)
+        known = ~np.isnan(values)
+        if known.sum() < 20 or len(np.unique(y[known])) < 2:
+            continue
+        auc = roc_auc_score(y[known], values[known])
+        if max(auc, 1 - auc) >= LEAKAGE_AUC and known.mean() > 0.5:
+            raise LeakageError(f"feature {name!r} alone separates the labels (AUC {auc:.3f}): label leak?")
+
+
+def _sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
+    """At most ``n`` rows, drawn without replacement with a fixed seed (SHAP cost grows with rows x trees)."""
+    return frame if len(frame) <= n else frame.sample(n=n, random_state=seed).sort_index()
+
+
+def _fit_and_measure(
+    data: OfflineData,
+    split: TimeSplit,
+    name: str,
+    features: list[str],
+    candidates: list[dict[str, Any]],
+    catalog: FeatureCatalog,
+    config: TrainConfig,
+    n_boot: int,
+) -> SetResult:
+    frame, manifest = data.frame, data.manifest
+    categorical = [c for c in manifest.get("categorical", []) if c in features]
+    model = fit_feature_set(frame, split, name, features, categorical, candidates, config)
+    valid, test = frame.iloc[split.valid], frame.iloc[split.test]
+    y_valid, y_test = valid["label"].to_numpy(int), test["label"].to_numpy(int)
+    p_valid_raw = model.predict_raw(valid)
+    p_valid = model.calibrator.apply(p_valid_raw)
+    threshold = choose_threshold(y_valid, p_valid)
+    bands = choose_bands(p_valid, data.target)
+    p_test_raw = model.predict_raw(test)
+    p_test = model.calibrator.apply(p_test_raw)
+    metrics = bootstrap_metrics(
+        y_test, p_test, threshold, groups=test["account_id"].to_numpy(), n_boot=n_boot, seed=config.seed
+    )
+    return SetResult(
+        model=model,
+        threshold=threshold,
+        bands=bands,
+        metrics=metrics,
+        raw_metrics=point_metrics(y_test, p_test_raw, threshold),
+        valid_ece={
+            "before": point_metrics(y_valid, p_valid_raw, threshold)["ece"],
+            "after": point_metrics(y_valid, p_valid, threshold)["ece"],
+        },
+        p_test=p_test,
+        p_test_raw=p_test_raw,
+        bands_test=band_table(bands, y_test, p_test),
+        shap=summarize(model, _sample(test, config.shap_rows, config.seed), catalog, manifest),
+        drift=psi_table(frame.iloc[split.train], test, features, categorical),
+    )
+
+
+def compare(
+    data: OfflineData,
+    catalog: FeatureCatalog,
+    config: TrainConfig,
+    *,
+    truth: Truth | None = None,
+    n_boot: int = 1000,
+) -> Comparison:
+    """Fit every named feature set with the same budget and compare them on the same test period.
+
+    Args:
+        data: the target's offline frame and manifest.
+        catalog: the feature catalog (model sets, groups, descriptions).
+        config: training configuration.
+        truth: simulator ground truth for the oracle, or ``None``.
+        n_boot: bootstrap replicates for every interval.
+
+    Returns:
+        The comparison.
+
+    Raises:
+        LeakageError: a feature leaks the label.
+        ValueError: a churn manifest without ``horizon_days``.
+
+    """
+    frame = data.frame.reset_index(drop=True)
+    data = OfflineData(data.target, frame, data.manifest)
+    horizon, valid_frac, test_frac = 0, config.valid_frac, config.test_frac
+    if data.target == "churn":
+        if not data.manifest.get("horizon_days"):
+            raise ValueError("churn manifest lacks horizon_days: cannot purge overlapping label windows")
+        horizon, valid_frac, test_frac = (
+            int(data.manifest["horizon_days"]),
+            config.churn_valid_frac,
+            config.churn_test_frac,
+        )
+    split = time_split(frame["as_of"], valid_frac=valid_frac, test_frac=test_frac, horizon_days=horizon)
+    sets = model_feature_sets(data.manifest, catalog)
+    notes: list[str] = []
+    missing = data.manifest.get("groups_missing") or []
+    if missing:
+        notes.append(f"feature groups left out by the store (source data missing): {', '.join(missing)}")
+    if sets.get(NEW_SET) == sets.get(BASE_SET):
+        notes.append("no collaboration features available: training and serving the baseline alone")
+        sets = {BASE_SET: sets[BASE_SET]}
+    union = sorted({f for fs in sets.values() for f in fs})
+    check_leakage(frame.iloc[split.train], union, data.manifest.get("categorical", []))
+    candidates = sample_candidates(config.n_candidates, config.seed)
+    results = {
+        name: _fit_and_measure(data, split, name, feats, candidates, catalog, config, n_boot)
+        for name, feats in sets.items()
+    }
+    test = frame.iloc[split.test]
+    y_test = test["label"].to_numpy(int)
+    groups = test["account_id"].to_numpy()
+    lift = None
+    if BASE_SET in results and NEW_SET in results:
+        b, e = results[BASE_SET], results[NEW_SET]
+        lift = paired_lift(
+            y_test,
+            b.p_test,
+            e.p_test,
+            b.threshold,
+            e.threshold,
+            groups=groups,
+            n_boot=n_boot,
+            seed=config.seed,
+        )
+    oracle, oracle_thr = None, None
+    p_oracle = oracle_probabilities(frame, data.target, truth, horizon)
+    if p_oracle is not None:
+        valid = split.valid
+        oracle_thr = choose_threshold(frame["label"].to_numpy(int)[valid], p_oracle[valid])
+        oracle = bootstrap_metrics(
+            y_test, p_oracle[split.test], oracle_thr, groups=groups, n_boot=n_boot, seed=config.seed
+        )
+    elif truth is not None:
+        notes.append("ground truth present but incomplete for these rows: oracle not reported")
+    return Comparison(
+        target=data.target,
+        manifest=data.manifest,
+        split=split,
+        split_summary=split.summary(frame["as_of"]),
+        config=config,
+        results=results,
+        y_test=y_test,
+        lift=lift,
+        oracle=oracle,
+        oracle_threshold=oracle_thr,
+        frame=frame,
+        notes=notes,
+    )
+
+
+def serving_spec(comparison: Comparison, set_name: str | None = None) -> dict[str, Any]:
+    """Collect what serving needs to use the registered model, as one JSON-friendly dict.
+
+    Args:
+        comparison: the comparison.
+        set_name: which set's model (default: the registered one).
+
+    Returns:
+        Features, categorical levels, calibrator, threshold, bands, metrics and provenance.
+
+    """
+    name = set_name or comparison.champion_set
+    res = comparison.results[name]
+    m = comparison.manifest
+    return {
+        "target": comparison.target,
+        "registered_model": comparison.registered_name,
+        "feature_set": name,
+        "features": res.model.features,
+        "categorical": res.model.categorical,
+        "category_levels": res.model.levels,
+        "calibrator": res.model.calibrator.to_dict(),
+        "best_iteration": res.model.best_iteration,
+        "threshold": res.threshold,
+        "bands": res.bands.to_dict(),
+        "label": "satisfied (csat >= 4)" if comparison.target == "csat" else "churned within horizon",
+        "horizon_days": m.get("horizon_days"),
+        "metrics": {k: v.to_dict() for k, v in res.metrics.items()},
+        "feature_set_version": m.get("feature_set_version"),
+        "data_fingerprint": m.get("data_fingerprint"),
+        "data_window": {"from": str(m.get("cutoff_min")), "to": str(m.get("cutoff_max"))},
+        "split": comparison.split_summary,
+        "notes": comparison.notes,
+        "metric_names": list(METRICS),
+    }

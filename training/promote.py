@@ -1,0 +1,294 @@
+"""``csat retrain``: rebuild features, train a challenger, and move ``champion`` only through the gates.
+
+Exit codes (see :func:`exit_code`): 0 when every target was promoted or kept, 3 when a gate refused a
+challenger for at least one target, 1 on any error (the champion alias is then untouched), 2 for usage errors
+(Typer's own).
+
+Order of work per target, chosen so that an error or interruption at any point leaves ``champion`` as it was:
+train and register the challenger (alias ``challenger`` only), load the current champion, score both on the
+same most recent holdout (the challenger's test period), evaluate the gates, log the decision run, and only as
+the last step of that run move the alias.
+"""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass, field
+from typing import Any, Literal
+
+import numpy as np
+import pandas as pd
+
+from csat.settings import Settings
+from training.data import DataLoader, FeatureCatalog, Target, load_offline
+from training.drift import PSI_SEVERE
+from training.evaluate import paired_lift, point_metrics
+from training.pipeline import NEW_SET, Comparison
+from training.tracking import CHAMPION, RegisteredModel, load_registered, record_decision
+from training.train import Calibrator, prepare_matrix
+from training.workflow import TrainOptions, train_target
+
+EXIT_OK, EXIT_ERROR, EXIT_REFUSED = 0, 1, 3
+Outcome = Literal["promoted", "kept", "refused"]
+
+
+@dataclass(frozen=True)
+class GateConfig:
+    """Thresholds of the promotion gates."""
+
+    auc_tolerance: float = 0.005
+    min_train_rows: int = 200
+    min_test_rows: int = 100
+    min_test_class_rows: int = 10
+    psi_severe: float = PSI_SEVERE
+    drift_min_share: float = 0.05
+    accepted_drift: tuple[str, ...] = ()
+
+
+@dataclass
+class Decision:
+    """The outcome of one target's retrain and why."""
+
+    target: str
+    outcome: Outcome
+    challenger_version: str | None
+    champion_before: str | None
+    champion_after: str | None
+    reasons: list[str] = field(default_factory=list)
+    gates: dict[str, bool] = field(default_factory=dict)
+    metrics: dict[str, float] = field(default_factory=dict)
+
+    def as_log(self) -> dict[str, Any]:
+        """Flat description for the decision run.
+
+        Returns:
+            Dict of outcome, versions, reasons and gates.
+
+        """
+        out = asdict(self)
+        out.pop("metrics")
+        out["reasons"] = "; ".join(self.reasons)
+        out.update({f"gate_{k}": v for k, v in self.gates.items()})
+        out.pop("gates")
+        return out
+
+
+def score_registered(model: RegisteredModel, frame: pd.DataFrame) -> np.ndarray | None:
+    """Calibrated probabilities of a registered model on store-format rows.
+
+    Args:
+        model: booster and serving spec.
+        frame: rows to score.
+
+    Returns:
+        Probabilities, or ``None`` when the rows lack some of the model's features.
+
+    """
+    features = list(model.spec.get("features", []))
+    if not features or any(f not in frame.columns for f in features):
+        return None
+    x = prepare_matrix(frame, features, model.spec.get("category_levels", {}))
+    raw = model.booster.predict(x)
+    return Calibrator.from_dict(model.spec.get("calibrator", {})).apply(raw)
+
+
+def sanity_gates(
+    comparison: Comparison, gate: GateConfig, champion_features: list[str] | None = None
+) -> tuple[dict[str, bool], list[str]]:
+    """Row counts, feature-set completeness and unexplained severe drift of the challenger.
+
+    Feature sets are complete when the enriched set could be trained (collaboration features exist) and
+    the challenger has every feature the champion used: a source table that disappeared since the champion
+    was trained shows up here, while groups missing all along do not block a retrain.
+
+    Drift counts as severe when a feature's train-vs-holdout PSI exceeds ``psi_severe`` and the feature
+    carries at least ``drift_min_share`` of the challenger's SHAP mass; features listed in
+    ``accepted_drift`` are considered explained.
+
+    Args:
+        comparison: the challenger's comparison.
+        gate: thresholds.
+        champion_features: the current champion's features, if there is one.
+
+    Returns:
+        Gate -> passed, and the reasons of the failures.
+
+    """
+    s, reasons = comparison.split_summary, []
+    y = comparison.y_test
+    rows_ok = (
+        int(s["train_rows"]) >= gate.min_train_rows
+        and int(s["test_rows"]) >= gate.min_test_rows
+        and min(int(y.sum()), int((1 - y).sum())) >= gate.min_test_class_rows
+    )
+    if not rows_ok:
+        reasons.append(
+            f"too few rows: train {s['train_rows']}, holdout {s['test_rows']} ({int(y.sum())} positive)"
+        )
+    res = comparison.results[comparison.champion_set]
+    lost = sorted(set(champion_features or []) - set(res.model.features))
+    sets_ok = NEW_SET in comparison.results and not lost
+    if not sets_ok:
+        groups = comparison.manifest.get("groups_missing") or []
+        reasons.append(
+            f"feature set incomplete: sets trained {list(comparison.results)}, champion features no longer "
+            f"available {lost[:10]}, groups missing {groups}"
+        )
+    share = res.shap.importance.set_index("feature")["share"]
+    drift = res.drift.assign(share=res.drift["feature"].map(share).fillna(0.0))
+    severe = drift[
+        (drift["psi"] > gate.psi_severe)
+        & (drift["share"] >= gate.drift_min_share)
+        & ~drift["feature"].isin(gate.accepted_drift)
+    ]
+    if len(severe):
+        listed = ", ".join(f"{r.feature} (PSI {r.psi:.2f})" for r in severe.itertuples())
+        reasons.append(f"severe unexplained drift on important features: {listed}")
+    return {"rows": rows_ok, "feature_sets": sets_ok, "drift": severe.empty}, reasons
+
+
+def decide(
+    comparison: Comparison,
+    challenger_version: str | None,
+    champion: RegisteredModel | None,
+    gate: GateConfig,
+) -> Decision:
+    """Compare challenger and champion on the challenger's holdout and apply every gate.
+
+    Args:
+        comparison: the challenger's comparison (its test period is the most recent holdout).
+        challenger_version: the challenger's registered version.
+        champion: the current champion, or ``None``.
+        gate: thresholds.
+
+    Returns:
+        The decision (nothing is changed here).
+
+    """
+    gates, reasons = sanity_gates(comparison, gate, champion.spec.get("features") if champion else None)
+    res = comparison.results[comparison.champion_set]
+    metrics = {"challenger_roc_auc": res.metrics["roc_auc"].point}
+    before = champion.version if champion else None
+    decision = Decision(
+        comparison.target, "refused", challenger_version, before, before, reasons, gates, metrics
+    )
+    if champion is None:
+        gates["auc"] = True
+        reasons.append("no champion yet")
+    elif champion.spec.get("data_fingerprint") == comparison.manifest.get(
+        "data_fingerprint"
+    ) and champion.spec.get("feature_set_version") == comparison.manifest.get("feature_set_version"):
+        decision.outcome = "kept"
+        reasons.append("data and feature-set version unchanged since the champion was trained; champion kept")
+        return decision
+    else:
+        gates["auc"] = _auc_gate(comparison, champion, gate, metrics, reasons)
+    if all(gates.values()):
+        decision.outcome = "promoted"
+        decision.champion_after = challenger_version
+        reasons.append("all gates passed")
+    return decision
+
+
+def _auc_gate(
+    comparison: Comparison,
+    champion: RegisteredModel,
+    gate: GateConfig,
+    metrics: dict[str, float],
+    reasons: list[str],
+) -> bool:
+    res = comparison.results[comparison.champion_set]
+    frame = comparison_test_frame(comparison)
+    p_champion = score_registered(champion, frame)
+    if p_champion is None:
+        reasons.append("champion cannot score the current data (features missing): challenger judged alone")
+        return True
+    y = comparison.y_test
+    lift = paired_lift(
+        y,
+        p_champion,
+        res.p_test,
+        float(champion.spec.get("threshold", 0.5)),
+        res.threshold,
+        groups=frame["account_id"].to_numpy(),
+        n_boot=200,
+        seed=comparison.config.seed,
+    )["roc_auc"]
+    metrics.update(
+        {
+            "champion_roc_auc": point_metrics(y, p_champion, 0.5)["roc_auc"],
+            "delta_roc_auc": lift.point,
+            "delta_roc_auc_low": lift.low,
+            "delta_roc_auc_high": lift.high,
+        }
+    )
+    ok = lift.point >= -gate.auc_tolerance
+    verb = "within" if ok else "beyond"
+    reasons.append(
+        f"challenger - champion ROC AUC on the same holdout {lift.point:+.4f} "
+        f"[{lift.low:+.4f}, {lift.high:+.4f}]: {verb} tolerance {gate.auc_tolerance}"
+    )
+    return ok
+
+
+def comparison_test_frame(comparison: Comparison) -> pd.DataFrame:
+    """Return the holdout rows the comparison was tested on.
+
+    Args:
+        comparison: the comparison.
+
+    Returns:
+        Store-format rows of the test period.
+
+    """
+    return comparison.frame.iloc[comparison.split.test]
+
+
+def retrain_target(
+    settings: Settings,
+    target: Target,
+    catalog: FeatureCatalog,
+    options: TrainOptions,
+    gate: GateConfig,
+    loader: DataLoader = load_offline,
+) -> Decision:
+    """Train a challenger for one target and promote it only through the gates.
+
+    Args:
+        settings: the project settings.
+        target: ``csat`` or ``churn``.
+        catalog: the feature catalog.
+        options: training options.
+        gate: gate thresholds.
+        loader: reads the target's (freshly rebuilt) offline frame.
+
+    Returns:
+        The decision, after it was logged (and, when promoting, after the alias moved).
+
+    """
+    comparison, record = train_target(
+        settings,
+        target,
+        catalog,
+        options,
+        loader=loader,
+        first_becomes_champion=False,
+        run_tags={"trigger": "retrain"},
+    )
+    champion = load_registered(settings, record.registered_name, CHAMPION)
+    decision = decide(comparison, record.version, champion, gate)
+    promote = decision.champion_after if decision.outcome == "promoted" else None
+    record_decision(settings, target, decision.as_log(), decision.metrics, promote)
+    return decision
+
+
+def exit_code(decisions: list[Decision]) -> int:
+    """Process exit code for a set of decisions.
+
+    Args:
+        decisions: one per target.
+
+    Returns:
+        ``EXIT_REFUSED`` (3) when any gate refused, else ``EXIT_OK`` (0).
+
+    """
+    return EXIT_REFUSED if any(d.outcome == "refused" for d in decisions) else EXIT_OK
