@@ -26,6 +26,8 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/csat simulate --accounts $(ACCOUNTS) --months $(MONTHS) --seed $(SEED) --scenario default --out $(DATA)
 	$(VENV)/bin/csat validate $(DATA)
+	$(VENV)/bin/csat features build
+	$(VENV)/bin/csat train --target all
 
 lint: install
 	$(PY) -m ruff check .

@@ -132,8 +132,15 @@ class Cast:
     team_members: list[np.ndarray]  # per employee, the members of their own team
 
 
-def _ids(prefix: str, n: int, width: int) -> np.ndarray:
-    return np.char.add(prefix, np.char.zfill(np.arange(1, n + 1).astype(str), width))
+def make_ids(prefix: str, n: int, width: int, start: int = 1) -> np.ndarray:
+    """Sequential string ids such as ``A000001``: ``n`` of them from ``start``, zero-padded to ``width``."""
+    return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), width))
+
+
+def account_timezones(accounts: pd.DataFrame, account_idx: np.ndarray) -> np.ndarray:
+    """The main timezone of each indexed account's region (where its people keep office hours)."""
+    first = {region: zones[0] for region, zones in REGION_TIMEZONES.items()}
+    return pd.Series(accounts["region"].to_numpy()[account_idx]).map(first).to_numpy()
 
 
 def make_accounts(rng: np.random.Generator, n: int, start: date) -> pd.DataFrame:
@@ -158,7 +165,7 @@ def make_accounts(rng: np.random.Generator, n: int, start: date) -> pd.DataFrame
     payment_method = rng.choice(np.array(["invoice", "card", "wire"]), n, p=[0.55, 0.3, 0.15])
     return pd.DataFrame(
         {
-            "account_id": _ids("A", n, 6),
+            "account_id": make_ids("A", n, 6),
             "name": name,
             "industry": rng.choice(INDUSTRIES, n),
             "segment": seg,
@@ -196,7 +203,7 @@ def make_employees(rng: np.random.Generator, n_accounts: int, start: date) -> pd
     ]
     emp = pd.DataFrame(rows, columns=["role", "region", "team"])
     n = len(emp)
-    emp.insert(0, "employee_id", _ids("E", n, 5))
+    emp.insert(0, "employee_id", make_ids("E", n, 5))
     emp["timezone"] = [rng.choice(REGION_TIMEZONES[r]) for r in emp["region"]]
     emp["hired_at"] = (
         pd.Timestamp(start) - pd.to_timedelta(rng.integers(30, 12 * 365, n), unit="D")
@@ -243,7 +250,7 @@ def make_contacts(rng: np.random.Generator, accounts: pd.DataFrame) -> tuple[pd.
     prominence = rng.normal(0.0, 1.0, n) + np.where(seniority == "individual", 0.0, 0.4)
     contacts = pd.DataFrame(
         {
-            "contact_id": _ids("C", n, 7),
+            "contact_id": make_ids("C", n, 7),
             "account_id": accounts["account_id"].to_numpy()[account_idx],
             "title": titles.astype(str),
             "seniority": seniority,

@@ -5,11 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import numpy as np
-import pandas as pd
 import pyarrow as pa
 
-from features.simulator.entities import REGION_TIMEZONES, Cast
+from features.simulator.entities import Cast, account_timezones, make_ids
 from features.simulator.latent import Latent, sigmoid
+from features.simulator.month import Month
 from features.simulator.timing import local_times, to_utc
 
 SEGMENT_SCALE = {"enterprise": 1.0, "mid-market": 0.55, "smb": 0.3}
@@ -34,10 +34,6 @@ class Draft:
     organizer_contact: np.ndarray  # contact index or -1
     internal: list[tuple[np.ndarray, np.ndarray]]
     external: list[tuple[np.ndarray, np.ndarray]]
-
-
-def _choose_rows(rng: np.random.Generator, mask: np.ndarray, p: float | np.ndarray) -> np.ndarray:
-    return np.flatnonzero(mask & (rng.random(len(mask)) < p))
 
 
 class ContactSampler:
@@ -155,9 +151,10 @@ def _simple_participants(rng: np.random.Generator, cast: Cast, d: Draft, contact
         d.internal.append((cc, _team_pick(rng, cast.team, d.account[cc], [0.3, 0.5, 0.2])))
 
 
-def external_draft(rng: np.random.Generator, cast: Cast, latent: Latent, m: int, active: np.ndarray) -> Draft:
-    """Every customer-facing interaction of month ``m``, before timestamps."""
-    counts = external_counts(rng, cast, latent, m, active)
+def external_draft(mo: Month) -> Draft:
+    """Every customer-facing interaction of the month, before timestamps."""
+    rng, cast, latent, m = mo.rng, mo.cast, mo.latent, mo.index
+    counts = external_counts(rng, cast, latent, m, mo.active)
     account = np.repeat(np.tile(np.arange(counts.shape[0])[:, None], (1, 7)).ravel(), counts.ravel())
     category = np.repeat(np.tile(np.arange(7), counts.shape[0]), counts.ravel())
     breadth = latent.drivers["breadth"][:, m]
@@ -261,33 +258,23 @@ def durations(rng: np.random.Generator, category: np.ndarray) -> np.ndarray:
     return np.round(out, 2)
 
 
-def _timestamps(
-    rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp, d: Draft
-) -> np.ndarray:
+def _timestamps(mo: Month, d: Draft) -> np.ndarray:
     """Start times in naive UTC: working hours in the organiser's timezone; after hours in a rush."""
+    rng, cast, latent, m = mo.rng, mo.cast, mo.latent, mo.index
     external = d.account >= 0
     rush = np.where(external, latent.rush[np.maximum(d.account, 0), m], 0.0)
     p_after = np.where(external, sigmoid(-2.6 + 1.2 * rush), 0.08)
     p_after = np.where(d.category == RUSH_EMAIL, sigmoid(-0.3 + 0.5 * rush), p_after)
-    local = local_times(rng, month_start, rng.random(len(d.category)) < p_after)
+    local = local_times(rng, mo.start, rng.random(len(d.category)) < p_after)
     emp_tz = cast.employees["timezone"].to_numpy()
-    region = cast.accounts["region"].to_numpy()[np.maximum(d.account, 0)]
-    region_tz = np.array([REGION_TIMEZONES[str(r)][0] for r in REGIONS_IN_ORDER])[_region_code(region)]
+    region_tz = account_timezones(cast.accounts, np.maximum(d.account, 0))
     tz = np.where(d.organizer_emp >= 0, emp_tz[np.maximum(d.organizer_emp, 0)], region_tz)
     return to_utc(local, tz)
 
 
-REGIONS_IN_ORDER = ("NA", "EMEA", "APAC", "LATAM")
-
-
-def _region_code(region: np.ndarray) -> np.ndarray:
-    return pd.Series(region).map({r: i for i, r in enumerate(REGIONS_IN_ORDER)}).to_numpy()
-
-
-def _replies(
-    rng: np.random.Generator, latent: Latent, m: int, d: Draft, started: np.ndarray
-) -> tuple[Draft, np.ndarray]:
+def _replies(mo: Month, d: Draft, started: np.ndarray) -> tuple[Draft, np.ndarray]:
     """Our answers to inbound customer email: responsiveness makes them likelier and faster."""
+    rng, latent, m = mo.rng, mo.latent, mo.index
     rows = np.flatnonzero(d.category == INBOUND)
     resp = latent.drivers["responsiveness"][d.account[rows], m]
     rows = rows[rng.random(len(rows)) < sigmoid(1.6 + 0.9 * resp)]
@@ -338,23 +325,14 @@ def _list_array(
     return pa.ListArray.from_arrays(pa.array(offsets), ids.take(pa.array(person)))
 
 
-def month_interactions(
-    rng: np.random.Generator,
-    cast: Cast,
-    latent: Latent,
-    m: int,
-    month_start: pd.Timestamp,
-    world_end: np.datetime64,
-    first_id: int,
-    ids: tuple[pa.Array, pa.Array],
-) -> pa.Table:
-    """All interactions of month ``m`` as a contract table, sorted by start time, ids from ``first_id``."""
-    active = latent.active_until > np.datetime64(month_start, "s")
-    ext = external_draft(rng, cast, latent, m, active)
-    ext_time = _timestamps(rng, cast, latent, m, month_start, ext)
-    reply, reply_time = _replies(rng, latent, m, ext, ext_time)
+def month_interactions(mo: Month, first_id: int, ids: tuple[pa.Array, pa.Array]) -> pa.Table:
+    """All interactions of the month as a contract table, sorted by start time, ids from ``first_id``."""
+    rng, cast, latent, world_end = mo.rng, mo.cast, mo.latent, mo.world_end
+    ext = external_draft(mo)
+    ext_time = _timestamps(mo, ext)
+    reply, reply_time = _replies(mo, ext, ext_time)
     internal = internal_draft(rng, cast)
-    internal_time = _timestamps(rng, cast, latent, m, month_start, internal)
+    internal_time = _timestamps(mo, internal)
     d = _concat([ext, reply, internal])
     started = np.concatenate([ext_time, reply_time, internal_time])
     limit = np.where(d.account >= 0, latent.active_until[np.maximum(d.account, 0)], world_end)
@@ -371,9 +349,7 @@ def month_interactions(
     kinds = np.array([KIND_OF.get(c, "") for c in range(13)])
     return pa.table(
         {
-            "interaction_id": pa.array(
-                np.char.add("I", np.char.zfill(np.arange(first_id, first_id + len(keep)).astype(str), 10))
-            ),
+            "interaction_id": pa.array(make_ids("I", len(keep), 10, start=first_id)),
             "kind": pa.array(kinds[d.category[keep]]),
             "started_at": pa.array(started[keep].astype("datetime64[us]")),
             "duration_minutes": pa.array(durations(rng, d.category[keep])),

@@ -5,8 +5,9 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from features.simulator.entities import Cast
+from features.simulator.entities import Cast, account_timezones, make_ids
 from features.simulator.latent import Latent, sigmoid
+from features.simulator.month import Month
 from features.simulator.timing import local_times, to_utc
 
 TICKETS_PER_MONTH = {"enterprise": 6.0, "mid-market": 2.5, "smb": 0.8}
@@ -14,34 +15,18 @@ SURVEYS_PER_MONTH = {"enterprise": 2.4, "mid-market": 1.0, "smb": 0.45}
 HOURS = np.timedelta64(3600, "s")
 
 
-def _ids(prefix: str, start: int, n: int, width: int) -> np.ndarray:
-    return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), width))
-
-
-def _account_tz(cast: Cast, account: np.ndarray) -> np.ndarray:
-    from features.simulator.entities import REGION_TIMEZONES
-
-    first = {r: tzs[0] for r, tzs in REGION_TIMEZONES.items()}
-    return pd.Series(cast.accounts["region"].to_numpy()[account]).map(first).to_numpy()
-
-
-def month_tickets(
-    rng: np.random.Generator,
-    cast: Cast,
-    latent: Latent,
-    m: int,
-    month_start: pd.Timestamp,
-    world_end: np.datetime64,
-    first_id: int,
-) -> pd.DataFrame:
+def month_tickets(mo: Month, first_id: int) -> pd.DataFrame:
     """Tickets opened in month ``m``: more and worse with support pain and with poor health."""
+    rng, cast, latent, m, month_start = mo.rng, mo.cast, mo.latent, mo.index, mo.start
+    world_end = mo.world_end
     scale = cast.accounts["segment"].map(TICKETS_PER_MONTH).to_numpy()
     pain = latent.drivers["pain"][:, m]
     previous = latent.health[:, max(m - 1, 0)]
-    active = latent.active_until > np.datetime64(month_start, "s")
-    n = rng.poisson(scale * np.exp(0.5 * pain + 0.3 * np.clip(-previous, 0, None))) * active
+    n = rng.poisson(scale * np.exp(0.5 * pain + 0.3 * np.clip(-previous, 0, None))) * mo.active
     acc = np.repeat(np.arange(len(n)), n)
-    opened = to_utc(local_times(rng, month_start, rng.random(len(acc)) < 0.1), _account_tz(cast, acc))
+    opened = to_utc(
+        local_times(rng, month_start, rng.random(len(acc)) < 0.1), account_timezones(cast.accounts, acc)
+    )
     p_pain = pain[acc]
     sev_logits = np.stack(
         [-3.0 + 0.6 * p_pain, -1.4 + 0.4 * p_pain, np.zeros(len(acc)), -0.4 - 0.3 * p_pain], 1
@@ -63,14 +48,13 @@ def month_tickets(
         }
     )
     df = df[opened < limit].sort_values("opened_at", kind="stable").reset_index(drop=True)
-    df.insert(0, "ticket_id", _ids("T", first_id, len(df), 8))
+    df.insert(0, "ticket_id", make_ids("T", len(df), 8, start=first_id))
     return df
 
 
-def month_usage(
-    rng: np.random.Generator, cast: Cast, latent: Latent, m: int, month_start: pd.Timestamp, seats: np.ndarray
-) -> pd.DataFrame:
+def month_usage(mo: Month, seats: np.ndarray) -> pd.DataFrame:
     """One row per account per week (Mondays in the month): active users against licensed seats."""
+    rng, cast, latent, m, month_start = mo.rng, mo.cast, mo.latent, mo.index, mo.start
     mondays = pd.date_range(month_start, month_start + pd.offsets.MonthEnd(0), freq="W-MON")
     adoption = latent.drivers["adoption"][:, m]
     previous = latent.health[:, max(m - 1, 0)]
@@ -100,16 +84,10 @@ def licensed_seats(rng: np.random.Generator, accounts: pd.DataFrame) -> np.ndarr
     return np.clip(np.round(accounts["employee_count"].to_numpy() * share), 3, 20_000).astype(np.int64)
 
 
-def month_invoices(
-    rng: np.random.Generator,
-    cast: Cast,
-    latent: Latent,
-    m: int,
-    month_start: pd.Timestamp,
-    world_end: np.datetime64,
-    first_id: int,
-) -> pd.DataFrame:
+def month_invoices(mo: Month, first_id: int) -> pd.DataFrame:
     """A monthly invoice per active account; payment reliability and health decide lateness."""
+    rng, cast, latent, m, month_start = mo.rng, mo.cast, mo.latent, mo.index, mo.start
+    world_end = mo.world_end
     issued = np.datetime64(month_start, "s")
     acc = np.flatnonzero(latent.active_until > issued)
     due = issued + np.timedelta64(30, "D")
@@ -127,25 +105,22 @@ def month_invoices(
             "amount_usd": np.round(arr / 12.0, 2),
         }
     )
-    df.insert(0, "invoice_id", _ids("INV", first_id, len(df), 8))
+    df.insert(0, "invoice_id", make_ids("INV", len(df), 8, start=first_id))
     return df
 
 
 def month_surveys(
-    rng: np.random.Generator,
-    cast: Cast,
-    latent: Latent,
-    m: int,
-    month_start: pd.Timestamp,
-    csat_params: tuple[float, float],
-    first_id: int,
+    mo: Month, csat_params: tuple[float, float], first_id: int
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Survey responses of month ``m`` and, apart, each response's true probability of being satisfied."""
+    rng, cast, latent, m, month_start = mo.rng, mo.cast, mo.latent, mo.index, mo.start
     kappa, threshold = csat_params
     rate = cast.accounts["segment"].map(SURVEYS_PER_MONTH).to_numpy()
-    n = rng.poisson(rate) * (latent.active_until > np.datetime64(month_start, "s"))
+    n = rng.poisson(rate) * mo.active
     acc = np.repeat(np.arange(len(n)), n)
-    responded = to_utc(local_times(rng, month_start, rng.random(len(acc)) < 0.15), _account_tz(cast, acc))
+    responded = to_utc(
+        local_times(rng, month_start, rng.random(len(acc)) < 0.15), account_timezones(cast.accounts, acc)
+    )
     keep = responded < latent.active_until[acc]
     acc, responded = acc[keep], responded[keep]
     h = latent.health[acc, m]
@@ -159,7 +134,7 @@ def month_surveys(
     contact = offsets[acc] + np.floor(rng.random(len(acc)) * (offsets[acc + 1] - offsets[acc])).astype(
         np.int64
     )
-    ids = _ids("R", first_id, len(acc), 8)
+    ids = make_ids("R", len(acc), 8, start=first_id)
     order = np.argsort(responded, kind="stable")
     surveys = pd.DataFrame(
         {

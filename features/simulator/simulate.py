@@ -15,6 +15,7 @@ from features.simulator.config import SimulationConfig, WorldParams
 from features.simulator.entities import Cast, make_cast
 from features.simulator.interactions import month_interactions
 from features.simulator.latent import BASELINE_DRIVERS, COLLAB_DRIVERS, Latent, build_latent
+from features.simulator.month import Month
 from features.simulator.writer import TableWriter, staged_folder
 
 TABLES = (
@@ -79,36 +80,17 @@ def _entity_tables(cast: Cast) -> dict[str, pd.DataFrame]:
     return {"accounts": cast.accounts, "contacts": contacts, "employees": employees}
 
 
-def _month(
-    world: _World,
-    cast: Cast,
-    latent: Latent,
-    m: int,
-    cfg: SimulationConfig,
-    p: WorldParams,
-    seats: np.ndarray,
-    truth: list[pd.DataFrame],
-) -> None:
-    rng = world.rng
-    month_start = pd.Timestamp(cfg.start) + pd.DateOffset(months=m)
-    end = np.datetime64(pd.Timestamp(cfg.start) + pd.DateOffset(months=cfg.months), "s")
+def _month(world: _World, mo: Month, p: WorldParams, seats: np.ndarray, truth: list[pd.DataFrame]) -> None:
     ids = (
-        pa.array(cast.employees["employee_id"].to_numpy()),
-        pa.array(cast.contacts["contact_id"].to_numpy()),
+        pa.array(mo.cast.employees["employee_id"].to_numpy()),
+        pa.array(mo.cast.contacts["contact_id"].to_numpy()),
     )
-    world.write(
-        "interactions",
-        month_interactions(rng, cast, latent, m, month_start, end, world.next_id["interactions"], ids),
-    )
-    world.write(
-        "tickets", records.month_tickets(rng, cast, latent, m, month_start, end, world.next_id["tickets"])
-    )
-    world.write("usage", records.month_usage(rng, cast, latent, m, month_start, seats))
-    world.write(
-        "invoices", records.month_invoices(rng, cast, latent, m, month_start, end, world.next_id["invoices"])
-    )
+    world.write("interactions", month_interactions(mo, world.next_id["interactions"], ids))
+    world.write("tickets", records.month_tickets(mo, world.next_id["tickets"]))
+    world.write("usage", records.month_usage(mo, seats))
+    world.write("invoices", records.month_invoices(mo, world.next_id["invoices"]))
     surveys, csat_truth = records.month_surveys(
-        rng, cast, latent, m, month_start, (p.csat_kappa, p.csat_threshold), world.next_id["surveys"]
+        mo, (p.csat_kappa, p.csat_threshold), world.next_id["surveys"]
     )
     world.write("surveys", surveys)
     truth.append(csat_truth)
@@ -178,13 +160,15 @@ def simulate(
     )
     seats = records.licensed_seats(rng, cast.accounts)
     result = SimulationResult(Path(out_dir))
+    world_end = np.datetime64(start + pd.DateOffset(months=config.months), "s")
     with staged_folder(Path(out_dir)) as folder:
         world = _World(folder, fmt, config.scenario == "late", rng)
         for table, frame in _entity_tables(cast).items():
             world.write(table, frame)
         csat_truth: list[pd.DataFrame] = []
         for m in range(config.months):
-            _month(world, cast, latent, m, config, p, seats, csat_truth)
+            month = Month(rng, cast, latent, m, start + pd.DateOffset(months=m), world_end)
+            _month(world, month, p, seats, csat_truth)
             if progress:
                 progress(m + 1, config.months)
         renewals, renewal_truth = records.renewals_table(cast, latent)
