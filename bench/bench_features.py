@@ -1,0 +1,164 @@
+"""Feature-store benchmark on the simulator's scale world (``make bench`` runs it; not a test).
+
+Measures, in one run: (a) the floor - one DuckDB scan aggregating interaction duration by account (unnest
+external participants, join contacts); (b) the full build - CSAT and churn frames plus the online store, every
+feature; (c) a straightforward pandas build of 20 features on a sample of accounts, scaled to all cutoffs.
+Targets: full build <= 10x the floor; >= 10x faster than pandas per feature; peak RSS <= 6 GB.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import tempfile
+import time
+from pathlib import Path
+
+import duckdb
+import numpy as np
+import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
+from rich.console import Console
+
+from bench.common import peak_rss_mb, timed, write_result
+from csat.settings import load_settings
+from features.build import build_store, label_frames
+
+SCALE = {"accounts": 20_000, "months": 24}
+PANDAS_FEATURES = 20
+
+
+def ensure_world(data_dir: Path, accounts: int, months: int, seed: int) -> None:
+    if (data_dir / "interactions.parquet").exists():
+        return
+    from features.simulator import SimulationConfig, simulate
+
+    simulate(SimulationConfig(accounts=accounts, months=months, seed=seed), data_dir)
+
+
+def floor_scan(tables: dict[str, pd.DataFrame]) -> float:
+    con = duckdb.connect()
+    con.register(
+        "interactions",
+        pa.Table.from_pandas(tables["interactions"][["duration_minutes", "external_participants"]]),
+    )
+    con.register("contacts", pa.Table.from_pandas(tables["contacts"][["contact_id", "account_id"]]))
+    start = time.perf_counter()
+    con.sql(
+        "SELECT c.account_id, SUM(i.duration_minutes) AS minutes FROM (SELECT duration_minutes,"
+        " UNNEST(external_participants) AS person FROM interactions) AS i JOIN contacts AS c"
+        " ON c.contact_id = i.person GROUP BY c.account_id"
+    ).fetchall()
+    elapsed = time.perf_counter() - start
+    con.close()
+    return elapsed
+
+
+def sample_world(tables: dict[str, pd.DataFrame], accounts: set[str]) -> dict[str, pd.DataFrame]:
+    out = {n: df[df["account_id"].isin(accounts)] for n, df in tables.items() if "account_id" in df.columns}
+    contacts = set(out["contacts"]["contact_id"])
+    ix = pa.Table.from_pandas(
+        tables["interactions"][["started_at", "kind", "duration_minutes", "external_participants"]]
+    )
+    flat = pc.list_flatten(ix["external_participants"])
+    parent = pc.list_parent_indices(ix["external_participants"])
+    hit = np.unique(
+        parent.to_numpy()[pc.is_in(flat, pa.array(sorted(contacts))).to_numpy(zero_copy_only=False)]
+    )
+    out["interactions"] = ix.take(pa.array(hit)).to_pandas(types_mapper=pd.ArrowDtype)
+    return out
+
+
+def pandas_build(w: dict[str, pd.DataFrame], ents: pd.DataFrame) -> pd.DataFrame:
+    """A straightforward pandas build of 20 features: merge events to cutoffs, filter windows, group."""
+    ents = ents[["account_id", "as_of"]].reset_index(drop=True).rename_axis("eid").reset_index()
+    out = ents.set_index("eid")
+    ix = w["interactions"].copy()
+    ix["person"] = ix["external_participants"].map(list)
+    ix = ix.explode("person").merge(
+        w["contacts"][["contact_id", "account_id"]], left_on="person", right_on="contact_id"
+    )
+    m = ents.merge(ix, on="account_id")
+    m = m[m["started_at"] < m["as_of"]]
+    age = (m["as_of"] - m["started_at"]).dt.days
+    for win in (28, 90):
+        sel = m[age < win]
+        per_ix = sel.drop_duplicates(["eid", "account_id", "started_at", "kind", "duration_minutes"])
+        for kind in ("email", "meeting", "call"):
+            k = per_ix[per_ix["kind"] == kind].groupby("eid")["duration_minutes"].sum() / 60
+            out[f"{kind}_hours_{win}d"] = k
+        out[f"customer_hours_{win}d"] = per_ix.groupby("eid")["duration_minutes"].sum() / 60
+        out[f"customer_interactions_{win}d"] = per_ix.groupby("eid").size()
+        out[f"contacts_reached_{win}d"] = sel.groupby("eid")["contact_id"].nunique()
+    tk = ents.merge(w["tickets"], on="account_id")
+    tk = tk[tk["opened_at"] < tk["as_of"]]
+    for win in (28, 90, 180):
+        out[f"tickets_{win}d"] = tk[(tk["as_of"] - tk["opened_at"]).dt.days < win].groupby("eid").size()
+    out["open_tickets"] = tk[tk["closed_at"].isna() | (tk["closed_at"] >= tk["as_of"])].groupby("eid").size()
+    us = ents.merge(w["usage"], on="account_id")
+    us = us[(us["date"] < us["as_of"]) & ((us["as_of"] - us["date"]).dt.days < 28)]
+    out["active_users_avg_28d"] = us.groupby("eid")["active_users"].mean()
+    out["key_feature_events_28d"] = us.groupby("eid")["key_feature_events"].sum()
+    sv = ents.merge(w["surveys"], on="account_id")
+    sv = sv[sv["responded_at"] < sv["as_of"]]
+    out["prior_responses"] = sv.groupby("eid").size()
+    out["prior_csat_mean"] = sv.groupby("eid")["csat"].mean()
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__)
+    ap.add_argument("--data", type=Path, default=Path(os.environ.get("CSAT_BENCH_DATA", "data/bench_scale")))
+    ap.add_argument("--accounts", type=int, default=SCALE["accounts"])
+    ap.add_argument("--months", type=int, default=SCALE["months"])
+    ap.add_argument("--sample-accounts", type=int, default=300)
+    args = ap.parse_args()
+    figures: dict[str, float | int | str] = {}
+    with timed(figures, "simulate_s"):
+        ensure_world(args.data, args.accounts, args.months, 42)
+    settings = load_settings(data_dir=args.data)
+    from features.contract import load_contract
+
+    console = Console(stderr=True)
+    with timed(figures, "load_s"):
+        tables = load_contract(
+            args.data, settings, console=console, rejects_dir=Path(tempfile.mkdtemp())
+        ).tables
+    figures["interactions"] = len(tables["interactions"])
+    with timed(figures, "floor_s"):
+        figures["floor_scan_s"] = floor_scan(tables)
+    with tempfile.TemporaryDirectory() as store:
+        settings = load_settings(data_dir=args.data, store_dir=Path(store))
+        with timed(figures, "build_s"):
+            result = build_store(settings, console=console, tables=tables)
+    figures["cutoffs"] = sum(result.rows.values()) + result.online_rows
+    figures["features"] = len(result.features["baseline"]) + len(result.features["collaboration"])
+    figures["rss_after_build_mb"] = peak_rss_mb()
+    rng = np.random.default_rng(0)
+    sample = set(rng.choice(tables["accounts"]["account_id"].to_numpy(), args.sample_accounts, replace=False))
+    frames = label_frames(tables, settings)
+    ents = pd.concat([f[["account_id", "as_of"]] for f in frames.values()], ignore_index=True)
+    s_ents = ents[ents["account_id"].isin(sample)]
+    small = sample_world(tables, sample)
+    with timed(figures, "pandas_sample_s"):
+        pandas_build(small, s_ents)
+    scale = (len(ents) + result.online_rows) / max(len(s_ents), 1)
+    figures["pandas_full_est_s"] = figures["pandas_sample_s"] * scale
+    engine_features = result.timings["features"]
+    figures["engine_features_s"] = engine_features
+    figures["build_over_floor"] = figures["build_s"] / figures["floor_scan_s"]
+    per_feature_engine = engine_features / figures["features"]
+    per_feature_pandas = figures["pandas_full_est_s"] / PANDAS_FEATURES
+    figures["pandas_over_engine_per_feature"] = per_feature_pandas / per_feature_engine
+    figures["peak_rss_mb"] = peak_rss_mb()
+    figures["targets_met"] = str(
+        figures["build_over_floor"] <= 10
+        and figures["pandas_over_engine_per_feature"] >= 10
+        and figures["peak_rss_mb"] <= 6 * 1024
+    )
+    write_result("bench_features", figures)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,246 @@
+"""Build the feature store: load the contract, label the examples, compute features, write both stores."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import time
+from collections.abc import Callable, Iterator, Mapping
+from contextlib import contextmanager
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime
+from pathlib import Path
+from typing import Any
+
+import pandas as pd
+from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
+
+from csat.settings import Settings
+from features.catalog import Feature, definitions_hash
+from features.engine import compute_features, definitions_text, select_statements
+from features.engine.prepare import Plan, plan
+from features.engine.sql import statements
+from features.labels import churn_frame, csat_frame, data_span
+from features.store import write_offline, write_online
+
+
+@dataclass
+class BuildResult:
+    """What a build wrote."""
+
+    store_dir: Path
+    feature_set_version: str
+    data_fingerprint: str
+    rows: dict[str, int] = field(default_factory=dict)
+    positives: dict[str, int] = field(default_factory=dict)
+    online_rows: int = 0
+    online_as_of: str = ""
+    groups_missing: dict[str, list[str]] = field(default_factory=dict)
+    features: dict[str, list[str]] = field(default_factory=dict)
+    timings: dict[str, float] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+
+
+def data_fingerprint(data_dir: Path | None, tables: Mapping[str, pd.DataFrame]) -> str:
+    """Fingerprint the raw data cheaply: file names, sizes and modification times, plus row counts."""
+    parts: list[Any] = sorted((n, len(df), list(df.columns)) for n, df in tables.items())
+    if data_dir is not None and Path(data_dir).is_dir():
+        for p in sorted(Path(data_dir).iterdir()):
+            if p.is_file():
+                st = p.stat()
+                parts.append((p.name, st.st_size, st.st_mtime_ns))
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+
+def feature_set_version(p: Plan) -> str:
+    """Hash of the definitions in use: catalog metadata of the available features and the engine's SQL."""
+    return definitions_hash(p.features, definitions_text(p.extras))
+
+
+def manifest_for(
+    target: str,
+    frame: pd.DataFrame,
+    p: Plan,
+    version: str,
+    fingerprint: str,
+    horizon_days: int | None,
+    computed: set[str],
+) -> dict[str, Any]:
+    """Build the manifest of one offline frame (or of the online store, with target ``online``)."""
+    feats = [f for f in p.features if f.name in computed]
+    return {
+        "target": target,
+        "feature_set_version": version,
+        "data_fingerprint": fingerprint,
+        "cutoff_min": str(frame["as_of"].min()) if len(frame) else None,
+        "cutoff_max": str(frame["as_of"].max()) if len(frame) else None,
+        "rows": int(len(frame)),
+        "positives": int(frame["label"].sum()) if "label" in frame.columns and len(frame) else 0,
+        "built_at": datetime.now(UTC).isoformat(timespec="seconds"),
+        "features": {
+            "baseline": [f.name for f in feats if f.feature_set == "baseline"],
+            "collaboration": [f.name for f in feats if f.feature_set == "collaboration"],
+        },
+        "categorical": [f.name for f in feats if f.dtype == "category"],
+        "extras": [f.name for f in feats if f.group == "account_extras"],
+        "catalog": {f.name: {"group": f.group, "description": f.description} for f in feats},
+        "groups_missing": sorted(p.groups_missing),
+        "groups_missing_tables": p.groups_missing,
+        "horizon_days": horizon_days,
+    }
+
+
+def _progress(console: Console | None) -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+        TimeElapsedColumn(),
+        console=console or Console(stderr=True),
+        transient=False,
+    )
+
+
+@contextmanager
+def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
+    start = time.perf_counter()
+    try:
+        yield
+    finally:
+        timings[key] = round(time.perf_counter() - start, 3)
+
+
+def online_cutoff(as_of: date | datetime | None) -> pd.Timestamp:
+    """Return the online store's cutoff: midnight UTC of the given date (data strictly before it), or now."""
+    if as_of is None:
+        return pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)).floor("s")
+    return pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of)
+
+
+def label_frames(tables: Mapping[str, pd.DataFrame], settings: Settings) -> dict[str, pd.DataFrame]:
+    """Labelled examples without features: ``csat`` when surveys exist, ``churn`` when renewals exist."""
+    frames: dict[str, pd.DataFrame] = {}
+    span = data_span(tables)
+    if "surveys" in tables:
+        frames["csat"] = csat_frame(tables["surveys"])
+    if "renewals" in tables and "accounts" in tables and span is not None:
+        frames["churn"] = churn_frame(
+            tables["accounts"], tables["renewals"], settings.churn_horizon_days, span
+        )
+    return frames
+
+
+def build_frames(
+    tables: Mapping[str, pd.DataFrame],
+    entity_frames: Mapping[str, pd.DataFrame],
+    settings: Settings,
+    engine: str = "duckdb",
+    on_step: Callable[[str], None] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Features for several entity frames in one engine run (the raw tables are staged once for all)."""
+    keys = list(entity_frames)
+    parts = [df.assign(_frame=k) for k, df in entity_frames.items()]
+    if not parts:
+        return {}
+    both = pd.concat(parts, ignore_index=True)
+    feats = compute_features(
+        dict(tables), both, engine, exclude_account_columns=settings.exclude_account_columns, on_step=on_step
+    )
+    out = {}
+    for k in keys:
+        part = feats[feats["_frame"] == k].drop(columns="_frame").reset_index(drop=True)
+        out[k] = part
+    return out
+
+
+def build_store(
+    settings: Settings,
+    as_of: date | None = None,
+    engine: str = "duckdb",
+    console: Console | None = None,
+    tables: Mapping[str, pd.DataFrame] | None = None,
+) -> BuildResult:
+    """Build the offline frames (CSAT and churn) and the online store from the raw tables.
+
+    Args:
+        settings: the settings (data_dir, store_dir, churn_horizon_days, exclude_account_columns).
+        as_of: the online store's date (features from data strictly before that day); default now.
+        engine: feature engine (``duckdb``).
+        console: where progress and notes go; default standard error.
+        tables: already loaded contract tables (skips the load; for tests and benchmarks).
+
+    Returns:
+        What was written, with timings and the feature groups left out.
+
+    """
+    console = console or Console(stderr=True)
+    timings: dict[str, float] = {}
+    notes: list[str] = []
+    if tables is None:
+        from features.contract import load_contract
+
+        with _timed(timings, "load"):
+            loaded = load_contract(settings.data_dir, settings, console=console)
+        tables = loaded.tables
+        notes.extend(loaded.warnings)
+    tables = dict(tables)
+    p = plan(tables, settings.exclude_account_columns)
+    for group, lacking in p.groups_missing.items():
+        msg = f"feature group {group!r} left out: table(s) {', '.join(lacking)} missing or empty"
+        notes.append(msg)
+        console.print(f"[yellow]{msg}")
+    chosen, _, where = select_statements(p, statements(p.extras))
+    computed = set(where)
+    version = feature_set_version(p)
+    fingerprint = data_fingerprint(settings.data_dir, tables)
+    result = BuildResult(
+        Path(settings.store_dir), version, fingerprint, groups_missing=p.groups_missing, notes=notes
+    )
+    result.features = {
+        s: [f.name for f in p.features if f.feature_set == s and f.name in computed]
+        for s in ("baseline", "collaboration")
+    }
+    n_steps = len(chosen)
+    with _progress(console) as progress:
+        tasks: dict[str, Any] = {}
+
+        cutoff = online_cutoff(as_of)
+        entity_frames = label_frames(tables, settings)
+        accounts = tables["accounts"]["account_id"].astype(str)
+        entity_frames["online"] = pd.DataFrame({"account_id": accounts, "as_of": cutoff}).reset_index(
+            drop=True
+        )
+        n_rows = sum(len(f) for f in entity_frames.values())
+        tasks["features"] = progress.add_task(f"features for {n_rows:,} cutoffs", total=n_steps)
+        with _timed(timings, "features"):
+            frames = build_frames(
+                tables, entity_frames, settings, engine, lambda _s: progress.advance(tasks["features"])
+            )
+        online = frames.pop("online")
+        write_task = progress.add_task("writing offline store", total=len(frames))
+        for target, frame in frames.items():
+            horizon = settings.churn_horizon_days if target == "churn" else None
+            manifest = manifest_for(target, frame, p, version, fingerprint, horizon, computed)
+            with _timed(timings, f"write_{target}"):
+                write_offline(settings.store_dir, target, frame, manifest)  # type: ignore[arg-type]
+            result.rows[target] = len(frame)
+            result.positives[target] = manifest["positives"]
+            progress.advance(write_task)
+        with _timed(timings, "write_online"):
+            manifest = manifest_for("online", online, p, version, fingerprint, None, computed)
+            write_online(settings.store_dir, online, manifest)
+    result.online_rows = len(online)
+    result.online_as_of = str(cutoff)
+    result.timings = timings
+    if not frames:
+        notes.append("no label table (surveys or renewals): no offline frame was built")
+    return result
+
+
+def features_of(result: BuildResult) -> list[Feature]:
+    """Catalog entries of the features a build wrote (static ones; extras are listed in the manifest)."""
+    from features.catalog import catalog
+
+    names = set(result.features.get("baseline", [])) | set(result.features.get("collaboration", []))
+    return [f for f in catalog() if f.name in names]

@@ -1,0 +1,125 @@
+"""Point-in-time feature engine: every SQL statement and engine call of the feature store lives here."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Mapping
+from functools import lru_cache
+
+import pandas as pd
+import sqlglot
+
+from features.engine.prepare import Plan, plan, prepare_tables
+from features.engine.sql import OUTPUTS, Stmt, raw_tables, statements
+
+ENGINES = ("duckdb",)
+
+
+@lru_cache(maxsize=64)
+def _selected(sql: str) -> tuple[str, ...]:
+    tree = sqlglot.parse_one(sql, read="duckdb")
+    assert isinstance(tree, sqlglot.exp.Query)
+    return tuple(tree.named_selects)
+
+
+def output_columns(stmts: list[Stmt]) -> dict[str, tuple[str, ...]]:
+    """Feature columns each output statement yields (its select list minus ``cutoff_id``)."""
+    by_name = {s.name: s for s in stmts}
+    return {o: tuple(c for c in _selected(by_name[o].sql) if c != "cutoff_id") for o in OUTPUTS}
+
+
+def definitions_text(extras: Mapping[str, str] | None = None) -> str:
+    """All SQL of the definitions, for the feature-set version hash."""
+    return "\n;\n".join(f"{s.name}: {s.sql}" for s in statements(dict(extras or {})))
+
+
+def select_statements(p: Plan, stmts: list[Stmt]) -> tuple[list[Stmt], list[str], dict[str, str]]:
+    """Pick the statements needed for the plan's features, the outputs to join, and feature -> output."""
+    wanted = {f.name for f in p.features}
+    cols = output_columns(stmts)
+    present = p.present | {"entities"}
+    outputs: list[str] = []
+    where: dict[str, str] = {}
+    for out, names in cols.items():
+        use = [n for n in names if n in wanted]
+        if use and raw_tables(stmts, out) <= present:
+            outputs.append(out)
+            for n in use:
+                where.setdefault(n, out)
+    by_name = {s.name: s for s in stmts}
+    needed: set[str] = set()
+    todo = list(outputs)
+    while todo:
+        cur = todo.pop()
+        if cur not in needed:
+            needed.add(cur)
+            todo.extend(by_name[cur].deps)
+    return [s for s in stmts if s.name in needed], outputs, where
+
+
+def final_query(p: Plan, outputs: list[str], where: dict[str, str]) -> str:
+    """Join the outputs onto the cutoffs, one column per available feature in plan order."""
+    alias = {o: f"o{i}" for i, o in enumerate(outputs)}
+    cols = ["c.cutoff_id"] + [f"{alias[where[f.name]]}.{f.name}" for f in p.features if f.name in where]
+    joins = " ".join(f"LEFT JOIN {o} AS {a} ON {a}.cutoff_id = c.cutoff_id" for o, a in alias.items())
+    return f"SELECT {', '.join(cols)} FROM cut AS c {joins} ORDER BY c.cutoff_id"
+
+
+def compute_features(
+    tables: dict[str, pd.DataFrame],
+    entities: pd.DataFrame,
+    engine: str = "duckdb",
+    *,
+    exclude_account_columns: Collection[str] = (),
+    on_step: Callable[[str], None] | None = None,
+) -> pd.DataFrame:
+    """Compute every available feature for each (account_id, as_of) row, point in time.
+
+    Args:
+        tables: contract tables (only those present), as the contract loader returns them.
+        entities: frame with ``account_id`` and ``as_of`` (other columns are kept).
+        engine: ``duckdb`` (the embedded default).
+        exclude_account_columns: extra accounts columns not to offer as features.
+        on_step: called with each statement's name as it finishes (progress).
+
+    Returns:
+        The entity rows, in order, followed by one column per available feature: numbers as float64,
+        categories as strings.
+
+    Raises:
+        ValueError: an unknown engine or entities without the required columns.
+
+    """
+    if engine not in ENGINES:
+        raise ValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+    missing = {"account_id", "as_of"} - set(entities.columns)
+    if missing:
+        raise ValueError(f"entities lack column(s): {', '.join(sorted(missing))}")
+    p = plan(tables, exclude_account_columns)
+    prepared = prepare_tables(tables, p.present, p.extras)
+    ents = entities.reset_index(drop=True)
+    as_of = pd.to_datetime(ents["as_of"])
+    if isinstance(as_of.dtype, pd.DatetimeTZDtype):
+        as_of = as_of.dt.tz_convert("UTC").dt.tz_localize(None)
+    prepared["entities"] = pd.DataFrame(
+        {
+            "cutoff_id": range(len(ents)),
+            "account_id": ents["account_id"].astype(str),
+            "as_of": as_of.astype("datetime64[us]"),
+        }
+    )
+    stmts = statements(p.extras)
+    chosen, outputs, where = select_statements(p, stmts)
+    from features.engine import duckdb_backend
+
+    result = duckdb_backend.run(prepared, chosen, final_query(p, outputs, where), on_step)
+    result = result.drop(columns="cutoff_id")
+    cols: dict[str, pd.Series] = {}
+    for f in p.features:
+        if f.name in result.columns:
+            col = result[f.name]
+            cols[f.name] = (
+                col.astype(object).where(col.notna(), None)
+                if f.dtype == "category"
+                else col.astype("float64")
+            )
+    return pd.concat([ents, pd.DataFrame(cols, index=ents.index)], axis=1)

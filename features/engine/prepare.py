@@ -1,0 +1,156 @@
+"""Shape the contract's pandas tables for an engine: the columns every definition expects, nothing else."""
+
+from __future__ import annotations
+
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from zoneinfo import available_timezones
+
+import pandas as pd
+import pyarrow as pa
+
+from features.catalog import (
+    ACCOUNT_CONTRACT_COLUMNS,
+    Feature,
+    account_extra_features,
+    extra_feature_name,
+    groups,
+)
+
+#: Columns each raw table must offer to the definitions (``recorded_at`` is added, empty, when absent).
+COLUMNS: dict[str, tuple[str, ...]] = {
+    "contacts": ("contact_id", "account_id", "seniority", "is_decision_maker"),
+    "employees": ("employee_id", "role", "timezone"),
+    "interactions": (
+        "interaction_id",
+        "kind",
+        "started_at",
+        "duration_minutes",
+        "organizer_id",
+        "internal_participants",
+        "external_participants",
+    ),
+    "tickets": (
+        "ticket_id",
+        "account_id",
+        "opened_at",
+        "closed_at",
+        "severity",
+        "escalated",
+        "reopened_count",
+    ),
+    "usage": ("account_id", "date", "active_users", "licensed_seats", "key_feature_events"),
+    "invoices": ("invoice_id", "account_id", "issued_at", "due_at", "paid_at", "amount_usd"),
+    "surveys": ("response_id", "account_id", "responded_at", "csat", "nps"),
+    "renewals": ("account_id", "renewal_date", "outcome", "arr_change_usd"),
+}
+LIST_TYPE = pd.ArrowDtype(pa.list_(pa.string()))
+TIMESTAMP_COLUMNS = {
+    "interactions": ("started_at",),
+    "tickets": ("opened_at", "closed_at"),
+    "usage": ("date",),
+    "invoices": ("issued_at", "due_at", "paid_at"),
+    "surveys": ("responded_at",),
+    "renewals": ("renewal_date",),
+    "accounts": ("customer_since",),
+}
+
+
+@dataclass
+class Plan:
+    """What can be computed from the tables at hand."""
+
+    present: set[str]
+    features: list[Feature]
+    groups_missing: dict[str, list[str]] = field(default_factory=dict)
+    extras: dict[str, str] = field(default_factory=dict)
+
+
+def extra_kinds(accounts: pd.DataFrame, exclude: Collection[str] = ()) -> dict[str, str]:
+    """Extra accounts columns (CRM custom fields) and how to offer them: ``number``, ``bool`` or ``text``."""
+    out: dict[str, str] = {}
+    for col in accounts.columns:
+        if col in ACCOUNT_CONTRACT_COLUMNS or col in exclude:
+            continue
+        dtype = accounts[col].dtype
+        if pd.api.types.is_bool_dtype(dtype):
+            out[col] = "bool"
+        elif pd.api.types.is_numeric_dtype(dtype):
+            out[col] = "number"
+        else:
+            out[col] = "text"
+    return out
+
+
+def plan(tables: Mapping[str, pd.DataFrame], exclude_account_columns: Collection[str] = ()) -> Plan:
+    """Decide which feature groups the tables allow and declare the account extras.
+
+    An ``interactions`` table with no rows counts as missing: the collaboration set is then empty.
+    """
+    present = {n for n, df in tables.items() if df is not None}
+    if "interactions" in present and len(tables["interactions"]) == 0:
+        present.discard("interactions")
+    feats: list[Feature] = []
+    missing: dict[str, list[str]] = {}
+    for g in groups():
+        lacking = [t for t in g.requires if t not in present]
+        if lacking:
+            missing[g.name] = lacking
+        else:
+            feats.extend(g.features)
+    extras: dict[str, str] = {}
+    if "accounts" in present:
+        kinds = extra_kinds(tables["accounts"], exclude_account_columns)
+        declared = {f.name: f for f in account_extra_features(kinds)}
+        for col, kind in kinds.items():
+            name = extra_feature_name(col)
+            if name in declared:
+                extras[col] = kind
+                feats.append(declared.pop(name))
+    feats.sort(key=lambda f: f.feature_set != "baseline")  # stable: baseline (with extras) first
+    return Plan(present, feats, missing, extras)
+
+
+def _naive_utc(s: pd.Series) -> pd.Series:
+    if isinstance(s.dtype, pd.DatetimeTZDtype):
+        s = s.dt.tz_convert("UTC").dt.tz_localize(None)
+    elif not pd.api.types.is_datetime64_any_dtype(s.dtype):
+        s = pd.to_datetime(s, utc=True).dt.tz_localize(None)
+    return s.astype("datetime64[us]")
+
+
+def prepare_tables(
+    tables: Mapping[str, pd.DataFrame], present: set[str], extras: Collection[str]
+) -> dict[str, pd.DataFrame]:
+    """Select the columns the definitions read, with ``recorded_at`` always present and valid timezones."""
+    out: dict[str, pd.DataFrame] = {}
+    for name in present:
+        df = tables[name]
+        cols = list(COLUMNS.get(name, ()))
+        if name == "accounts":
+            cols = [c for c in df.columns if c in ACCOUNT_CONTRACT_COLUMNS and c != "recorded_at"] + list(
+                extras
+            )
+        sel = df[[c for c in cols if c in df.columns]] if cols else df
+        for c in cols:
+            if c not in sel.columns:
+                sel[c] = pd.NA
+        sel["recorded_at"] = _naive_utc(df["recorded_at"]) if "recorded_at" in df.columns else pd.NaT
+        sel["recorded_at"] = sel["recorded_at"].astype("datetime64[us]")
+        for c in TIMESTAMP_COLUMNS.get(name, ()):
+            if c in sel.columns:
+                sel[c] = _naive_utc(sel[c])
+        if name == "interactions":
+            for c in ("internal_participants", "external_participants"):
+                if sel[c].dtype != LIST_TYPE:
+                    sel[c] = pd.Series(
+                        [list(v) if v is not None and not (isinstance(v, float)) else [] for v in sel[c]],
+                        index=sel.index,
+                        dtype=LIST_TYPE,
+                    )
+        if name == "employees":
+            zones = available_timezones() | {"UTC"}
+            tz = sel["timezone"].astype(object).where(sel["timezone"].notna(), "UTC")
+            sel["timezone"] = tz.where(tz.isin(zones), "UTC").astype(str)
+        out[name] = sel
+    return out

@@ -1,0 +1,816 @@
+"""Engine-neutral SQL definitions of every feature (DuckDB dialect, transpilable by sqlglot to Spark).
+
+The computation is a list of named SELECT statements. Each backend materialises them in order as temporary
+tables (DuckDB) or views (Spark). Conventions:
+
+* ``cut`` holds the cutoffs: ``cutoff_id, account_id, as_of, cdn`` (day number of ``as_of``) and ``midnight``.
+* Every staged row carries ``known_ts`` = the latest of its event stamp and of the ``recorded_at`` of every
+raw
+  row it derives from, ``kdn`` = its day number, and ``sdn`` = the day number of its event stamp. A row may
+  feed
+  a cutoff only when ``known_ts < as_of`` (point-in-time correctness).
+* Windows: "last w days" is ``sdn >= cdn - w``: the w whole UTC days before the cutoff's day plus the cutoff's
+  day up to the cutoff (exactly ``[as_of - w days, as_of)`` for midnight cutoffs).
+* Big event tables are pre-aggregated once by (account[, person], stamp day, known day). A cutoff reads the
+  pre-aggregated rows known on earlier days plus, for cutoffs not at midnight, the raw rows known earlier on
+  its own day (:func:`windowed`), so the join size depends on days, not events.
+
+Only functions that sqlglot translates are used (no DuckDB-only list lambdas, no ``LEN`` on lists, day-of-week
+from day numbers rather than ``DAYOFWEEK`` whose numbering differs between engines).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+EPOCH_DATE = "DATE '1970-01-01'"
+NEVER = "TIMESTAMP '1900-01-01 00:00:00'"
+WINDOWS = (28, 90, 180)
+MIN_GROUP = 5  # smallest group of our people a per-team figure may describe
+REPLY_WINDOW_DAYS = 7
+MEANINGFUL_MAX_PEOPLE = 5
+
+
+@dataclass(frozen=True)
+class Stmt:
+    """One named SELECT statement; ``tables`` are the raw tables it reads, ``deps`` earlier statements."""
+
+    name: str
+    sql: str
+    tables: tuple[str, ...] = ()
+    deps: tuple[str, ...] = ()
+    view: bool = False
+
+
+@dataclass(frozen=True)
+class Block:
+    """The statement whose result holds ``cutoff_id`` and the listed feature columns."""
+
+    output: str
+    features: tuple[str, ...]
+
+
+def dn(expr: str) -> str:
+    """Day number (days since 1970-01-01) of a timestamp or date expression."""
+    return f"DATE_DIFF('day', {EPOCH_DATE}, CAST({expr} AS DATE))"
+
+
+def seconds(start: str, end: str) -> str:
+    """Seconds from ``start`` to ``end`` as a double."""
+    return f"CAST(DATE_DIFF('second', {start}, {end}) AS DOUBLE)"
+
+
+def known(stamp: str, alias: str) -> str:
+    """``known_ts`` of a raw row: the later of its stamp and its ``recorded_at``."""
+    return f"GREATEST({stamp}, COALESCE({alias}.recorded_at, {stamp}))"
+
+
+def later(a: str, b: str) -> str:
+    """Return the later of two known timestamps."""
+    return f"GREATEST({a}, {b})"
+
+
+def win(w: int, day: str = "sdn") -> str:
+    """Condition: the row's stamp day lies in the last ``w`` days."""
+    return f"{day} >= cdn - {w}"
+
+
+def prev28(day: str = "sdn") -> str:
+    """Condition: the row's stamp day lies in the 28 days before the last 28."""
+    return f"{day} >= cdn - 56 AND {day} < cdn - 28"
+
+
+def wsum(measure: str, cond: str) -> str:
+    """Sum of ``measure`` over rows meeting ``cond`` (0 when none)."""
+    return f"SUM(CASE WHEN {cond} THEN {measure} ELSE 0 END)"
+
+
+def ratio(num: str, den: str) -> str:
+    """``num / den`` as a double, NULL when the denominator is 0 or NULL."""
+    return f"CAST({num} AS DOUBLE) / NULLIF(CAST({den} AS DOUBLE), 0)"
+
+
+def windowed(p: str, r: str, cols: str, lookback: int) -> str:
+    """Rows of pre-aggregated ``p`` (known on earlier days) plus raw ``r`` (known earlier the same day).
+
+    Args:
+        p: table aggregated by account, stamp day and known day (``kdn``).
+        r: the same rows unaggregated, with ``known_ts``.
+        cols: select list over alias ``x`` (same columns in both).
+        lookback: largest window in days.
+
+    Returns:
+        A SELECT giving ``cutoff_id, cdn, as_of`` and ``cols`` for every row a cutoff may read.
+
+    """
+    head = f"SELECT c.cutoff_id, c.cdn, c.as_of, {cols} FROM cut AS c"
+    return (
+        f"{head} JOIN {p} AS x ON x.account_id = c.account_id AND x.kdn < c.cdn AND x.sdn >= c.cdn"
+        f" - {lookback}"
+        f" UNION ALL {head} JOIN {r} AS x ON x.account_id = c.account_id AND NOT c.midnight"
+        f" AND x.kdn = c.cdn AND x.known_ts < c.as_of AND x.sdn >= c.cdn - {lookback}"
+    )
+
+
+def _f(expr: str) -> str:
+    return f"CAST({expr} AS DOUBLE)"
+
+
+def _cols(items: list[tuple[str, str]]) -> str:
+    return ",\n  ".join(f"{expr} AS {name}" for name, expr in items)
+
+
+# ------------------------------------------------------------------------------------------------------------
+# cutoffs and reference tables
+
+
+def _cut() -> Stmt:
+    sql = (
+        f"SELECT cutoff_id, account_id, as_of, {dn('as_of')} AS cdn,"
+        " as_of = CAST(CAST(as_of AS DATE) AS TIMESTAMP) AS midnight FROM entities"
+    )
+    return Stmt("cut", sql, ("entities",))
+
+
+def _accounts(extras: dict[str, str]) -> list[Stmt]:
+    t = f"(c.cdn - {dn('a.customer_since')})"
+    items = [
+        ("industry", "CAST(a.industry AS VARCHAR)"),
+        ("segment", "CAST(a.segment AS VARCHAR)"),
+        ("region", "CAST(a.region AS VARCHAR)"),
+        ("employee_count", _f("a.employee_count")),
+        (
+            "has_owner",
+            "CASE WHEN a.account_id IS NULL THEN NULL WHEN a.owner_id IS NULL THEN 0.0 ELSE 1.0 END",
+        ),
+        ("has_csm", "CASE WHEN a.account_id IS NULL THEN NULL WHEN a.csm_id IS NULL THEN 0.0 ELSE 1.0 END"),
+        ("tenure_days", _f(t)),
+        ("tenure_years", f"{_f(t)} / 365.25"),
+        ("days_to_anniversary", _f(f"CASE WHEN {t} < 0 THEN -{t} ELSE (365 - {t} % 365) % 365 END")),
+        ("is_first_year", f"CASE WHEN {t} IS NULL THEN NULL WHEN {t} < 365 THEN 1.0 ELSE 0.0 END"),
+        ("cutoff_month", _f("MONTH(c.as_of)")),
+        ("arr_usd", _f("a.arr_usd")),
+        ("plan", "CAST(a.plan AS VARCHAR)"),
+        ("arr_per_employee", ratio("a.arr_usd", "a.employee_count")),
+    ]
+    for col, kind in extras.items():
+        from features.catalog import extra_feature_name
+
+        quoted = '"' + col.replace('"', '""') + '"'
+        expr = f"CAST(a.{quoted} AS VARCHAR)" if kind == "text" else _f(f"a.{quoted}")
+        items.append((extra_feature_name(col), expr))
+    sql = (
+        f"SELECT c.cutoff_id,\n  {_cols(items)}\nFROM cut AS c LEFT JOIN accounts AS a"
+        f" ON a.account_id = c.account_id AND COALESCE(a.recorded_at, {NEVER}) < c.as_of"
+    )
+    return [Stmt("out_accounts", sql, ("accounts",), ("cut",))]
+
+
+def _contacts() -> list[Stmt]:
+    known_c = (
+        "SELECT c.cutoff_id, COUNT(k.contact_id) AS known_contacts,"
+        " SUM(CASE WHEN k.seniority = 'executive' THEN 1 ELSE 0 END) AS known_executive_contacts,"
+        " SUM(CASE WHEN k.is_decision_maker THEN 1 ELSE 0 END) AS known_decision_makers"
+        " FROM cut AS c LEFT JOIN contacts AS k ON k.account_id = c.account_id"
+        f" AND COALESCE(k.recorded_at, {NEVER}) < c.as_of GROUP BY c.cutoff_id"
+    )
+    out = (
+        "SELECT cutoff_id, CAST(known_contacts AS DOUBLE) AS known_contacts,"
+        " CAST(known_executive_contacts AS DOUBLE) AS known_executive_contacts,"
+        " CAST(known_decision_makers AS DOUBLE) AS known_decision_makers FROM known_contacts"
+    )
+    return [
+        Stmt("known_contacts", known_c, ("contacts",), ("cut",)),
+        Stmt("out_crm_contacts", out, (), ("known_contacts",)),
+    ]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# small event tables: joined row by row to every cutoff of the account
+
+
+def _invoices() -> list[Stmt]:
+    staged = (
+        "SELECT i.account_id, i.amount_usd, i.paid_at,"
+        f" {known('i.issued_at', 'i')} AS known_ts, {dn('i.issued_at')} AS idn, {dn('i.due_at')} AS ddn,"
+        f" {dn('i.paid_at')} AS pdn FROM invoices AS i"
+    )
+    overdue = "(j.ddn < j.cdn AND (j.paid_at IS NULL OR j.paid_at >= j.as_of))"
+    paid = "(j.paid_at IS NOT NULL AND j.paid_at < j.as_of AND j.pdn >= j.cdn - 365)"
+    late = f"({paid} AND j.pdn > j.ddn)"
+    items = [
+        ("invoices_365d", _f(wsum("1", "j.idn >= j.cdn - 365"))),
+        ("invoiced_usd_365d", _f(wsum("j.amount_usd", "j.idn >= j.cdn - 365"))),
+        ("overdue_open_invoices", _f(wsum("1", overdue))),
+        ("overdue_open_usd", _f(wsum("j.amount_usd", overdue))),
+        ("max_days_overdue", _f(f"COALESCE(MAX(CASE WHEN {overdue} THEN j.cdn - j.ddn END), 0)")),
+        ("paid_late_invoices_365d", _f(wsum("1", late))),
+        ("avg_days_late_365d", f"AVG(CASE WHEN {late} THEN CAST(j.pdn - j.ddn AS DOUBLE) END)"),
+        ("max_days_late_365d", _f(f"MAX(CASE WHEN {paid} THEN GREATEST(j.pdn - j.ddn, 0) END)")),
+        ("paid_late_share_365d", ratio(wsum("1", late), f"SUM(CASE WHEN {paid} THEN 1 END)")),
+    ]
+    out = (
+        f"SELECT j.cutoff_id,\n  {_cols(items)}\nFROM (SELECT c.cutoff_id, c.cdn, c.as_of, x.* FROM cut AS c"
+        " LEFT JOIN inv AS x ON x.account_id = c.account_id AND x.known_ts < c.as_of) AS j GROUP BY"
+        " j.cutoff_id"
+    )
+    return [Stmt("inv", staged, ("invoices",)), Stmt("out_billing", out, (), ("cut", "inv"))]
+
+
+def _renewals() -> list[Stmt]:
+    staged = (
+        "SELECT r.account_id, r.outcome, r.arr_change_usd,"
+        f" {known('r.renewal_date', 'r')} AS known_ts, {dn('r.renewal_date')} AS rdn FROM renewals AS r"
+    )
+    joined = (
+        "SELECT c.cutoff_id, c.cdn, x.account_id, x.outcome, x.arr_change_usd, x.rdn,"
+        " MAX(x.rdn) OVER (PARTITION BY c.cutoff_id) AS last_rdn FROM cut AS c"
+        " LEFT JOIN ren AS x ON x.account_id = c.account_id AND x.known_ts < c.as_of"
+    )
+    items = [
+        ("renewals_prior", _f("COUNT(j.account_id)")),
+        ("renewals_expanded_prior", _f(wsum("1", "j.outcome = 'expanded'"))),
+        ("renewals_contracted_prior", _f(wsum("1", "j.outcome = 'contracted'"))),
+        ("renewals_churned_prior", _f(wsum("1", "j.outcome = 'churned'"))),
+        ("arr_change_prior_usd", _f("COALESCE(SUM(j.arr_change_usd), 0)")),
+        ("last_arr_change_usd", _f("SUM(CASE WHEN j.rdn = j.last_rdn THEN j.arr_change_usd END)")),
+        ("days_since_last_renewal", _f("MAX(j.cdn - j.last_rdn)")),
+    ]
+    out = f"SELECT j.cutoff_id,\n  {_cols(items)}\nFROM ren_j AS j GROUP BY j.cutoff_id"
+    return [
+        Stmt("ren", staged, ("renewals",)),
+        Stmt("ren_j", joined, (), ("cut", "ren")),
+        Stmt("out_renewal_history", out, (), ("ren_j",)),
+    ]
+
+
+def _surveys() -> list[Stmt]:
+    staged = (
+        "SELECT s.account_id, s.responded_at, s.csat, s.nps,"
+        f" {known('s.responded_at', 's')} AS known_ts, {dn('s.responded_at')} AS rdn FROM surveys AS s"
+    )
+    joined = (
+        "SELECT c.cutoff_id, c.cdn, c.as_of, x.account_id, x.responded_at, x.csat, x.nps, x.rdn,"
+        " MAX(x.responded_at) OVER (PARTITION BY c.cutoff_id) AS last_ts FROM cut AS c"
+        " LEFT JOIN sv AS x ON x.account_id = c.account_id AND x.known_ts < c.as_of"
+    )
+    items = [
+        ("prior_responses", _f("COUNT(j.account_id)")),
+        ("prior_responses_365d", _f(wsum("1", "j.rdn >= j.cdn - 365"))),
+        ("prior_csat_mean", "AVG(CAST(j.csat AS DOUBLE))"),
+        ("prior_csat_mean_365d", "AVG(CASE WHEN j.rdn >= j.cdn - 365 THEN CAST(j.csat AS DOUBLE) END)"),
+        ("last_csat", "AVG(CASE WHEN j.responded_at = j.last_ts THEN CAST(j.csat AS DOUBLE) END)"),
+        ("prior_nps_mean", "AVG(CAST(j.nps AS DOUBLE))"),
+        (
+            "prior_unsatisfied_share",
+            "AVG(CASE WHEN j.account_id IS NULL THEN NULL WHEN j.csat < 4 THEN 1.0 ELSE 0.0 END)",
+        ),
+        ("days_since_last_survey", f"MAX({seconds('j.last_ts', 'j.as_of')}) / 86400.0"),
+    ]
+    out = f"SELECT j.cutoff_id,\n  {_cols(items)}\nFROM sv_j AS j GROUP BY j.cutoff_id"
+    return [
+        Stmt("sv", staged, ("surveys",)),
+        Stmt("sv_j", joined, (), ("cut", "sv")),
+        Stmt("out_survey_history", out, (), ("sv_j",)),
+    ]
+
+
+def _tickets() -> list[Stmt]:
+    staged = (
+        "SELECT t.account_id, t.opened_at, t.closed_at, t.severity, t.escalated, t.reopened_count,"
+        f" {known('t.opened_at', 't')} AS open_known,"
+        f" CASE WHEN t.closed_at IS NULL THEN NULL ELSE {known('t.closed_at', 't')} END AS close_known,"
+        f" {dn('t.opened_at')} AS odn, {dn('t.closed_at')} AS cldn FROM tickets AS t"
+    )
+    joined = (
+        "SELECT c.cutoff_id, c.cdn, c.as_of, x.account_id, x.opened_at, x.closed_at, x.severity, x.escalated,"
+        " x.reopened_count, x.odn, x.cldn,"
+        " CASE WHEN x.close_known IS NOT NULL AND x.close_known < c.as_of THEN 1 ELSE 0 END AS closed_now"
+        " FROM cut AS c LEFT JOIN tk AS x ON x.account_id = c.account_id AND x.open_known < c.as_of"
+    )
+    is_open = "(j.account_id IS NOT NULL AND j.closed_now = 0)"
+    resolved = "(j.closed_now = 1 AND j.cldn >= j.cdn - {w})"
+    res_hours = f"{seconds('j.opened_at', 'j.closed_at')} / 3600.0"
+    items = [(f"tickets_{w}d", _f(wsum("1", f"j.odn >= j.cdn - {w}"))) for w in WINDOWS]
+    items += [
+        (f"tickets_sev{s}_180d", _f(wsum("1", f"j.severity = {s} AND j.odn >= j.cdn - 180")))
+        for s in range(1, 5)
+    ]
+    items += [
+        ("severe_tickets_90d", _f(wsum("1", "j.severity <= 2 AND j.odn >= j.cdn - 90"))),
+        ("escalated_tickets_90d", _f(wsum("1", "j.escalated AND j.odn >= j.cdn - 90"))),
+        ("escalated_tickets_180d", _f(wsum("1", "j.escalated AND j.odn >= j.cdn - 180"))),
+        ("open_tickets", _f(wsum("1", is_open))),
+        ("open_severe_tickets", _f(wsum("1", f"{is_open} AND j.severity <= 2"))),
+        (
+            "oldest_open_ticket_days",
+            f"COALESCE(MAX(CASE WHEN {is_open} THEN {seconds('j.opened_at', 'j.as_of')} END), 0) / 86400.0",
+        ),
+        ("resolved_tickets_90d", _f(wsum("1", resolved.format(w=90)))),
+        ("avg_resolution_hours_90d", f"AVG(CASE WHEN {resolved.format(w=90)} THEN {res_hours} END)"),
+        ("avg_resolution_hours_180d", f"AVG(CASE WHEN {resolved.format(w=180)} THEN {res_hours} END)"),
+        ("max_resolution_hours_180d", f"MAX(CASE WHEN {resolved.format(w=180)} THEN {res_hours} END)"),
+        ("reopened_180d", _f(wsum("j.reopened_count", resolved.format(w=180)))),
+        (
+            "tickets_trend_28d",
+            _f(
+                f"{wsum('1', 'j.odn >= j.cdn - 28')} -"
+                f" {wsum('1', 'j.odn >= j.cdn - 56 AND j.odn < j.cdn - 28')}"
+            ),
+        ),
+    ]
+    out = f"SELECT j.cutoff_id,\n  {_cols(items)}\nFROM tk_j AS j GROUP BY j.cutoff_id"
+    return [
+        Stmt("tk", staged, ("tickets",)),
+        Stmt("tk_j", joined, (), ("cut", "tk")),
+        Stmt("out_support", out, (), ("tk_j",)),
+    ]
+
+
+def _usage() -> list[Stmt]:
+    staged = (
+        "SELECT u.account_id, u.active_users, u.licensed_seats, u.key_feature_events,"
+        f" {known('u.date', 'u')} AS known_ts, {dn('u.date')} AS sdn FROM usage AS u"
+    )
+    joined = (
+        "SELECT c.cutoff_id, c.cdn, x.account_id, x.active_users, x.licensed_seats,"
+        " x.key_feature_events, x.sdn"
+        " FROM cut AS c LEFT JOIN us AS x ON x.account_id = c.account_id AND x.known_ts < c.as_of"
+        " AND x.sdn >= c.cdn - 90"
+    )
+    w28, p28 = win(28), prev28()
+    util28 = ratio(
+        f"SUM(CASE WHEN {w28} THEN active_users END)", f"SUM(CASE WHEN {w28} THEN licensed_seats END)"
+    )
+    utilp = ratio(
+        f"SUM(CASE WHEN {p28} THEN active_users END)", f"SUM(CASE WHEN {p28} THEN licensed_seats END)"
+    )
+    avg28 = f"AVG(CASE WHEN {w28} THEN CAST(active_users AS DOUBLE) END)"
+    items = [
+        ("active_users_avg_28d", avg28),
+        ("active_users_avg_90d", "AVG(CAST(active_users AS DOUBLE))"),
+        ("licensed_seats_avg_28d", f"AVG(CASE WHEN {w28} THEN CAST(licensed_seats AS DOUBLE) END)"),
+        ("seat_utilisation_28d", util28),
+        ("seat_utilisation_90d", ratio("SUM(active_users)", "SUM(licensed_seats)")),
+        ("key_feature_events_28d", _f(wsum("key_feature_events", w28))),
+        ("key_feature_events_90d", _f("COALESCE(SUM(key_feature_events), 0)")),
+        ("events_per_active_user_28d", ratio(wsum("key_feature_events", w28), avg28)),
+        ("active_users_trend_28d", f"{avg28} - AVG(CASE WHEN {p28} THEN CAST(active_users AS DOUBLE) END)"),
+        ("seat_utilisation_trend_28d", f"{util28} - {utilp}"),
+        (
+            "key_feature_events_trend_28d",
+            _f(f"{wsum('key_feature_events', w28)} - {wsum('key_feature_events', p28)}"),
+        ),
+        ("usage_reports_28d", _f(f"SUM(CASE WHEN account_id IS NOT NULL AND {w28} THEN 1 ELSE 0 END)")),
+        ("days_since_last_usage", _f("MIN(cdn - sdn)")),
+    ]
+    out = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM us_j GROUP BY cutoff_id"
+    return [
+        Stmt("us", staged, ("usage",)),
+        Stmt("us_j", joined, (), ("cut", "us")),
+        Stmt("out_usage", out, (), ("us_j",)),
+    ]
+
+
+# ------------------------------------------------------------------------------------------------------------
+# interactions: staged once, pre-aggregated by day, then windowed per cutoff
+
+
+def _interaction_staging() -> list[Stmt]:
+    ix = (
+        "SELECT i.interaction_id, i.kind, i.started_at, CAST(i.duration_minutes AS DOUBLE) / 60.0 AS hours,"
+        " i.organizer_id, i.internal_participants, i.external_participants,"
+        " ARRAY_LENGTH(ARRAY_DISTINCT(ARRAY_CONCAT([i.organizer_id], i.internal_participants,"
+        " i.external_participants))) AS n_people,"
+        f" {known('i.started_at', 'i')} AS known_ts, {dn('i.started_at')} AS sdn FROM interactions AS i"
+    )
+    people_cols = (
+        "x.interaction_id, x.kind, x.hours, x.n_people, x.started_at, x.sdn, x.known_ts, x.organizer_id"
+    )
+    meaningful = f"(p.kind IN ('email', 'meeting') AND p.n_people <= {MEANINGFUL_MAX_PEOPLE})"
+    ix_contact = (
+        f"SELECT p.interaction_id, k.account_id, k.contact_id, p.kind, p.hours, {meaningful} AS meaningful,"
+        " p.person_id = p.organizer_id AS is_org,"
+        " k.seniority = 'executive' AS is_exec, COALESCE(k.is_decision_maker, FALSE) AS is_dm,"
+        " p.started_at, p.sdn,"
+        f" {later('p.known_ts', 'COALESCE(k.recorded_at, p.known_ts)')} AS known_ts"
+        f" FROM (SELECT {people_cols}, u.person_id FROM ix AS x CROSS JOIN UNNEST(x.external_participants)"
+        f" AS u(person_id) UNION ALL SELECT {people_cols}, x.organizer_id AS person_id FROM ix AS x"
+        " WHERE NOT ARRAY_CONTAINS(x.external_participants, x.organizer_id)) AS p"
+        " JOIN contacts AS k ON k.contact_id = p.person_id"
+    )
+    ix_employee = (
+        f"SELECT p.interaction_id, e.employee_id, e.role, {meaningful} AS meaningful,"
+        " p.person_id = p.organizer_id AS is_org, p.kind, p.started_at, p.sdn,"
+        " COALESCE(e.timezone, 'UTC') AS tz,"
+        f" {later('p.known_ts', 'COALESCE(e.recorded_at, p.known_ts)')} AS known_ts"
+        f" FROM (SELECT {people_cols}, u.person_id FROM ix AS x CROSS JOIN UNNEST(x.internal_participants)"
+        f" AS u(person_id) UNION ALL SELECT {people_cols}, x.organizer_id AS person_id FROM ix AS x"
+        " WHERE NOT ARRAY_CONTAINS(x.internal_participants, x.organizer_id)) AS p"
+        " JOIN employees AS e ON e.employee_id = p.person_id"
+    )
+    ix_account = (
+        "SELECT interaction_id, account_id, MIN(kind) AS kind, MIN(hours) AS hours,"
+        " MAX(CASE WHEN meaningful THEN 1 ELSE 0 END) AS meaningful, MIN(started_at) AS started_at,"
+        " MIN(sdn) AS sdn, MIN(known_ts) AS known_ts FROM ix_contact GROUP BY interaction_id, account_id"
+    )
+    return [
+        Stmt("ix", ix, ("interactions",), view=True),
+        Stmt("ix_contact", ix_contact, ("contacts",), ("ix",)),
+        Stmt("ix_employee", ix_employee, ("employees",), ("ix",)),
+        Stmt("ix_account", ix_account, (), ("ix_contact",)),
+    ]
+
+
+def _preagg(
+    name: str, source_sql: str, keys: list[str], sums: list[str], maxes: list[str], deps: tuple
+) -> list[Stmt]:
+    """Raw rows ``<name>_r`` (with kdn) and their day aggregate ``<name>_p`` by keys, stamp and known day."""
+    raw = f"SELECT s.*, {dn('s.known_ts')} AS kdn FROM ({source_sql}) AS s"
+    group = ", ".join([*keys, "sdn", "kdn"])
+    aggs = [f"SUM({m}) AS {m}" for m in sums] + [f"MAX({m}) AS {m}" for m in maxes]
+    agg = f"SELECT {group}, {', '.join(aggs)} FROM {name}_r GROUP BY {group}"
+    return [Stmt(f"{name}_r", raw, (), deps), Stmt(f"{name}_p", agg, (), (f"{name}_r",))]
+
+
+def _acc_ix() -> list[Stmt]:
+    src = (
+        "SELECT account_id, sdn, known_ts, 1 AS n, hours,"
+        " CASE WHEN kind = 'email' THEN hours ELSE 0.0 END AS email_hours,"
+        " CASE WHEN kind = 'meeting' THEN hours ELSE 0.0 END AS meeting_hours,"
+        " CASE WHEN kind = 'call' THEN hours ELSE 0.0 END AS call_hours,"
+        " CASE WHEN meaningful = 1 THEN hours ELSE 0.0 END AS meaningful_hours,"
+        " CASE WHEN kind = 'meeting' THEN started_at END AS last_meeting_ts, started_at AS last_ts"
+        " FROM ix_account"
+    )
+    measures = ["n", "hours", "email_hours", "meeting_hours", "call_hours", "meaningful_hours"]
+    stmts = _preagg("acc_ix", src, ["account_id"], measures, ["last_meeting_ts", "last_ts"], ("ix_account",))
+    cols = "x.sdn, " + ", ".join(f"x.{m}" for m in [*measures, "last_meeting_ts", "last_ts"])
+    stmts.append(
+        Stmt(
+            "acc_ix_w",
+            windowed("acc_ix_p", "acc_ix_r", cols, 180),
+            (),
+            ("cut", "acc_ix_p", "acc_ix_r"),
+            view=True,
+        )
+    )
+    items: list[tuple[str, str]] = []
+    for kind in ("email", "meeting", "call"):
+        items += [(f"{kind}_hours_{w}d", wsum(f"{kind}_hours", win(w))) for w in WINDOWS]
+    items += [(f"customer_hours_{w}d", wsum("hours", win(w))) for w in WINDOWS]
+    items += [(f"customer_interactions_{w}d", _f(wsum("n", win(w)))) for w in WINDOWS]
+    items += [
+        (f"meaningful_share_{w}d", ratio(wsum("meaningful_hours", win(w)), wsum("hours", win(w))))
+        for w in WINDOWS
+    ]
+    for key, measure in (
+        ("email_hours", "email_hours"),
+        ("meeting_hours", "meeting_hours"),
+        ("call_hours", "call_hours"),
+        ("customer_hours", "hours"),
+        ("customer_interactions", "n"),
+    ):
+        items.append((f"{key}_trend_28d", _f(f"{wsum(measure, win(28))} - {wsum(measure, prev28())}")))
+    items += [
+        ("days_since_last_meeting", f"{seconds('MAX(last_meeting_ts)', 'MAX(as_of)')} / 86400.0"),
+        ("days_since_last_interaction", f"{seconds('MAX(last_ts)', 'MAX(as_of)')} / 86400.0"),
+    ]
+    agg = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM acc_ix_w GROUP BY cutoff_id"
+    stmts.append(Stmt("acc_ix_agg", agg, (), ("acc_ix_w",)))
+    fill = [n for n, _ in items if not n.startswith(("days_since", "meaningful_share"))]
+    stmts.append(
+        Stmt("out_acc_ix", _fill_out("acc_ix_agg", [n for n, _ in items], fill), (), ("acc_ix_agg", "cut"))
+    )
+    return stmts
+
+
+def _fill_out(
+    agg: str, names: list[str], zero_fill: list[str], extra: list[tuple[str, str]] | None = None
+) -> str:
+    """Every cutoff with the aggregate's columns; counts with no rows become 0."""
+    zf = set(zero_fill)
+    cols = [(n, _f(f"COALESCE(g.{n}, 0)") if n in zf else _f(f"g.{n}")) for n in names] + (extra or [])
+    join = f"LEFT JOIN {agg} AS g ON g.cutoff_id = c.cutoff_id"
+    return f"SELECT c.cutoff_id,\n  {_cols(cols)}\nFROM cut AS c {join}"
+
+
+def _acc_contact() -> list[Stmt]:
+    src = "SELECT account_id, contact_id, is_exec, is_dm, sdn, known_ts, 1 AS n, hours,"
+    src += " CASE WHEN is_exec THEN started_at END AS last_exec_ts FROM ix_contact"
+    keys = ["account_id", "contact_id", "is_exec", "is_dm"]
+    stmts = _preagg("acc_ct", src, keys, ["n", "hours"], ["last_exec_ts"], ("ix_contact",))
+    cols = "x.contact_id, x.is_exec, x.is_dm, x.sdn, x.n, x.hours, x.last_exec_ts"
+    stmts.append(
+        Stmt(
+            "acc_ct_w",
+            windowed("acc_ct_p", "acc_ct_r", cols, 180),
+            (),
+            ("cut", "acc_ct_p", "acc_ct_r"),
+            view=True,
+        )
+    )
+    per = [(f"n{w}", wsum("n", win(w))) for w in WINDOWS] + [
+        (f"h{w}", wsum("hours", win(w))) for w in WINDOWS
+    ]
+    per += [("nprev", wsum("n", prev28())), ("last_exec_ts", "MAX(last_exec_ts)")]
+    per_sql = (
+        f"SELECT cutoff_id, contact_id, is_exec, is_dm,\n  {_cols(per)}\nFROM acc_ct_w"
+        " GROUP BY cutoff_id, contact_id, is_exec, is_dm"
+    )
+    stmts.append(Stmt("acc_ct_per", per_sql, (), ("acc_ct_w",)))
+    items = [(f"contacts_reached_{w}d", wsum("1", f"n{w} > 0")) for w in WINDOWS]
+    items += [(f"executives_reached_{w}d", wsum("1", f"n{w} > 0 AND is_exec")) for w in WINDOWS]
+    items += [(f"decision_makers_reached_{w}d", wsum("1", f"n{w} > 0 AND is_dm")) for w in WINDOWS]
+    items += [(f"top_contact_share_{w}d", ratio(f"MAX(h{w})", f"SUM(h{w})")) for w in WINDOWS]
+    items += [("contacts_reached_prev", wsum("1", "nprev > 0")), ("last_exec_ts", "MAX(last_exec_ts)")]
+    agg = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM acc_ct_per GROUP BY cutoff_id"
+    stmts.append(Stmt("acc_ct_agg", agg, (), ("acc_ct_per",)))
+    names = [n for n, _ in items if n not in ("contacts_reached_prev", "last_exec_ts")]
+    zero = [n for n in names if not n.startswith("top_contact")]
+    extra = [
+        (f"contact_coverage_{w}d", ratio(f"COALESCE(g.contacts_reached_{w}d, 0)", "k.known_contacts"))
+        for w in WINDOWS
+    ]
+    extra += [
+        (f"hours_per_contact_{w}d", ratio(f"v.customer_hours_{w}d", f"g.contacts_reached_{w}d"))
+        for w in WINDOWS
+    ]
+    extra += [
+        (
+            "contacts_reached_trend_28d",
+            _f("COALESCE(g.contacts_reached_28d, 0) - COALESCE(g.contacts_reached_prev, 0)"),
+        ),
+        ("days_since_last_executive_contact", f"{seconds('g.last_exec_ts', 'c.as_of')} / 86400.0"),
+    ]
+    out = _fill_out("acc_ct_agg", names, zero, extra)
+    out += " LEFT JOIN known_contacts AS k ON k.cutoff_id = c.cutoff_id"
+    out += " LEFT JOIN acc_ix_agg AS v ON v.cutoff_id = c.cutoff_id"
+    stmts.append(Stmt("out_acc_contact", out, (), ("acc_ct_agg", "known_contacts", "acc_ix_agg", "cut")))
+    return stmts
+
+
+def _local_after_hours(ts: str, tz: str) -> str:
+    """Test whether ``ts`` (naive UTC) falls outside Monday-Friday 08:00-17:00 in timezone ``tz``."""
+    local = f"(({ts} AT TIME ZONE 'UTC') AT TIME ZONE {tz})"
+    iso_dow = f"((({dn(local)}) + 3) % 7 + 1)"
+    return f"NOT ({iso_dow} <= 5 AND HOUR({local}) >= 8 AND HOUR({local}) < 17)"
+
+
+def _acc_emp() -> list[Stmt]:
+    src = (
+        "SELECT a.account_id, e.employee_id, e.role, a.sdn,"
+        f" {later('a.known_ts', 'e.known_ts')} AS known_ts, 1 AS n, a.hours,"
+        f" CASE WHEN {_local_after_hours('a.started_at', 'e.tz')} THEN a.hours ELSE 0.0 END AS ah_hours"
+        " FROM ix_account AS a JOIN ix_employee AS e ON e.interaction_id = a.interaction_id"
+    )
+    keys = ["account_id", "employee_id", "role"]
+    stmts = _preagg("acc_emp", src, keys, ["n", "hours", "ah_hours"], [], ("ix_account", "ix_employee"))
+    cols = "x.employee_id, x.role, x.sdn, x.n, x.hours, x.ah_hours"
+    stmts.append(
+        Stmt(
+            "acc_emp_w",
+            windowed("acc_emp_p", "acc_emp_r", cols, 180),
+            (),
+            ("cut", "acc_emp_p", "acc_emp_r"),
+            view=True,
+        )
+    )
+    per = [(f"n{w}", wsum("n", win(w))) for w in WINDOWS] + [
+        (f"h{w}", wsum("hours", win(w))) for w in WINDOWS
+    ]
+    per += [(f"ah{w}", wsum("ah_hours", win(w))) for w in WINDOWS] + [("nprev", wsum("n", prev28()))]
+    per_sql = (
+        f"SELECT cutoff_id, cdn, employee_id, role,\n  {_cols(per)}\nFROM acc_emp_w GROUP BY cutoff_id, cdn,"
+        " employee_id, role"
+    )
+    stmts.append(Stmt("acc_emp_per", per_sql, (), ("acc_emp_w",)))
+    items = [(f"employees_engaged_{w}d", wsum("1", f"n{w} > 0")) for w in WINDOWS]
+    items += [
+        (f"manager_engaged_{w}d", f"MAX(CASE WHEN n{w} > 0 AND role = 'manager' THEN 1 ELSE 0 END)")
+        for w in WINDOWS
+    ]
+    items += [
+        (f"executive_engaged_{w}d", f"MAX(CASE WHEN n{w} > 0 AND role = 'executive' THEN 1 ELSE 0 END)")
+        for w in WINDOWS
+    ]
+    items.append(("employees_engaged_trend_28d", f"{wsum('1', 'n28 > 0')} - {wsum('1', 'nprev > 0')}"))
+    items += [
+        (
+            f"after_hours_share_{w}d",
+            f"CASE WHEN {wsum('1', f'n{w} > 0')} >= {MIN_GROUP} THEN"
+            f" {ratio(f'SUM(ah{w})', f'SUM(h{w})')} END",
+        )
+        for w in WINDOWS
+    ]
+    agg = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM acc_emp_per GROUP BY cutoff_id"
+    stmts.append(Stmt("acc_emp_agg", agg, (), ("acc_emp_per",)))
+    names = [n for n, _ in items]
+    zero = [n for n in names if not n.startswith("after_hours")]
+    stmts.append(Stmt("out_acc_emp", _fill_out("acc_emp_agg", names, zero), (), ("acc_emp_agg", "cut")))
+    return stmts
+
+
+def _relationships() -> list[Stmt]:
+    src = (
+        "SELECT k.account_id, e.employee_id, k.contact_id, k.sdn,"
+        f" {later('k.known_ts', 'e.known_ts')} AS known_ts, 1 AS n"
+        " FROM ix_contact AS k JOIN ix_employee AS e ON e.interaction_id = k.interaction_id WHERE"
+        " k.meaningful"
+    )
+    keys = ["account_id", "employee_id", "contact_id"]
+    stmts = _preagg("acc_pair", src, keys, ["n"], [], ("ix_contact", "ix_employee"))
+    cols = "x.employee_id, x.contact_id, x.sdn, x.n"
+    stmts.append(
+        Stmt(
+            "acc_pair_w",
+            windowed("acc_pair_p", "acc_pair_r", cols, 28),
+            (),
+            ("cut", "acc_pair_p", "acc_pair_r"),
+            view=True,
+        )
+    )
+    rel = (
+        "SELECT cutoff_id, employee_id, contact_id FROM acc_pair_w"
+        " GROUP BY cutoff_id, employee_id, contact_id HAVING SUM(n) >= 2"
+    )
+    stmts.append(Stmt("acc_rel", rel, (), ("acc_pair_w",)))
+    agg = (
+        "SELECT cutoff_id, COUNT(*) AS customer_relationships_28d,"
+        " COUNT(DISTINCT contact_id) AS contacts_in_relationship_28d,"
+        " COUNT(DISTINCT employee_id) AS employees_in_relationship_28d FROM acc_rel GROUP BY cutoff_id"
+    )
+    stmts.append(Stmt("acc_rel_agg", agg, (), ("acc_rel",)))
+    names = ["customer_relationships_28d", "contacts_in_relationship_28d", "employees_in_relationship_28d"]
+    extra = [
+        (
+            "relationship_coverage_28d",
+            ratio("COALESCE(g.contacts_in_relationship_28d, 0)", "k.known_contacts"),
+        )
+    ]
+    out = _fill_out("acc_rel_agg", names, names, extra)
+    out += " LEFT JOIN known_contacts AS k ON k.cutoff_id = c.cutoff_id"
+    stmts.append(Stmt("out_relationships", out, (), ("acc_rel_agg", "known_contacts", "cut")))
+    return stmts
+
+
+def _internal_network() -> list[Stmt]:
+    src = (
+        "SELECT a.employee_id, b.employee_id AS partner, a.sdn,"
+        f" {later('a.known_ts', 'b.known_ts')} AS known_ts, 1 AS n FROM ix_employee AS a"
+        " JOIN ix_employee AS b ON b.interaction_id = a.interaction_id AND b.employee_id <> a.employee_id"
+        " WHERE a.meaningful"
+    )
+    pair_raw = f"SELECT s.*, {dn('s.known_ts')} AS kdn FROM ({src}) AS s"
+    pair_p = (
+        "SELECT employee_id, partner, sdn, kdn, SUM(n) AS n FROM emp_pair_r"
+        " GROUP BY employee_id, partner, sdn, kdn"
+    )
+    team = "SELECT cutoff_id, cdn, employee_id FROM acc_emp_per WHERE n28 > 0"
+    team_days = "SELECT DISTINCT employee_id, cdn FROM team"
+    net = (
+        "SELECT employee_id, cdn, COUNT(*) AS size FROM (SELECT t.employee_id, t.cdn, x.partner"
+        " FROM team_days AS t"
+        " JOIN emp_pair_p AS x ON x.employee_id = t.employee_id AND x.kdn < t.cdn AND x.sdn >= t.cdn - 28"
+        " GROUP BY t.employee_id, t.cdn, x.partner HAVING SUM(x.n) >= 2) AS r GROUP BY employee_id, cdn"
+    )
+    agg = (
+        "SELECT t.cutoff_id, COUNT(*) AS team_size, SUM(COALESCE(n.size, 0)) AS total FROM team AS t"
+        " LEFT JOIN emp_net AS n ON n.employee_id = t.employee_id AND n.cdn = t.cdn GROUP BY t.cutoff_id"
+    )
+    big = f"g.team_size >= {MIN_GROUP}"
+    out = (
+        f"SELECT c.cutoff_id, CASE WHEN {big} THEN {ratio('g.total', 'g.team_size')} END AS"
+        " team_network_avg_28d,"
+        f" CASE WHEN {big} THEN CAST(g.total AS DOUBLE) END AS team_network_total_28d"
+        " FROM cut AS c LEFT JOIN team_net AS g ON g.cutoff_id = c.cutoff_id"
+    )
+    return [
+        Stmt("emp_pair_r", pair_raw, (), ("ix_employee",)),
+        Stmt("emp_pair_p", pair_p, (), ("emp_pair_r",)),
+        Stmt("team", team, (), ("acc_emp_per",)),
+        Stmt("team_days", team_days, (), ("team",)),
+        Stmt("emp_net", net, (), ("team_days", "emp_pair_p")),
+        Stmt("team_net", agg, (), ("team", "emp_net")),
+        Stmt("out_internal_network", out, (), ("team_net", "cut")),
+    ]
+
+
+def _responsiveness() -> list[Stmt]:
+    inbound = (
+        "SELECT interaction_id, account_id, contact_id, started_at, sdn, known_ts FROM ix_contact"
+        " WHERE is_org AND kind = 'email'"
+    )
+    outbound = (
+        f"SELECT k.contact_id, k.started_at, {later('k.known_ts', 'e.known_ts')} AS known_ts FROM"
+        " ix_contact AS k"
+        " JOIN ix_employee AS e ON e.interaction_id = k.interaction_id AND e.is_org"
+        " WHERE k.kind = 'email' AND NOT k.is_org"
+    )
+    cand = (
+        "SELECT i.interaction_id AS inbound_id, i.account_id, i.sdn,"
+        f" {later('i.known_ts', 'o.known_ts')} AS known_ts,"
+        f" {seconds('i.started_at', 'o.started_at')} / 3600.0"
+        " AS delay FROM inbound AS i JOIN outbound AS o ON o.contact_id = i.contact_id"
+        " AND o.started_at > i.started_at AND o.started_at <= i.started_at + INTERVAL"
+        f" '{REPLY_WINDOW_DAYS}' DAY"
+    )
+    order = "PARTITION BY inbound_id, account_id ORDER BY known_ts, delay"
+    runmin = (
+        f"SELECT inbound_id, account_id, sdn, known_ts, MIN(delay) OVER ({order}"
+        f" ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS rm, ROW_NUMBER() OVER ({order}) AS"
+        " rn FROM reply_cand"
+    )
+    steps = (
+        "SELECT account_id, sdn, known_ts, rm,"
+        " LAG(rm) OVER (PARTITION BY inbound_id, account_id ORDER BY rn) AS prev FROM reply_min"
+    )
+    src = (
+        "SELECT account_id, sdn, known_ts, 0 AS n_in, rm - COALESCE(prev, 0.0) AS d_delay,"
+        " CASE WHEN prev IS NULL THEN 1 ELSE 0 END AS d_replied,"
+        " CASE WHEN rm <= 24.0 AND (prev IS NULL OR prev > 24.0) THEN 1 ELSE 0 END AS d_fast"
+        " FROM reply_steps WHERE prev IS NULL OR rm < prev"
+        " UNION ALL SELECT account_id, sdn, known_ts, 1 AS n_in, 0.0 AS d_delay, 0 AS d_replied, 0 AS d_fast"
+        " FROM inbound"
+    )
+    measures = ["n_in", "d_delay", "d_replied", "d_fast"]
+    stmts = [
+        Stmt("inbound", inbound, (), ("ix_contact",)),
+        Stmt("outbound", outbound, (), ("ix_contact", "ix_employee")),
+        Stmt("reply_cand", cand, (), ("inbound", "outbound")),
+        Stmt("reply_min", runmin, (), ("reply_cand",)),
+        Stmt("reply_steps", steps, (), ("reply_min",)),
+    ]
+    stmts += _preagg("resp", src, ["account_id"], measures, [], ("reply_steps", "inbound"))
+    cols = "x.sdn, " + ", ".join(f"x.{m}" for m in measures)
+    stmts.append(
+        Stmt("resp_w", windowed("resp_p", "resp_r", cols, 180), (), ("cut", "resp_p", "resp_r"), view=True)
+    )
+    items = [
+        ("inbound_emails_28d", _f(wsum("n_in", win(28)))),
+        ("inbound_emails_90d", _f(wsum("n_in", win(90)))),
+    ]
+    items += [
+        (f"reply_hours_avg_{w}d", ratio(wsum("d_delay", win(w)), wsum("d_replied", win(w)))) for w in WINDOWS
+    ]
+    items += [
+        ("replied_24h_share_90d", ratio(wsum("d_fast", win(90)), wsum("n_in", win(90)))),
+        ("unanswered_share_90d", f"1.0 - {ratio(wsum('d_replied', win(90)), wsum('n_in', win(90)))}"),
+    ]
+    agg = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM resp_w GROUP BY cutoff_id"
+    stmts.append(Stmt("resp_agg", agg, (), ("resp_w",)))
+    names = [n for n, _ in items]
+    stmts.append(Stmt("out_responsiveness", _fill_out("resp_agg", names, names[:2]), (), ("resp_agg", "cut")))
+    return stmts
+
+
+def statements(extras: dict[str, str] | None = None) -> list[Stmt]:
+    """Every statement in execution order (a backend runs only those whose inputs are present).
+
+    Args:
+        extras: accounts extra columns to offer as features: column -> ``number``/``bool``/``text``.
+
+    Returns:
+        The statements, each after the ones it depends on.
+
+    """
+    out = [_cut(), *_accounts(extras or {}), *_contacts()]
+    out += [*_invoices(), *_renewals(), *_surveys(), *_tickets(), *_usage()]
+    out += [*_interaction_staging(), *_acc_ix(), *_acc_contact(), *_acc_emp(), *_relationships()]
+    out += [*_internal_network(), *_responsiveness()]
+    return out
+
+
+#: Which output statement yields which features (the catalog's groups map onto these).
+OUTPUTS: dict[str, str] = {
+    "out_accounts": "accounts",
+    "out_crm_contacts": "crm_contacts",
+    "out_billing": "billing",
+    "out_renewal_history": "renewal_history",
+    "out_survey_history": "survey_history",
+    "out_support": "support",
+    "out_usage": "usage",
+    "out_acc_ix": "interactions by account",
+    "out_acc_contact": "interactions by contact",
+    "out_acc_emp": "interactions by employee",
+    "out_relationships": "relationships",
+    "out_internal_network": "internal network",
+    "out_responsiveness": "responsiveness",
+}
+
+
+def raw_tables(stmts: list[Stmt], name: str) -> set[str]:
+    """All raw tables a statement reads, directly or through the statements it depends on."""
+    by_name = {s.name: s for s in stmts}
+    seen: set[str] = set()
+    todo = [name]
+    tables: set[str] = set()
+    while todo:
+        cur = todo.pop()
+        if cur in seen:
+            continue
+        seen.add(cur)
+        st = by_name[cur]
+        tables.update(st.tables)
+        todo.extend(st.deps)
+    return tables

@@ -1,0 +1,153 @@
+"""``csat features``: list the catalog, build the stores, show one account's features."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime
+from pathlib import Path
+from typing import Annotated
+
+import pandas as pd
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from csat.settings import Settings, load_settings
+from features.catalog import Feature, catalog, catalog_markdown
+
+features_app = typer.Typer(
+    help="The feature store: catalog, build, and per-account features.", no_args_is_help=True
+)
+DEFAULT_DOC = Path("docs/feature-catalog.md")
+
+
+def _settings(ctx: typer.Context) -> Settings:
+    obj = ctx.obj
+    if isinstance(obj, Settings):
+        return obj
+    if isinstance(obj, dict) and isinstance(obj.get("settings"), Settings):
+        return obj["settings"]
+    return load_settings()
+
+
+def _date(value: str | None) -> datetime | None:
+    if value is None:
+        return None
+    try:
+        return datetime.strptime(value, "%Y-%m-%d")
+    except ValueError as exc:
+        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}") from exc
+
+
+def catalog_table(features: list[Feature]) -> Table:
+    """Render the catalog as a rich table: name, set, group, window, description."""
+    table = Table(title=f"Feature catalog ({len(features)} features)")
+    for col in ("name", "set", "group", "window", "description"):
+        table.add_column(col, overflow="fold")
+    for f in features:
+        table.add_row(
+            f.name, f.feature_set, f.group, f"{f.window_days} d" if f.window_days else "-", f.description
+        )
+    return table
+
+
+def write_catalog_doc(path: Path) -> Path:
+    """Write the Markdown catalog through the store's atomic writer."""
+    from features.store import atomic_write_text
+
+    atomic_write_text(path, catalog_markdown() + "\n")
+    return path
+
+
+@features_app.command("list")
+def list_command(
+    markdown: Annotated[
+        Path | None, typer.Option("--markdown", help="Also write the catalog as Markdown to this file.")
+    ] = None,
+    feature_set: Annotated[
+        str | None, typer.Option("--set", help="Only baseline or collaboration features.")
+    ] = None,
+) -> None:
+    """Print the feature catalog (name, set, group, window, description)."""
+    feats = [f for f in catalog() if feature_set is None or f.feature_set == feature_set]
+    Console().print(catalog_table(feats))
+    if markdown is not None:
+        write_catalog_doc(markdown)
+        Console(stderr=True).print(f"wrote {markdown}")
+
+
+@features_app.command("build")
+def build_command(
+    ctx: typer.Context,
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Online store date YYYY-MM-DD (default: now).")
+    ] = None,
+) -> None:
+    """Build the offline frames (CSAT, churn) and the online store from the raw tables."""
+    from features.build import build_store
+
+    settings = _settings(ctx)
+    console = Console(stderr=True)
+    result = build_store(settings, as_of=_date(as_of), console=console)
+    for target, rows in result.rows.items():
+        console.print(f"offline {target}: {rows} examples, {result.positives[target]} positive")
+    console.print(f"online: {result.online_rows} accounts as of {result.online_as_of}")
+    n_b, n_c = len(result.features["baseline"]), len(result.features["collaboration"])
+    console.print(f"features: {n_b} baseline, {n_c} collaboration; version {result.feature_set_version}")
+    if result.groups_missing:
+        console.print(f"[yellow]groups left out: {', '.join(sorted(result.groups_missing))}")
+    if n_c == 0:
+        console.print(
+            "[yellow]no interactions: the collaboration set is empty; models use the baseline alone"
+        )
+
+
+def account_features(settings: Settings, account_id: str, as_of: datetime | None = None) -> pd.DataFrame:
+    """One account's features: from the online store, or computed from the raw tables as of a date."""
+    if as_of is None:
+        from features.store import read_online
+
+        return read_online(settings.store_dir, [account_id])
+    from features.contract import load_contract
+    from features.engine import compute_features
+
+    tables = load_contract(settings.data_dir, settings, console=Console(stderr=True)).tables
+    ents = pd.DataFrame({"account_id": [account_id], "as_of": [pd.Timestamp(as_of)]})
+    return compute_features(tables, ents, exclude_account_columns=settings.exclude_account_columns)
+
+
+@features_app.command("show")
+def show_command(
+    ctx: typer.Context,
+    account_id: Annotated[str, typer.Argument(help="The account to show.")],
+    as_of: Annotated[
+        str | None, typer.Option("--as-of", help="Compute as of this date YYYY-MM-DD instead.")
+    ] = None,
+) -> None:
+    """Show one account's features with their descriptions."""
+    settings = _settings(ctx)
+    frame = account_features(settings, account_id, _date(as_of))
+    if frame.empty:
+        Console(stderr=True).print(f"[red]unknown account {account_id!r}")
+        raise typer.Exit(1)
+    row = frame.iloc[0]
+    by_name = {f.name: f for f in catalog()}
+    table = Table(title=f"{account_id} as of {row['as_of']}")
+    for col in ("feature", "set", "value", "description"):
+        table.add_column(col, overflow="fold")
+    for col in frame.columns:
+        if col in ("account_id", "as_of"):
+            continue
+        f = by_name.get(col)
+        value = row[col]
+        shown = (
+            "-"
+            if value is None or (isinstance(value, float) and math.isnan(value))
+            else f"{value:.4g}"
+            if isinstance(value, float)
+            else str(value)
+        )
+        table.add_row(
+            col, f.feature_set if f else "baseline", shown, f.description if f else "CRM custom field"
+        )
+    Console().print(table)

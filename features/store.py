@@ -1,0 +1,163 @@
+"""Offline and online feature stores, written atomically.
+
+Offline: ``<store>/offline/<target>`` is a symbolic link to a complete version folder
+``<store>/offline/.versions/<target>-<time>-<id>/`` holding ``frame.parquet`` and ``manifest.json``. A build
+writes a new version folder and then swaps the link with one ``os.replace``; an interrupted build leaves the
+previous link, and so the previous good store, in place. Online: ``<store>/online/features.sqlite`` (see
+:mod:`features.engine.online`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+import uuid
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Literal
+
+import pandas as pd
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from features.engine.online import read_online_db, write_online_db
+
+Target = Literal["csat", "churn"]
+FRAME = "frame.parquet"
+MANIFEST = "manifest.json"
+ONLINE_FILE = "features.sqlite"
+KEEP_OLD_VERSIONS = 2
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    """Write a text file through a temporary name and ``os.replace`` (the store's atomic writer)."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
+    try:
+        with open(tmp, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    finally:
+        if tmp.exists():
+            tmp.unlink()
+
+
+def offline_dir(store_dir: Path, target: Target) -> Path:
+    """Return the path readers use for a target's offline frame (a link to the current version)."""
+    return Path(store_dir) / "offline" / target
+
+
+def online_path(store_dir: Path) -> Path:
+    """Return the online store's database file."""
+    return Path(store_dir) / "online" / ONLINE_FILE
+
+
+def _write_frame(frame: pd.DataFrame, path: Path) -> None:
+    table = pa.Table.from_pandas(frame, preserve_index=False)
+    pq.write_table(table, path)
+
+
+def write_offline(store_dir: Path, target: Target, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:
+    """Write a complete new version of a target's offline store and switch readers to it atomically.
+
+    Args:
+        store_dir: the store folder.
+        target: ``csat`` or ``churn``.
+        frame: example_id, account_id, as_of, label, then the feature columns.
+        manifest: the version's manifest (written beside the frame).
+
+    Returns:
+        The new version folder.
+
+    """
+    base = Path(store_dir) / "offline"
+    versions = base / ".versions"
+    versions.mkdir(parents=True, exist_ok=True)
+    version = versions / f"{target}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
+    tmp_version = version.with_name(f".tmp-{version.name}")
+    tmp_version.mkdir()
+    try:
+        _write_frame(frame, tmp_version / FRAME)
+        atomic_write_text(tmp_version / MANIFEST, json.dumps(manifest, indent=2, sort_keys=True, default=str))
+        os.replace(tmp_version, version)
+    except BaseException:
+        shutil.rmtree(tmp_version, ignore_errors=True)
+        raise
+    link = offline_dir(store_dir, target)
+    if link.exists() and not link.is_symlink():  # a plain folder from elsewhere: keep it as an old version
+        os.replace(link, versions / f"{target}-legacy-{uuid.uuid4().hex[:8]}")
+    tmp_link = base / f".{target}.link-{uuid.uuid4().hex}"
+    os.symlink(Path(".versions") / version.name, tmp_link)
+    os.replace(tmp_link, link)
+    _prune(versions, target, keep={version.name})
+    return version
+
+
+def _prune(versions: Path, target: Target, keep: set[str]) -> None:
+    """Remove old versions of a target beyond the last few (readers of a just-replaced one keep working)."""
+    old = sorted(
+        (p for p in versions.iterdir() if p.name.startswith(f"{target}-") and p.name not in keep),
+        key=lambda p: p.stat().st_mtime,
+    )
+    for p in old[: max(0, len(old) - KEEP_OLD_VERSIONS)]:
+        shutil.rmtree(p, ignore_errors=True)
+    for p in versions.iterdir():  # leftovers of interrupted builds
+        if p.name.startswith(f".tmp-{target}-") and time.time() - p.stat().st_mtime > 3600:
+            shutil.rmtree(p, ignore_errors=True)
+
+
+def read_offline(store_dir: Path, target: Target) -> tuple[pd.DataFrame, dict]:
+    """Read the offline frame of a target and its manifest.
+
+    Args:
+        store_dir: the store folder.
+        target: ``csat`` or ``churn``.
+
+    Returns:
+        The frame (example_id, account_id, as_of, label, features) and the manifest dict.
+
+    Raises:
+        FileNotFoundError: no store was built for the target.
+
+    """
+    folder = offline_dir(store_dir, target).resolve()
+    if not (folder / FRAME).is_file():
+        raise FileNotFoundError(
+            f"no offline store for {target!r} under {store_dir}; run `csat features build`"
+        )
+    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
+    frame = pq.read_table(folder / FRAME).to_pandas()
+    return frame, manifest
+
+
+def write_online(store_dir: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:
+    """Replace the online store with ``frame`` (one row per account) atomically."""
+    path = online_path(store_dir)
+    write_online_db(path, frame, manifest)
+    return path
+
+
+def read_online(store_dir: Path, account_ids: Sequence[str] | None = None) -> pd.DataFrame:
+    """Read the latest features per account (all accounts, or the given ones) from the online store.
+
+    Numbers come back as float64, categories as strings, ``as_of`` as a timestamp; the manifest is in
+    ``frame.attrs["manifest"]``.
+    """
+    df, meta = read_online_db(online_path(store_dir), account_ids)
+    cats = set(meta.get("categorical", []))
+    for col in df.columns:
+        if col == "as_of":
+            df[col] = pd.to_datetime(df[col]).astype("datetime64[us]")
+        elif col != "account_id" and col not in cats:
+            df[col] = pd.to_numeric(df[col], errors="coerce").astype("float64")
+    df.attrs["manifest"] = meta
+    return df
+
+
+def read_online_manifest(store_dir: Path) -> dict[str, Any]:
+    """Read the online store's manifest alone."""
+    return read_online_db(online_path(store_dir), [])[1]
