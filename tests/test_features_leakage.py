@@ -107,8 +107,8 @@ def mutate(data, world: dict[str, pd.DataFrame], t: pd.Timestamp, recorded: bool
             new[STAMPS[name]] = _later(data, t)
         else:
             new["recorded_at"] = _later(data, t)
-        if name == "accounts" and new[id_col].iloc[0].startswith("NEW"):
-            new[id_col] = df[id_col].iloc[src]  # a later re-recording of the same account
+        if name == "accounts" and (known_at(df, name).iloc[src] >= t):
+            new[id_col] = df[id_col].iloc[src]  # a later re-recording of an account not yet known at t
             df = df.drop(index=df.index[src])
         _scramble(data, new, new.index[0], name, t) if name not in STAMPS else None
         df = pd.concat([df, new], ignore_index=True)
