@@ -9,8 +9,10 @@ DATA := data/raw
 ACCOUNTS ?= 2000
 MONTHS ?= 24
 SEED ?= 42
+# the simulated world starts on 2024-01-01; the online store is built as of its end, not of today
+WORLD_END = $(shell $(PYTHON) -c "print(f'{2024 + ($(MONTHS)) // 12}-{($(MONTHS)) % 12 + 1:02d}-01')")
 
-.PHONY: install demo test lint bench calibrate clean
+.PHONY: install demo test lint bench calibrate clean mlflow-ui
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -26,8 +28,11 @@ install: $(STAMP)
 demo: install
 	$(VENV)/bin/csat simulate --accounts $(ACCOUNTS) --months $(MONTHS) --seed $(SEED) --scenario default --out $(DATA)
 	$(VENV)/bin/csat validate $(DATA)
-	$(VENV)/bin/csat features build
+	$(VENV)/bin/csat features build --as-of $(WORLD_END)
 	$(VENV)/bin/csat train --target all
+	$(VENV)/bin/csat serving import
+	$(VENV)/bin/csat score-all
+	@bash scripts/demo_serve.sh $(VENV)/bin/csat
 
 lint: install
 	$(PY) -m ruff check .
@@ -35,6 +40,7 @@ lint: install
 	$(PY) -m mypy csat features training serving
 
 test: install
+	@bash scripts/ensure_browser.sh
 	$(PY) -m ruff check .
 	$(PY) -m pytest -q
 
@@ -43,6 +49,11 @@ bench: install
 
 calibrate: install
 	$(PY) -m bench.calibrate_simulator
+
+# MLflow UI on the project's tracking store (settings: csat.toml / CSAT_*); PORT=5000 by default.
+PORT ?= 5000
+mlflow-ui: install
+	$(VENV)/bin/csat ui --port $(PORT)
 
 clean:
 	rm -rf data store bench/results .pytest_cache

@@ -11,6 +11,7 @@ from csat.settings import SettingsError, load_settings
 from features.contract.cli import validate_command
 from features.feature_cli import features_app
 from features.simulator.cli import simulate_command
+from serving.cli import score_all_command, serve_command, serving_app
 from training.cli import retrain, train, ui
 
 app = typer.Typer(
@@ -41,6 +42,9 @@ app.add_typer(features_app, name="features")
 app.command("train")(train)
 app.command("retrain")(retrain)
 app.command("ui")(ui)
+app.add_typer(serving_app, name="serving")
+app.command("serve")(serve_command)
+app.command("score-all")(score_all_command)
 
 
 def main() -> None:

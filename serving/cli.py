@@ -1,0 +1,89 @@
+"""Serving commands: ``csat serving import`` and ``csat serve``."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from csat.settings import Settings
+from serving.security import check_listen
+
+serving_app = typer.Typer(help="Serving: models into the BentoML store.", no_args_is_help=True)
+
+
+@serving_app.command("import")
+def import_command(
+    ctx: typer.Context,
+    alias: Annotated[str, typer.Option(help="Registry alias to serve.")] = "champion",
+) -> None:
+    """Copy the champion models from the MLflow registry into the BentoML model store."""
+    from serving.models import import_champions
+
+    settings: Settings = ctx.obj
+    try:
+        tags = import_champions(settings.mlflow_tracking_uri, alias)
+    except Exception as err:  # registry missing, alias unset: report, exit 2
+        typer.echo(f"import failed: {type(err).__name__}: {err}", err=True)
+        raise typer.Exit(code=2) from err
+    for role, tag in tags.items():
+        typer.echo(f"{role}: {tag}")
+
+
+def serve_command(
+    ctx: typer.Context,
+    host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
+    port: Annotated[int, typer.Option(help="Listen port.")] = 3000,
+    insecure_open: Annotated[
+        bool, typer.Option("--insecure-open", help="Allow a non-loopback address without CSAT_API_TOKEN.")
+    ] = False,
+) -> None:
+    """Serve the risk API (``bentoml serve serving.service:CsatService``)."""
+    settings: Settings = ctx.obj
+    try:
+        check_listen(host, insecure_open)
+    except PermissionError as err:
+        typer.echo(str(err), err=True)
+        raise typer.Exit(code=2) from err
+    env = dict(os.environ)
+    env.setdefault("CSAT_STORE_DIR", str(settings.store_dir.resolve()))
+    env.setdefault("CSAT_DATA_DIR", str(settings.data_dir.resolve()))
+    root = str(Path(__file__).resolve().parents[1])
+    target = "serving.service:CsatService"
+    cmd = [
+        sys.executable,
+        "-m",
+        "bentoml",
+        "serve",
+        target,
+        "--working-dir",
+        root,
+        "--host",
+        host,
+        "--port",
+        str(port),
+    ]
+    raise typer.Exit(code=subprocess.call(cmd, env=env))
+
+
+def score_all_command(ctx: typer.Context) -> None:
+    """Score every account of the online store and append answers with drivers to the score history."""
+    import bentoml
+
+    from serving.models import MODEL_NAMES, load_stored
+    from serving.runtime import Runtime
+    from serving.scoring import score_all, scores_path
+
+    settings: Settings = ctx.obj
+    try:
+        models = {r: load_stored(r, bentoml.models.get(f"{n}:latest")) for r, n in MODEL_NAMES.items()}
+        runtime = Runtime.load(models, settings.store_dir, settings.data_dir)
+    except Exception as err:  # no imported models or no online store: say which, exit 2
+        typer.echo(f"score-all failed: {type(err).__name__}: {err}", err=True)
+        raise typer.Exit(code=2) from err
+    n = score_all(runtime, settings.store_dir)
+    typer.echo(f"scored {n} accounts into {scores_path(settings.store_dir)}")

@@ -1,0 +1,242 @@
+"""Request and response bodies of the service; defaults double as the OpenAPI page's examples."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, StrictStr
+
+MAX_ACCOUNTS = 100
+MAX_TOP = 20
+MAX_PAGE = 200
+
+AccountId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
+FeatureValue = StrictBool | FiniteFloat | Annotated[StrictStr, Field(max_length=200)] | None
+Band = Literal["low", "medium", "high"]
+Source = Literal["store", "stored_scores", "supplied"]
+Trend = Literal["rising", "falling", "flat"]
+
+
+def _example_features() -> dict[str, FeatureValue]:
+    return {"seat_utilisation_28d": 0.42, "segment": "mid-market"}
+
+
+class Strict(BaseModel):
+    """Base: unknown fields are an error."""
+
+    model_config = ConfigDict(extra="forbid")
+
+
+class FeatureRow(Strict):
+    """Features supplied by the caller for one account; absent features are treated as missing and flagged."""
+
+    account_id: AccountId | None = Field(None, description="Optional label echoed back.")
+    features: dict[Annotated[str, Field(max_length=100)], FeatureValue] = Field(
+        default=_example_features(),
+        max_length=500,
+        description="Feature name -> value (numbers, flags or category text); names must be model features.",
+    )
+
+
+class Driver(BaseModel):
+    """One feature's push on a model's answer (TreeSHAP, log-odds)."""
+
+    feature: str
+    description: str
+    group: str
+    feature_set: str
+    value: float | str | None
+    contribution: float
+    direction: Literal["raises risk", "lowers risk"]
+
+
+class ModelScore(BaseModel):
+    """One model's answer for one account."""
+
+    probability: float = Field(description="Calibrated probability of the model's label.")
+    risk: float = Field(description="Probability of the bad outcome (churn, or not satisfied).")
+    band: Band
+    base_value: float
+    raw_score: float = Field(description="Log-odds: base_value + sum of contributions.")
+    drivers: list[Driver]
+
+
+class AccountScore(BaseModel):
+    """The answer for one account."""
+
+    account_id: str | None
+    source: Source
+    as_of: str | None
+    satisfaction_probability: float
+    churn_probability: float
+    risk_band: Band
+    satisfaction: ModelScore
+    churn: ModelScore
+    missing_features: list[str] = Field(
+        description="Model features absent from the input (scored as missing)."
+    )
+
+
+class ItemError(BaseModel):
+    """A batch item that could not be answered."""
+
+    index: int
+    account_id: str | None
+    error: str
+
+
+class ScoreResponse(BaseModel):
+    """Answers for a batch, plus the items that failed."""
+
+    results: list[AccountScore]
+    errors: list[ItemError]
+    model_versions: dict[str, str]
+
+
+class GroupShare(BaseModel):
+    """Contributions summed over a group or a feature set."""
+
+    name: str
+    contribution: float
+    abs_contribution: float
+    share: float
+
+
+class ModelExplanation(BaseModel):
+    """Every contribution of one model for one account."""
+
+    probability: float
+    band: Band
+    base_value: float
+    raw_score: float
+    contributions: list[Driver]
+    by_group: list[GroupShare]
+    by_feature_set: list[GroupShare]
+    collaboration_share: float = Field(description="Share of |contributions| from collaboration features.")
+
+
+class Explanation(BaseModel):
+    """The full explanation of one account."""
+
+    account_id: str
+    as_of: str | None
+    risk_band: Band
+    satisfaction: ModelExplanation
+    churn: ModelExplanation
+
+
+class AtRiskItem(BaseModel):
+    """One row of the ranked at-risk list."""
+
+    rank: int
+    account_id: str
+    segment: str | None
+    region: str | None
+    risk_band: Band
+    satisfaction_probability: float
+    churn_probability: float
+    top_driver: str | None
+
+
+class AtRiskPage(BaseModel):
+    """A page of the at-risk list."""
+
+    total: int
+    offset: int
+    limit: int
+    items: list[AtRiskItem]
+
+
+class ModelCard(BaseModel):
+    """Provenance and test metrics of one served model."""
+
+    name: str
+    version: str
+    bento_tag: str
+    feature_set: str
+    feature_set_version: str
+    trained_at: str | None
+    n_features: int
+    threshold: float
+    bands: dict[str, float | str | list[float]]
+    metrics: dict[str, dict[str, float]]
+
+
+class ModelInfo(BaseModel):
+    """What is being served."""
+
+    models: dict[str, ModelCard]
+    store_feature_set_version: str | None
+    store_as_of: str | None
+    accounts_in_store: int
+
+
+class ScoreRequest(Strict):
+    """Accounts to score from the online store."""
+
+    account_ids: list[AccountId] = Field(
+        default=["A000001", "A000002"],
+        min_length=1,
+        max_length=MAX_ACCOUNTS,
+        description=f"Account ids (at most {MAX_ACCOUNTS}); unknown ones are reported per item.",
+    )
+    top_k: int = Field(5, ge=1, le=MAX_TOP, description="Drivers per model.")
+    live: bool = Field(False, description="Compute from the online store even when a batch score is stored.")
+
+
+class FeaturesRequest(Strict):
+    """Rows of caller-supplied features."""
+
+    rows: list[FeatureRow] = Field(
+        default=[FeatureRow(account_id=None)],
+        min_length=1,
+        max_length=MAX_ACCOUNTS,
+        description="At most 100.",
+    )
+    top_k: int = Field(5, ge=1, le=MAX_TOP, description="Drivers per model.")
+
+
+class ExplainRequest(Strict):
+    """One account to explain in full."""
+
+    account_id: AccountId = "A000001"
+
+
+class AtRiskRequest(Strict):
+    """Filters and paging of the at-risk list (the CSM id is a filter only, never returned)."""
+
+    segment: Annotated[str, Field(max_length=64)] | None = None
+    region: Annotated[str, Field(max_length=64)] | None = None
+    csm_id: Annotated[str, Field(max_length=64)] | None = None
+    min_band: Band = "medium"
+    offset: int = Field(0, ge=0, le=1_000_000)
+    limit: int = Field(20, ge=1, le=MAX_PAGE)
+
+
+class EmptyRequest(Strict):
+    """No parameters."""
+
+
+class HistoryRequest(Strict):
+    """One account's stored score history."""
+
+    account_id: AccountId = "A000001"
+    limit: int = Field(50, ge=1, le=1000)
+
+
+class HistoryPoint(BaseModel):
+    """One stored batch score."""
+
+    scored_at: str
+    as_of: str | None
+    satisfaction_probability: float
+    churn_probability: float
+    risk_band: Band
+
+
+class RiskHistory(BaseModel):
+    """Stored scores of one account, oldest first, and the direction of its churn risk."""
+
+    account_id: str
+    points: list[HistoryPoint]
+    churn_trend: Trend

@@ -1,0 +1,116 @@
+"""The BentoML service: ``bentoml serve serving.service:CsatService`` (or ``csat serve``).
+
+Models come from the BentoML model store (``csat serving import`` puts the MLflow champions there); features
+come from the online store named by the settings (``CSAT_STORE_DIR``). Both are loaded once per worker.
+"""
+
+from __future__ import annotations
+
+import logging
+from typing import Annotated, Literal
+
+import bentoml
+from bentoml.exceptions import InvalidArgument, NotFound, ServiceUnavailable
+from pydantic import Field
+
+from serving import schemas as s
+from serving.errors import ErrorShapeMiddleware
+from serving.models import MODEL_NAMES
+from serving.security import TokenMiddleware
+
+log = logging.getLogger("csat.serving")
+
+EXAMPLE_IDS = ["A000001", "A000002"]
+EXAMPLE_ROWS = [s.FeatureRow(account_id=None)]
+
+
+@bentoml.service(name="csat-risk", workers=1, traffic={"timeout": 30})
+class CsatService:
+    """Satisfaction and churn risk per account, with drivers in business words."""
+
+    satisfaction_model = bentoml.models.BentoModel(f"{MODEL_NAMES['satisfaction']}:latest")
+    churn_model = bentoml.models.BentoModel(f"{MODEL_NAMES['churn']}:latest")
+
+    def __init__(self) -> None:
+        from serving.loading import load_runtime
+
+        self.runtime = None
+        self.problem = ""
+        try:
+            self.runtime = load_runtime({"satisfaction": self.satisfaction_model, "churn": self.churn_model})
+        except Exception as err:  # stays alive and not ready; /readyz says 503
+            self.problem = f"{type(err).__name__}: {err}"
+            log.error("service not ready: %s", self.problem)
+
+    def __is_ready__(self) -> bool:
+        """Ready only once both models and the online store are loaded."""
+        return self.runtime is not None
+
+    def _rt(self):  # noqa: ANN202
+        if self.runtime is None:
+            raise ServiceUnavailable("models or online store not loaded")
+        return self.runtime
+
+    @bentoml.api(route="/score", input_spec=s.ScoreRequest)
+    def score(
+        self,
+        account_ids: Annotated[
+            list[s.AccountId], Field(min_length=1, max_length=s.MAX_ACCOUNTS)
+        ] = EXAMPLE_IDS,
+        top_k: Annotated[int, Field(ge=1, le=s.MAX_TOP)] = 5,
+        live: bool = False,
+    ) -> s.ScoreResponse:
+        """Score accounts by id (at most 100): stored batch scores, else live; unknown ids in ``errors``."""
+        return self._rt().score_ids(list(account_ids), top_k, live)
+
+    @bentoml.api(route="/score_features", input_spec=s.FeaturesRequest)
+    def score_features(
+        self,
+        rows: Annotated[list[s.FeatureRow], Field(min_length=1, max_length=s.MAX_ACCOUNTS)] = EXAMPLE_ROWS,
+        top_k: Annotated[int, Field(ge=1, le=s.MAX_TOP)] = 5,
+    ) -> s.ScoreResponse:
+        """Score features supplied by the caller (at most 100 rows); absent features are flagged."""
+        from serving.runtime import BadRequestError
+
+        try:
+            return self._rt().score_rows(list(rows), top_k)
+        except BadRequestError as err:
+            raise InvalidArgument(str(err)) from err
+
+    @bentoml.api(route="/explain", input_spec=s.ExplainRequest)
+    def explain(self, account_id: s.AccountId = EXAMPLE_IDS[0]) -> s.Explanation:
+        """Every contribution for one account, summed by group and by feature set."""
+        try:
+            return self._rt().explain(account_id)
+        except LookupError as err:
+            raise NotFound("account_id: unknown account") from err
+
+    @bentoml.api(route="/history", input_spec=s.HistoryRequest)
+    def history(self, account_id: s.AccountId = EXAMPLE_IDS[0], limit: int = 50) -> s.RiskHistory:
+        """Stored batch scores of one account, oldest first, with its churn-risk trend."""
+        try:
+            return self._rt().history(account_id, limit)
+        except LookupError as err:
+            raise NotFound("account_id: unknown account") from err
+
+    @bentoml.api(route="/at_risk", input_spec=s.AtRiskRequest)
+    def at_risk(
+        self,
+        segment: Annotated[str, Field(max_length=64)] | None = None,
+        region: Annotated[str, Field(max_length=64)] | None = None,
+        csm_id: Annotated[str, Field(max_length=64)] | None = None,
+        min_band: Literal["low", "medium", "high"] = "medium",
+        offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
+        limit: Annotated[int, Field(ge=1, le=s.MAX_PAGE)] = 20,
+    ) -> s.AtRiskPage:
+        """Accounts at risk, worst first, filtered by segment, region or CSM, one page at a time."""
+        return self._rt().at_risk(segment, region, csm_id, min_band, offset, limit)
+
+    @bentoml.api(route="/model_info", input_spec=s.EmptyRequest)
+    def model_info(self) -> s.ModelInfo:
+        """Served model versions, feature-set version, training dates and test metrics."""
+        return self._rt().info()
+
+
+CsatService.add_asgi_middleware(ErrorShapeMiddleware)  # type: ignore[attr-defined]
+CsatService.add_asgi_middleware(TokenMiddleware)  # type: ignore[attr-defined]

@@ -1,0 +1,100 @@
+"""Tier 2: HTTP in-process through the service's ASGI app (starlette TestClient)."""
+
+from __future__ import annotations
+
+import pytest
+
+from tests.serving.conftest import API_TOKEN
+
+pytestmark = pytest.mark.slow
+
+
+TOKEN = API_TOKEN
+
+
+@pytest.fixture(scope="module")
+def client(http_client):  # noqa: ANN001, ANN201
+    return http_client
+
+
+@pytest.fixture(scope="module")
+def ids(client) -> list[str]:  # noqa: ANN001
+    page = client.post("/at_risk", json={"min_band": "low", "limit": 5}).json()
+    return [i["account_id"] for i in page["items"]]
+
+
+def test_probes_and_docs(client) -> None:  # noqa: ANN001
+    assert client.get("/livez").status_code == 200
+    assert client.get("/readyz").status_code == 200
+    spec = client.get("/docs.json").json()
+    assert {"/score", "/score_features", "/explain", "/at_risk", "/model_info"} <= set(spec["paths"])
+
+
+def test_batch_with_unknown_account_answers_the_rest(client, ids) -> None:  # noqa: ANN001
+    r = client.post("/score", json={"account_ids": [ids[0], "ZZZ", ids[1]]})
+    assert r.status_code == 200
+    body = r.json()
+    assert [x["account_id"] for x in body["results"]] == [ids[0], ids[1]]
+    assert body["errors"] == [{"index": 1, "account_id": "ZZZ", "error": "unknown account_id"}]
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("/score", b"{not json", ""),
+        ("/score", b'{"account_ids": "A1"}', "account_ids"),
+        ("/score", b'{"account_ids": []}', "account_ids"),
+        ("/score", b'{"account_ids": ["A1"], "top_k": "many"}', "top_k"),
+        ("/score", b'{"account_ids": ["A1"], "colour": 1}', "colour"),
+        ("/score_features", b'{"rows": [{"features": {"arr_usd": NaN}}]}', "arr_usd"),
+        ("/score_features", b'{"rows": [{"features": {"arr_usd": Infinity}}]}', "arr_usd"),
+        ("/score_features", b'{"rows": [{"features": {"no_such_feature": 1}}]}', "no_such_feature"),
+        ("/score_features", b'{"rows": [{"features": {"arr_usd": "lots"}}]}', "arr_usd"),
+        ("/explain", b'{"account_id": 5}', "account_id"),
+        ("/at_risk", b'{"limit": 100000}', "limit"),
+    ],
+)
+def test_bad_input_is_4xx_naming_the_field(client, route: str, body: bytes, field: str) -> None:  # noqa: ANN001
+    r = client.post(route, content=body, headers={"content-type": "application/json"})
+    assert 400 <= r.status_code < 500, r.text
+    assert field in r.text
+
+
+def test_too_many_items(client) -> None:  # noqa: ANN001
+    r = client.post("/score", json={"account_ids": ["A1"] * 101})
+    assert r.status_code == 400 and "account_ids" in r.text
+
+
+def test_unknown_account_explain_is_404(client) -> None:  # noqa: ANN001
+    r = client.post("/explain", json={"account_id": "ZZZ"})
+    assert r.status_code == 404 and r.json() == {"error": "account_id: unknown account"}
+
+
+def test_token_required_on_every_route_but_probes(client, ids, caplog) -> None:  # noqa: ANN001
+    bare = {"Authorization": ""}
+    assert client.get("/livez", headers=bare).status_code == 200
+    assert client.get("/readyz", headers=bare).status_code == 200
+    for route in ("/model_info", "/score", "/docs.json", "/metrics"):
+        assert client.post(route, json={}, headers=bare).status_code == 401
+    wrong = client.post("/score", json={"account_ids": ids[:1]}, headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    ok = client.post("/score", json={"account_ids": ids[:1]})
+    assert ok.status_code == 200 and TOKEN not in ok.text
+    assert TOKEN not in caplog.text
+
+
+def test_no_employee_identity_in_answers(client, ids, service) -> None:  # noqa: ANN001
+    csm = next(iter(service.runtime.csm.values()))
+    body = client.post("/at_risk", json={"min_band": "low", "limit": 200, "csm_id": csm}).text
+    body += client.post("/explain", json={"account_id": ids[0]}).text
+    body += client.post("/score", json={"account_ids": ids}).text
+    assert all(e not in body for e in set(service.runtime.csm.values()))
+
+
+def test_listen_guard() -> None:
+    from serving.security import check_listen
+
+    check_listen("127.0.0.1", allow_open=False)
+    check_listen("0.0.0.0", allow_open=True)
+    with pytest.raises(PermissionError):
+        check_listen("0.0.0.0", allow_open=False)

@@ -1,0 +1,122 @@
+"""Tier 1: the service class called directly."""
+
+from __future__ import annotations
+
+import numpy as np
+import pandas as pd
+import pytest
+
+pytestmark = pytest.mark.slow
+
+
+def _matrix(service, role: str, ids: list[str]) -> pd.DataFrame:
+    rt = service.runtime
+    frame = rt.store.loc[ids].reset_index(drop=True)
+    return rt.scorer.matrix(rt.scorer.models[role], frame)
+
+
+def test_score_answers_every_known_account_and_reports_unknown(service, account_ids) -> None:
+    out = service.score(account_ids=[*account_ids[:3], "NOPE-1"], top_k=4)
+    assert [r.account_id for r in out.results] == account_ids[:3]
+    assert [(e.index, e.account_id) for e in out.errors] == [(3, "NOPE-1")]
+    for r in out.results:
+        assert 0 < r.churn_probability < 1 and 0 < r.satisfaction_probability < 1
+        assert r.risk_band in {"low", "medium", "high"}
+        assert len(r.churn.drivers) == 4
+        assert all(d.description and d.description != d.feature for d in r.churn.drivers)
+
+
+def test_contributions_plus_base_equal_raw_score_for_every_answer(service, account_ids) -> None:
+    out = service.score(account_ids=account_ids, top_k=20)
+    for r in out.results:
+        full = service.explain(account_id=r.account_id)
+        for role in ("satisfaction", "churn"):
+            exp = getattr(full, role)
+            total = exp.base_value + sum(d.contribution for d in exp.contributions)
+            assert total == pytest.approx(exp.raw_score, abs=1e-9)
+            assert exp.raw_score == pytest.approx(getattr(r, role).raw_score, abs=1e-9)
+            assert len(exp.contributions) == len(service.runtime.scorer.models[role].spec["features"])
+
+
+def test_raw_score_matches_booster_and_probability_is_calibrated(service, account_ids) -> None:
+    rt = service.runtime
+    for role, model in rt.scorer.models.items():
+        x = _matrix(service, role, account_ids)
+        raw = model.booster.predict(x, raw_score=True)
+        res = rt.scorer.predict(role, rt.store.loc[account_ids].reset_index(drop=True))
+        np.testing.assert_allclose(res.raw_score, raw, atol=1e-9)
+        assert np.all((res.probability > 0) & (res.probability < 1))
+
+
+def test_contributions_equal_shap_tree_explainer_on_a_sample(service, account_ids) -> None:
+    shap = pytest.importorskip("shap")
+    rt = service.runtime
+    model = rt.scorer.models["churn"]
+    x = _matrix(service, "churn", account_ids[:5])
+    ours = rt.scorer.predict("churn", rt.store.loc[account_ids[:5]].reset_index(drop=True))
+    explainer = shap.TreeExplainer(model.booster)
+    theirs = np.asarray(explainer.shap_values(x))
+    theirs = theirs[1] if theirs.ndim == 3 and theirs.shape[0] == 2 else theirs
+    np.testing.assert_allclose(ours.contributions, theirs, atol=1e-6)
+    np.testing.assert_allclose(ours.base_value, np.ravel(explainer.expected_value)[-1], atol=1e-6)
+
+
+def test_explain_sums_by_group_and_set(service, account_ids) -> None:
+    exp = service.explain(account_id=account_ids[0]).churn
+    total = sum(abs(d.contribution) for d in exp.contributions)
+    assert sum(g.abs_contribution for g in exp.by_group) == pytest.approx(total)
+    assert sum(g.share for g in exp.by_feature_set) == pytest.approx(1.0)
+    assert {g.name for g in exp.by_feature_set} <= {"baseline", "collaboration"}
+    collab = next((g.share for g in exp.by_feature_set if g.name == "collaboration"), 0.0)
+    assert exp.collaboration_share == pytest.approx(collab)
+
+
+def test_supplied_features_match_store_answer_and_flag_missing(service, account_ids) -> None:
+    from serving.schemas import FeatureRow
+
+    rt = service.runtime
+    row = rt.store.loc[account_ids[0]]
+    feats = {f: (None if pd.isna(row[f]) else (str(row[f]) if f in rt.scorer.categorical else float(row[f])))
+             for f in rt.scorer.features}  # fmt: skip
+    stored = service.score(account_ids=[account_ids[0]], top_k=3).results[0]
+    supplied = service.score_features(rows=[FeatureRow(account_id=account_ids[0], features=feats)], top_k=3)
+    assert supplied.results[0].churn_probability == pytest.approx(stored.churn_probability)
+    partial = dict(list(feats.items())[:5])
+    flagged = service.score_features(rows=[FeatureRow(features=partial)], top_k=3).results[0]
+    assert set(flagged.missing_features) >= set(rt.scorer.features) - set(partial)
+
+
+def test_unknown_feature_name_is_a_client_error_naming_it(service) -> None:
+    from bentoml.exceptions import InvalidArgument
+
+    from serving.schemas import FeatureRow
+
+    with pytest.raises(InvalidArgument, match="not_a_feature"):
+        service.score_features(rows=[FeatureRow(features={"not_a_feature": 1.0})], top_k=3)
+
+
+def test_at_risk_is_ranked_filtered_and_paged(service) -> None:
+    page = service.at_risk(segment=None, region=None, csm_id=None, min_band="low", offset=0, limit=10)
+    assert page.total == len(service.runtime.store)
+    assert [i.rank for i in page.items] == list(range(1, 11))
+    order = {"low": 0, "medium": 1, "high": 2}
+    bands = [order[i.risk_band] for i in page.items]
+    assert bands == sorted(bands, reverse=True)
+    nxt = service.at_risk(segment=None, region=None, csm_id=None, min_band="low", offset=10, limit=10)
+    assert not {i.account_id for i in page.items} & {i.account_id for i in nxt.items}
+    seg = page.items[0].segment
+    only = service.at_risk(segment=seg, region=None, csm_id=None, min_band="low", offset=0, limit=200)
+    assert only.items and all(i.segment == seg for i in only.items)
+    csm = next(iter(service.runtime.csm.values()))
+    mine = service.at_risk(segment=None, region=None, csm_id=csm, min_band="low", offset=0, limit=200)
+    expected = {a for a, c in service.runtime.csm.items() if c == csm and a in service.runtime.store.index}
+    assert {i.account_id for i in mine.items} == expected
+    assert csm not in mine.model_dump_json()
+
+
+def test_model_info_names_versions_and_metrics(service) -> None:
+    info = service.model_info()
+    assert set(info.models) == {"satisfaction", "churn"}
+    for card in info.models.values():
+        assert card.version == "1" and card.trained_at and "roc_auc" in card.metrics
+        assert card.feature_set_version == info.store_feature_set_version
