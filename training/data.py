@@ -29,6 +29,7 @@ class FeatureInfo:
     group: str
     feature_set: str
     dtype: str = "float"
+    window_days: int | None = None
 
 
 @dataclass(frozen=True)
@@ -90,7 +91,8 @@ def load_catalog() -> FeatureCatalog:
     from features import catalog as fc
 
     features = {
-        f.name: FeatureInfo(f.name, f.description, f.group, f.feature_set, f.dtype) for f in fc.catalog()
+        f.name: FeatureInfo(f.name, f.description, f.group, f.feature_set, f.dtype, f.window_days)
+        for f in fc.catalog()
     }
     return FeatureCatalog(features=features, model_sets={k: tuple(v) for k, v in fc.FEATURE_SETS.items()})
 

@@ -12,8 +12,9 @@ import numpy as np
 import pandas as pd
 from sklearn.metrics import roc_auc_score
 
+from training.constraints import monotone_for
 from training.data import ID_COLUMNS, FeatureCatalog, OfflineData, Target, Truth, model_feature_sets
-from training.drift import psi_table
+from training.drift import drift_table, history_days
 from training.evaluate import (
     METRICS,
     Interval,
@@ -123,6 +124,15 @@ def _sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
     return frame if len(frame) <= n else frame.sample(n=n, random_state=seed).sort_index()
 
 
+def _history_needs(features: list[str], catalog: FeatureCatalog, manifest: dict[str, Any]) -> dict[str, int]:
+    """Days of history each feature needs before it compares like with like across periods."""
+    out = {}
+    for f in features:
+        info = catalog.info(f, manifest)
+        out[f] = history_days(info.window_days, info.group)
+    return out
+
+
 def _fit_and_measure(
     data: OfflineData,
     split: TimeSplit,
@@ -135,7 +145,8 @@ def _fit_and_measure(
 ) -> SetResult:
     frame, manifest = data.frame, data.manifest
     categorical = [c for c in manifest.get("categorical", []) if c in features]
-    model = fit_feature_set(frame, split, name, features, categorical, candidates, config)
+    monotone = monotone_for(data.target, features) if config.monotone else {}
+    model = fit_feature_set(frame, split, name, features, categorical, candidates, config, monotone)
     valid, test = frame.iloc[split.valid], frame.iloc[split.test]
     y_valid, y_test = valid["label"].to_numpy(int), test["label"].to_numpy(int)
     p_valid_raw = model.predict_raw(valid)
@@ -161,7 +172,14 @@ def _fit_and_measure(
         p_test_raw=p_test_raw,
         bands_test=band_table(bands, y_test, p_test),
         shap=summarize(model, _sample(test, config.shap_rows, config.seed), catalog, manifest),
-        drift=psi_table(frame.iloc[split.train], test, features, categorical),
+        drift=drift_table(
+            frame.iloc[split.train],
+            test,
+            features,
+            categorical,
+            _history_needs(features, catalog, manifest),
+            pd.Timestamp(frame["as_of"].min()),
+        ),
     )
 
 
@@ -282,6 +300,7 @@ def serving_spec(comparison: Comparison, set_name: str | None = None) -> dict[st
         "category_levels": res.model.levels,
         "calibrator": res.model.calibrator.to_dict(),
         "best_iteration": res.model.best_iteration,
+        "monotone": res.model.monotone,
         "threshold": res.threshold,
         "bands": res.bands.to_dict(),
         "label": "satisfied (csat >= 4)" if comparison.target == "csat" else "churned within horizon",

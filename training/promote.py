@@ -101,8 +101,10 @@ def sanity_gates(
     was trained shows up here, while groups missing all along do not block a retrain.
 
     Drift counts as severe when a feature's train-vs-holdout PSI exceeds ``psi_severe`` and the feature
-    carries at least ``drift_min_share`` of the challenger's SHAP mass; features listed in
-    ``accepted_drift`` are considered explained.
+    carries at least ``drift_min_share`` of the challenger's SHAP mass. Drift is measured like with like
+    (training rows whose history covers the feature's window, see :func:`training.drift.drift_table`);
+    features with a declared reason (the drift table's ``explained`` column) or listed in ``accepted_drift``
+    are considered explained.
 
     Args:
         comparison: the challenger's comparison.
@@ -139,11 +141,19 @@ def sanity_gates(
         (drift["psi"] > gate.psi_severe)
         & (drift["share"] >= gate.drift_min_share)
         & ~drift["feature"].isin(gate.accepted_drift)
+        & ~_explained(drift)
     ]
     if len(severe):
         listed = ", ".join(f"{r.feature} (PSI {r.psi:.2f})" for r in severe.itertuples())
         reasons.append(f"severe unexplained drift on important features: {listed}")
     return {"rows": rows_ok, "feature_sets": sets_ok, "drift": severe.empty}, reasons
+
+
+def _explained(drift: pd.DataFrame) -> pd.Series:
+    """Rows whose drift has a declared reason (a drift table without the column explains nothing)."""
+    if "explained" not in drift.columns:
+        return pd.Series(False, index=drift.index)
+    return drift["explained"].fillna("").astype(str).str.len() > 0
 
 
 def decide(

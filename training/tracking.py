@@ -172,6 +172,7 @@ def _child_params(comparison: Comparison, name: str, commit: str) -> dict[str, A
         "feature_set_version": m.get("feature_set_version"),
         "git_commit": commit,
         "calibration": res.model.calibrator.kind,
+        "monotone": json.dumps(res.model.monotone, sort_keys=True) if res.model.monotone else "none",
         "best_iteration": res.model.best_iteration,
         "n_candidates": comparison.config.n_candidates,
         "cv_folds": comparison.config.cv_folds,
@@ -436,13 +437,14 @@ def record_decision(
     return str(run.info.run_id)
 
 
-def ui_command(settings: Settings, host: str = "127.0.0.1", port: int = 5000) -> list[str]:
+def ui_command(settings: Settings, host: str = "127.0.0.1", port: int = 5000, workers: int = 1) -> list[str]:
     """Build the command line that starts the MLflow UI on the settings' store.
 
     Args:
         settings: the project settings.
         host: bind address.
         port: port.
+        workers: server worker processes (MLflow's default of 4 takes long to start on a small machine).
 
     Returns:
         argv for ``subprocess``.
@@ -461,4 +463,71 @@ def ui_command(settings: Settings, host: str = "127.0.0.1", port: int = 5000) ->
         host,
         "--port",
         str(port),
+        "--workers",
+        str(workers),
     ]
+
+
+def latest_comparison_runs(
+    settings: Settings, target: str, trained_only: bool = False
+) -> tuple[str, str, dict[str, str]]:
+    """Ids of a target's most recent comparison: experiment, parent run and child runs by feature set.
+
+    Args:
+        settings: the project settings.
+        target: ``csat`` or ``churn``.
+        trained_only: skip the challengers of ``csat retrain`` (keep ``csat train`` comparisons).
+
+    Returns:
+        Experiment id, parent run id, and feature-set name -> child run id.
+
+    Raises:
+        LookupError: the target has no comparison run yet.
+
+    """
+    client = connect(settings)
+    exp = client.get_experiment_by_name(REGISTERED_NAMES[target])
+    parents = (
+        client.search_runs(
+            [exp.experiment_id],
+            filter_string="tags.kind = 'comparison'",
+            order_by=["attributes.start_time DESC"],
+            max_results=200,
+        )
+        if exp is not None
+        else []
+    )
+    if trained_only:
+        parents = [r for r in parents if r.data.tags.get("trigger") != "retrain"]
+    if not parents:
+        raise LookupError(f"no comparison run for {target!r} in {settings.mlflow_tracking_uri}")
+    parent = parents[0].info.run_id
+    children = client.search_runs(
+        [exp.experiment_id], filter_string=f"tags.mlflow.parentRunId = '{parent}'", max_results=50
+    )
+    return str(exp.experiment_id), str(parent), {r.info.run_name: r.info.run_id for r in children}
+
+
+def comparison_metrics(
+    settings: Settings, target: str, trained_only: bool = False
+) -> dict[str, dict[str, float]]:
+    """Metrics of a target's most recent comparison, as MLflow holds them.
+
+    Args:
+        settings: the project settings.
+        target: ``csat`` or ``churn``.
+        trained_only: skip the challengers of ``csat retrain``.
+
+    Returns:
+        ``parent`` (lift and oracle metrics) and one entry per child run (feature-set name) -> metrics.
+
+    """
+    client = connect(settings)
+    _, parent, children = latest_comparison_runs(settings, target, trained_only)
+    run = client.get_run(parent)
+    out = {
+        "parent": dict(run.data.metrics),
+        "params": {"feature_set_version": run.data.params.get("feature_set_version")},
+    }
+    out.update({name: dict(client.get_run(run_id).data.metrics) for name, run_id in children.items()})
+    return out

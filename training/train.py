@@ -12,6 +12,7 @@ from sklearn.isotonic import IsotonicRegression
 from sklearn.linear_model import LogisticRegression
 from sklearn.metrics import log_loss
 
+from training.constraints import monotone_vector
 from training.split import TimeSplit, account_folds
 
 CalibrationKind = Literal["none", "platt", "isotonic"]
@@ -38,6 +39,7 @@ class TrainConfig:
     churn_test_frac: float = 0.15
     shap_rows: int = 2000
     calibration: Literal["auto", "none", "platt", "isotonic"] = "auto"
+    monotone: bool = True
 
 
 @dataclass(frozen=True)
@@ -116,6 +118,7 @@ class FittedModel:
     calibrator: Calibrator
     search: list[dict[str, Any]] = field(default_factory=list)
     calibration_scores: dict[str, float] = field(default_factory=dict)
+    monotone: dict[str, int] = field(default_factory=dict)
 
     def matrix(self, frame: pd.DataFrame) -> pd.DataFrame:
         """Build this model's input matrix from a frame in the store's format.
@@ -256,6 +259,22 @@ def fixed_params(config: TrainConfig) -> dict[str, Any]:
     }
 
 
+def monotone_params(monotone: dict[str, int] | None, features: list[str]) -> dict[str, Any]:
+    """LightGBM parameters enforcing the declared monotone directions (empty when there are none).
+
+    Args:
+        monotone: feature -> direction (+1 / -1).
+        features: the model's feature columns, in order.
+
+    Returns:
+        ``monotone_constraints`` aligned with ``features``, or an empty dict.
+
+    """
+    if not monotone:
+        return {}
+    return {"monotone_constraints": monotone_vector(monotone, features)}
+
+
 def _fit(
     params: dict[str, Any],
     x_fit: pd.DataFrame,
@@ -360,6 +379,7 @@ def fit_feature_set(
     categorical: list[str],
     candidates: list[dict[str, Any]],
     config: TrainConfig,
+    monotone: dict[str, int] | None = None,
 ) -> FittedModel:
     """Tune (random search over ``candidates``), fit and calibrate one feature set's model.
 
@@ -375,6 +395,8 @@ def fit_feature_set(
         categorical: the categorical columns among ``features``.
         candidates: search candidates (identical for every feature set).
         config: training configuration.
+        monotone: declared monotone directions by feature (see :mod:`training.constraints`); applied to every
+            candidate and to the final fit alike.
 
     Returns:
         The fitted model.
@@ -390,7 +412,8 @@ def fit_feature_set(
     levels = category_levels(train, cats)
     x_tr, x_va = prepare_matrix(train, features, levels), prepare_matrix(valid, features, levels)
     y_tr, y_va = train["label"].to_numpy(int), valid["label"].to_numpy(int)
-    base = fixed_params(config)
+    monotone = {f: d for f, d in (monotone or {}).items() if f in set(features)}
+    base = {**fixed_params(config), **monotone_params(monotone, list(features))}
     search = []
     for i, cand in enumerate(candidates):
         params = {**base, **cand}
@@ -403,6 +426,7 @@ def fit_feature_set(
     best = min(search, key=lambda r: (r["score_logloss"], r["candidate"]))
     params = {**base, **candidates[best["candidate"]]}
     booster, best_iteration, _ = _fit(params, x_tr, y_tr, x_va, y_va, config)
+    params.pop("monotone_constraints", None)
     p_valid = booster.predict(x_va, num_iteration=best_iteration)
     calibrator, cal_scores = choose_calibrator(p_valid, y_va, valid["account_id"].to_numpy(), config)
     return FittedModel(
@@ -416,4 +440,5 @@ def fit_feature_set(
         calibrator=calibrator,
         search=search,
         calibration_scores=cal_scores,
+        monotone=monotone,
     )

@@ -6,8 +6,9 @@ from pathlib import Path
 import pytest
 
 from csat.settings import Settings
+from tests.training.honest_world import World, build_world
 from tests.training.synthetic import catalog as synthetic_catalog
-from training.data import FeatureCatalog
+from training.data import FeatureCatalog, load_catalog
 from training.train import TrainConfig
 from training.workflow import TrainOptions
 
@@ -52,3 +53,15 @@ def settings(tmp_path: Path, mlflow_template: Path) -> Settings:
 @pytest.fixture
 def catalog() -> FeatureCatalog:
     return synthetic_catalog()
+
+
+@pytest.fixture(scope="session")
+def default_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """A small ``default`` world through the real simulator, store builder and comparison (built once)."""
+    return build_world(tmp_path_factory.mktemp("world-default"), "default", load_catalog())
+
+
+@pytest.fixture(scope="session")
+def null_world(tmp_path_factory: pytest.TempPathFactory) -> World:
+    """The same world where collaboration has no effect on outcomes."""
+    return build_world(tmp_path_factory.mktemp("world-null"), "null", load_catalog())
