@@ -72,6 +72,7 @@ def run(
                     con.execute(f"DROP TABLE IF EXISTS {d}")
             if on_step is not None:
                 on_step(st.name)
-        return con.sql(final_sql).to_arrow_table().to_pandas()
+        result = con.sql(final_sql).to_arrow_table()
     finally:
-        con.close()
+        con.close()  # frees DuckDB's memory before the result becomes a pandas frame
+    return result.to_pandas(self_destruct=True, split_blocks=True)
