@@ -72,7 +72,6 @@ def run(
                     con.execute(f"DROP TABLE IF EXISTS {d}")
             if on_step is not None:
                 on_step(st.name)
-        result = con.sql(final_sql).to_arrow_table()
+        return con.sql(final_sql).to_arrow_table().to_pandas()
     finally:
-        con.close()  # frees DuckDB's memory before the result becomes a pandas frame
-    return result.to_pandas(self_destruct=True, split_blocks=True)
+        con.close()

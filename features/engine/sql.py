@@ -376,32 +376,18 @@ def _usage() -> list[Stmt]:
 # interactions: staged once, pre-aggregated by day, then windowed per cutoff
 
 
-def _meaningful(i: str) -> str:
-    """An email or meeting with at most 5 distinct people (organizer and both lists).
-
-    The distinct count (costly on lists) is taken only when the plain length could exceed the limit: the
-    distinct count never exceeds it.
-    """
-    people = f"ARRAY_CONCAT([{i}.organizer_id], {i}.internal_participants, {i}.external_participants)"
-    total = f"1 + ARRAY_LENGTH({i}.internal_participants) + ARRAY_LENGTH({i}.external_participants)"
-    return (
-        f"CASE WHEN {i}.kind NOT IN ('email', 'meeting') THEN FALSE"
-        f" WHEN {total} <= {MEANINGFUL_MAX_PEOPLE} THEN TRUE"
-        f" ELSE ARRAY_LENGTH(ARRAY_DISTINCT({people})) <= {MEANINGFUL_MAX_PEOPLE} END"
-    )
-
-
 def _interaction_staging() -> list[Stmt]:
     ix = (
         "SELECT i.interaction_id, i.kind, i.started_at, CAST(i.duration_minutes AS DOUBLE) / 60.0 AS hours,"
         " i.organizer_id, i.internal_participants, i.external_participants,"
-        f" {_meaningful('i')} AS meaningful,"
+        " ARRAY_LENGTH(ARRAY_DISTINCT(ARRAY_CONCAT([i.organizer_id], i.internal_participants,"
+        " i.external_participants))) AS n_people,"
         f" {known('i.started_at', 'i')} AS known_ts, {dn('i.started_at')} AS sdn FROM interactions AS i"
     )
     people_cols = (
-        "x.interaction_id, x.kind, x.hours, x.meaningful, x.started_at, x.sdn, x.known_ts, x.organizer_id"
+        "x.interaction_id, x.kind, x.hours, x.n_people, x.started_at, x.sdn, x.known_ts, x.organizer_id"
     )
-    meaningful = "p.meaningful"
+    meaningful = f"(p.kind IN ('email', 'meeting') AND p.n_people <= {MEANINGFUL_MAX_PEOPLE})"
     ix_contact = (
         f"SELECT p.interaction_id, k.account_id, k.contact_id, p.kind, p.hours, {meaningful} AS meaningful,"
         " p.person_id = p.organizer_id AS is_org,"
@@ -682,30 +668,11 @@ def _internal_network() -> list[Stmt]:
     )
     team = "SELECT cutoff_id, cdn, employee_id FROM acc_emp_per WHERE n28 > 0"
     team_days = "SELECT DISTINCT employee_id, cdn FROM team"
-    # A pair row counts on days d with kdn < d <= sdn + 28: a +n step on day kdn + 1, a -n step on sdn + 29.
-    # The running total per pair says on which days the pair is a relationship (>= 2); the running sum of the
-    # on/off changes per employee, read on each team day, is the network size (integer sums: exact).
-    run = "ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW"
-    live = "FROM emp_pair_p WHERE kdn <= sdn + 27"
-    steps = (
-        "SELECT employee_id, partner, d, SUM(delta) AS delta FROM (SELECT employee_id, partner,"
-        f" kdn + 1 AS d, n AS delta {live} UNION ALL SELECT employee_id, partner, sdn + 29 AS d,"
-        f" -n AS delta {live}) AS s GROUP BY employee_id, partner, d"
-    )
-    pair_on = (
-        "SELECT employee_id, partner, d, CASE WHEN SUM(delta) OVER (PARTITION BY employee_id, partner"
-        f" ORDER BY d {run}) >= 2 THEN 1 ELSE 0 END AS active FROM emp_pair_steps"
-    )
-    changes = (
-        "SELECT employee_id, d, SUM(chg) AS chg FROM (SELECT employee_id, d, active -"
-        " COALESCE(LAG(active) OVER (PARTITION BY employee_id, partner ORDER BY d), 0) AS chg"
-        " FROM emp_pair_on) AS s WHERE chg <> 0 GROUP BY employee_id, d"
-    )
     net = (
-        "SELECT employee_id, cdn, size FROM (SELECT employee_id, cdn, q, SUM(chg) OVER"
-        f" (PARTITION BY employee_id ORDER BY cdn, q {run}) AS size FROM (SELECT employee_id,"
-        " d AS cdn, 0 AS q, chg FROM emp_net_chg UNION ALL SELECT employee_id, cdn, 1 AS q, 0 AS chg"
-        " FROM team_days) AS u) AS s WHERE q = 1"
+        "SELECT employee_id, cdn, COUNT(*) AS size FROM (SELECT t.employee_id, t.cdn, x.partner"
+        " FROM team_days AS t"
+        " JOIN emp_pair_p AS x ON x.employee_id = t.employee_id AND x.kdn < t.cdn AND x.sdn >= t.cdn - 28"
+        " GROUP BY t.employee_id, t.cdn, x.partner HAVING SUM(x.n) >= 2) AS r GROUP BY employee_id, cdn"
     )
     agg = (
         "SELECT t.cutoff_id, COUNT(*) AS team_size, SUM(COALESCE(n.size, 0)) AS total FROM team AS t"
@@ -723,10 +690,7 @@ def _internal_network() -> list[Stmt]:
         Stmt("emp_pair_p", pair_p, (), ("emp_pair_r",)),
         Stmt("team", team, (), ("acc_emp_per",)),
         Stmt("team_days", team_days, (), ("team",)),
-        Stmt("emp_pair_steps", steps, (), ("emp_pair_p",)),
-        Stmt("emp_pair_on", pair_on, (), ("emp_pair_steps",)),
-        Stmt("emp_net_chg", changes, (), ("emp_pair_on",)),
-        Stmt("emp_net", net, (), ("team_days", "emp_net_chg")),
+        Stmt("emp_net", net, (), ("team_days", "emp_pair_p")),
         Stmt("team_net", agg, (), ("team", "emp_net")),
         Stmt("out_internal_network", out, (), ("team_net", "cut")),
     ]
@@ -738,23 +702,16 @@ def _responsiveness() -> list[Stmt]:
         " WHERE is_org AND kind = 'email'"
     )
     outbound = (
-        f"SELECT k.contact_id, k.started_at, k.sdn, {later('k.known_ts', 'e.known_ts')} AS known_ts FROM"
+        f"SELECT k.contact_id, k.started_at, {later('k.known_ts', 'e.known_ts')} AS known_ts FROM"
         " ix_contact AS k"
         " JOIN ix_employee AS e ON e.interaction_id = k.interaction_id AND e.is_org"
         " WHERE k.kind = 'email' AND NOT k.is_org"
-    )
-    # A reply falls on the inbound email's day or one of the 7 after: one row per such day turns the join into
-    # an equi-join on (contact, day) instead of a range scan over every email to the contact.
-    offsets = " UNION ALL ".join(f"SELECT {k} AS k" for k in range(REPLY_WINDOW_DAYS + 1))
-    inbound_days = (
-        "SELECT i.interaction_id, i.account_id, i.contact_id, i.started_at, i.sdn, i.known_ts,"
-        f" i.sdn + d.k AS rdn FROM inbound AS i CROSS JOIN ({offsets}) AS d"
     )
     cand = (
         "SELECT i.interaction_id AS inbound_id, i.account_id, i.sdn,"
         f" {later('i.known_ts', 'o.known_ts')} AS known_ts,"
         f" {seconds('i.started_at', 'o.started_at')} / 3600.0"
-        " AS delay FROM inbound_days AS i JOIN outbound AS o ON o.contact_id = i.contact_id AND o.sdn = i.rdn"
+        " AS delay FROM inbound AS i JOIN outbound AS o ON o.contact_id = i.contact_id"
         " AND o.started_at > i.started_at AND o.started_at <= i.started_at + INTERVAL"
         f" '{REPLY_WINDOW_DAYS}' DAY"
     )
@@ -780,8 +737,7 @@ def _responsiveness() -> list[Stmt]:
     stmts = [
         Stmt("inbound", inbound, (), ("ix_contact",)),
         Stmt("outbound", outbound, (), ("ix_contact", "ix_employee")),
-        Stmt("inbound_days", inbound_days, (), ("inbound",)),
-        Stmt("reply_cand", cand, (), ("inbound_days", "outbound")),
+        Stmt("reply_cand", cand, (), ("inbound", "outbound")),
         Stmt("reply_min", runmin, (), ("reply_cand",)),
         Stmt("reply_steps", steps, (), ("reply_min",)),
     ]
