@@ -4,9 +4,10 @@ set -euo pipefail
 CSAT="${1:-.venv/bin/csat}"
 SERVICE_PORT="${SERVICE_PORT:-3000}"
 MLFLOW_PORT="${MLFLOW_PORT:-5000}"
-"$CSAT" ui --port "$MLFLOW_PORT" > mlruns/ui.log 2>&1 &
+# own process group, so that stopping the demo also stops the UI's workers
+setsid "$CSAT" ui --port "$MLFLOW_PORT" > mlruns/ui.log 2>&1 &
 UI_PID=$!
-trap 'kill "$UI_PID" 2>/dev/null || true' EXIT INT TERM
+trap 'kill -- -"$UI_PID" 2>/dev/null || true' EXIT INT TERM
 cat <<MSG
 
   Service:    http://127.0.0.1:${SERVICE_PORT}/           (OpenAPI: /docs.json, health: /readyz)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import os
-import subprocess
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -67,7 +66,7 @@ def serve_command(
         "--port",
         str(port),
     ]
-    raise typer.Exit(code=subprocess.call(cmd, env=env))
+    os.execve(sys.executable, cmd, env)  # become the server: signals (Ctrl-C, SIGTERM) reach it directly
 
 
 def score_all_command(ctx: typer.Context) -> None:
