@@ -19,8 +19,8 @@ from training.data import TARGETS, FeatureCatalog, OfflineData, Target, load_off
 from training.pipeline import Comparison, compare
 from training.train import TrainConfig
 
-ACCOUNTS, MONTHS, SEED = 600, 24, 42
-CONFIG = TrainConfig(n_candidates=3, num_threads=2, seed=SEED, shap_rows=300)
+ACCOUNTS, MONTHS, SEED = 900, 24, 42
+CONFIG = TrainConfig(n_candidates=3, num_threads=1, seed=SEED, shap_rows=300)  # one thread: deterministic
 N_BOOT = 300
 
 
