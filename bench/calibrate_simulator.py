@@ -111,14 +111,12 @@ def collaboration_monthly(d: Path, start: pd.Timestamp) -> pd.DataFrame:
     out["top_share"] = top.max() / top.sum()
     size = contacts.groupby("account_id").size()
     out["contact_share"] = out["contacts_reached"] / size.reindex(out.index.get_level_values(0)).to_numpy()
-    out = out.join(_senior_ours(it, employees, base), how="left")
-    out = out.join(_reply_delay(base, contacts, it), how="left")
+    out = out.join(_senior_ours(ext, employees, base), how="left")
+    out = out.join(_reply_delay(base, ext), how="left")
     return out
 
 
-def _senior_ours(it, employees: pd.DataFrame, base: pd.DataFrame) -> pd.Series:
-    has_ext = pc.greater(pc.list_value_length(it["external_participants"]), 0)
-    ext = it.filter(has_ext)
+def _senior_ours(ext, employees: pd.DataFrame, base: pd.DataFrame) -> pd.Series:
     parent = pc.list_parent_indices(ext["internal_participants"]).to_numpy()
     emp = pc.list_flatten(ext["internal_participants"]).to_numpy(zero_copy_only=False)
     role = employees.set_index("employee_id")["role"].reindex(emp).to_numpy()
@@ -128,12 +126,11 @@ def _senior_ours(it, employees: pd.DataFrame, base: pd.DataFrame) -> pd.Series:
     return frame.groupby(["account_id", "m"])["senior"].mean().rename("our_senior_share")
 
 
-def _reply_delay(base: pd.DataFrame, contacts: pd.DataFrame, it) -> pd.Series:
+def _reply_delay(base: pd.DataFrame, ext) -> pd.Series:
     emails = base[base["kind"] == "email"].copy()
     emails["from_contact"] = emails["organizer"].str.startswith("C")
     inbound = emails[emails["from_contact"]][["organizer", "started_at", "account_id", "m"]]
     inbound = inbound.rename(columns={"organizer": "contact_id"}).sort_values("started_at")
-    ext = it.filter(pc.greater(pc.list_value_length(it["external_participants"]), 0))
     first_contact = pc.list_element(ext["external_participants"], 0).to_numpy(zero_copy_only=False)
     out_mail = emails.assign(contact_id=first_contact[emails.index.to_numpy()])
     out_mail = (
@@ -161,7 +158,6 @@ def team_network(d: Path, start: pd.Timestamp, accounts: pd.DataFrame) -> pd.Dat
         columns=["started_at", "internal_participants", "external_participants", "organizer_id"],
     )
     internal = it.filter(pc.equal(pc.list_value_length(it["external_participants"]), 0))
-    size = pc.list_value_length(internal["internal_participants"]).to_numpy()
     internal = internal.filter(pc.less_equal(pc.list_value_length(internal["internal_participants"]), 5))
     parent = pc.list_parent_indices(internal["internal_participants"]).to_numpy()
     pairs = pd.DataFrame(
@@ -173,7 +169,6 @@ def team_network(d: Path, start: pd.Timestamp, accounts: pd.DataFrame) -> pd.Dat
     pairs["organizer"] = internal["organizer_id"].to_numpy(zero_copy_only=False)[parent]
     pairs["m"] = _month_index(internal["started_at"].to_pandas(), start)[parent]
     pairs = pairs[pairs["person"] != pairs["organizer"]]
-    del size
     both = pd.concat(
         [
             pairs.rename(columns={"organizer": "a", "person": "b"}),
