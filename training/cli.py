@@ -70,6 +70,9 @@ TargetOpt = Annotated[TargetChoice, typer.Option("--target", "-t", help="csat, c
 CandOpt = Annotated[int, typer.Option(help="Random-search candidates per feature set (same for every set).")]
 BootOpt = Annotated[int, typer.Option(help="Bootstrap replicates for every interval.")]
 ThreadOpt = Annotated[int, typer.Option(help="LightGBM threads (fixed for determinism).")]
+SeedsOpt = Annotated[
+    int, typer.Option(min=1, help="Fits per set with different seeds; the lift interval covers their spread.")
+]
 
 
 @app.command()
@@ -79,13 +82,14 @@ def train(
     candidates: CandOpt = 8,
     n_boot: BootOpt = 1000,
     threads: ThreadOpt = 1,
+    seeds: SeedsOpt = 3,
 ) -> None:
     """Train baseline and enriched models per target, log them to MLflow and register the enriched one."""
     settings = _settings(ctx)
     console = Console()
     catalog = load_catalog()
     options = TrainOptions(
-        config_from_settings(settings, n_candidates=candidates, num_threads=threads), n_boot
+        config_from_settings(settings, n_candidates=candidates, num_threads=threads, n_seeds=seeds), n_boot
     )
     results = []
     with _progress(console) as progress:
@@ -128,6 +132,7 @@ def retrain(
     candidates: CandOpt = 8,
     n_boot: BootOpt = 1000,
     threads: ThreadOpt = 1,
+    seeds: SeedsOpt = 3,
 ) -> None:
     """Rebuild features, train a challenger and promote it to champion only through the gates.
 
@@ -137,7 +142,7 @@ def retrain(
     console = Console()
     gate = GateConfig(auc_tolerance=tolerance, accepted_drift=tuple(accept_drift or ()))
     options = TrainOptions(
-        config_from_settings(settings, n_candidates=candidates, num_threads=threads), n_boot
+        config_from_settings(settings, n_candidates=candidates, num_threads=threads, n_seeds=seeds), n_boot
     )
     decisions: list[Decision] = []
     try:

@@ -210,8 +210,8 @@ def paired_lift(
     y: np.ndarray,
     p_base: np.ndarray,
     p_new: np.ndarray,
-    threshold_base: float,
-    threshold_new: float,
+    threshold_base: float | np.ndarray,
+    threshold_new: float | np.ndarray,
     *,
     groups: np.ndarray | None = None,
     n_boot: int = 1000,
@@ -220,12 +220,16 @@ def paired_lift(
 ) -> dict[str, Interval]:
     """Difference new minus base of every metric, bootstrapped over the SAME resampled rows for both.
 
+    Each model may come as several fits with different random seeds (rows of a 2-D ``p_*``, one threshold
+    per fit): the lift is then the mean over the seed pairs, and every replicate resamples the seed pairs
+    as well as the rows, so the interval covers fitting noise, not only the choice of test rows.
+
     Args:
         y: 0/1 labels (shared test rows).
-        p_base: base model probabilities.
-        p_new: new model probabilities.
-        threshold_base: base model's decision threshold.
-        threshold_new: new model's decision threshold.
+        p_base: base model probabilities, shape (n,) or (seeds, n).
+        p_new: new model probabilities, same shape as ``p_base``.
+        threshold_base: base model's decision threshold (one per seed for 2-D input).
+        threshold_new: new model's decision threshold (one per seed for 2-D input).
         groups: optional account id per row (cluster bootstrap).
         n_boot: number of replicates.
         seed: random seed.
@@ -235,14 +239,29 @@ def paired_lift(
         Metric name -> interval of (new - base); for loss-type metrics a negative lift is an improvement.
 
     """
-    base, new = point_metrics(y, p_base, threshold_base), point_metrics(y, p_new, threshold_new)
+    pb, pn = np.atleast_2d(p_base), np.atleast_2d(p_new)
+    tb, tn = np.broadcast_to(threshold_base, len(pb)), np.broadcast_to(threshold_new, len(pn))
+    if pb.shape != pn.shape:
+        raise ValueError(f"p_base and p_new differ in shape: {pb.shape} vs {pn.shape}")
+    r = len(pb)
+    point = {m: 0.0 for m in METRICS}
+    for k in range(r):
+        base, new = point_metrics(y, pb[k], float(tb[k])), point_metrics(y, pn[k], float(tn[k]))
+        for m in METRICS:
+            point[m] += (new[m] - base[m]) / r
+    pick_rng = np.random.default_rng([seed, 1])
     reps: dict[str, list[np.ndarray]] = {m: [] for m in METRICS}
     for w in bootstrap_weights(len(y), n_boot, seed, groups):
-        a = weighted_metrics(y, p_base, threshold_base, w)
-        b = weighted_metrics(y, p_new, threshold_new, w)
+        diffs = {m: np.empty((r, len(w))) for m in METRICS}
+        for k in range(r):
+            a = weighted_metrics(y, pb[k], float(tb[k]), w)
+            b = weighted_metrics(y, pn[k], float(tn[k]), w)
+            for m in METRICS:
+                diffs[m][k] = b[m] - a[m]
+        picks = np.tile(np.arange(r), (len(w), 1)) if r == 1 else pick_rng.integers(0, r, size=(len(w), r))
         for m in METRICS:
-            reps[m].append(b[m] - a[m])
-    return {m: _interval(new[m] - base[m], np.concatenate(reps[m]), level, False) for m in METRICS}
+            reps[m].append(np.take_along_axis(diffs[m].T, picks, axis=1).mean(axis=1))
+    return {m: _interval(point[m], np.concatenate(reps[m]), level, False) for m in METRICS}
 
 
 def choose_threshold(y: np.ndarray, p: np.ndarray) -> float:

@@ -29,7 +29,7 @@ from training.evaluate import (
 )
 from training.explain import ShapSummary, summarize
 from training.split import TimeSplit, time_split
-from training.train import FittedModel, TrainConfig, fit_feature_set, sample_candidates
+from training.train import FittedModel, TrainConfig, fit_feature_set, refit_with_seed, sample_candidates
 
 BASE_SET, NEW_SET = "baseline", "enriched"
 REGISTERED_NAMES: dict[str, str] = {"csat": "csat-satisfaction", "churn": "csat-churn"}
@@ -55,6 +55,8 @@ class SetResult:
     bands_test: pd.DataFrame
     shap: ShapSummary
     drift: pd.DataFrame
+    seed_p_test: np.ndarray  # (seeds, test rows): calibrated test probabilities of every seed's fit
+    seed_thresholds: np.ndarray  # (seeds,): each fit's decision threshold
 
 
 @dataclass
@@ -155,6 +157,7 @@ def _fit_and_measure(
     bands = choose_bands(p_valid, data.target)
     p_test_raw = model.predict_raw(test)
     p_test = model.calibrator.apply(p_test_raw)
+    seed_p, seed_thr = _other_seeds(frame, split, model, config)
     metrics = bootstrap_metrics(
         y_test, p_test, threshold, groups=test["account_id"].to_numpy(), n_boot=n_boot, seed=config.seed
     )
@@ -180,7 +183,23 @@ def _fit_and_measure(
             _history_needs(features, catalog, manifest),
             pd.Timestamp(frame["as_of"].min()),
         ),
+        seed_p_test=np.vstack([p_test, *seed_p]),
+        seed_thresholds=np.array([threshold, *seed_thr]),
     )
+
+
+def _other_seeds(
+    frame: pd.DataFrame, split: TimeSplit, model: FittedModel, config: TrainConfig
+) -> tuple[list[np.ndarray], list[float]]:
+    """Test probabilities and thresholds of the tuned model refitted with ``n_seeds - 1`` more seeds."""
+    valid, test = frame.iloc[split.valid], frame.iloc[split.test]
+    y_valid = valid["label"].to_numpy(int)
+    probs, thresholds = [], []
+    for k in range(1, max(1, config.n_seeds)):
+        refit = refit_with_seed(frame, split, model, config.seed + 1000 * k, config)
+        thresholds.append(choose_threshold(y_valid, refit.calibrator.apply(refit.predict_raw(valid))))
+        probs.append(refit.calibrator.apply(refit.predict_raw(test)))
+    return probs, thresholds
 
 
 def compare(
@@ -243,10 +262,10 @@ def compare(
         b, e = results[BASE_SET], results[NEW_SET]
         lift = paired_lift(
             y_test,
-            b.p_test,
-            e.p_test,
-            b.threshold,
-            e.threshold,
+            b.seed_p_test,
+            e.seed_p_test,
+            b.seed_thresholds,
+            e.seed_thresholds,
             groups=groups,
             n_boot=n_boot,
             seed=config.seed,

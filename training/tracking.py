@@ -322,6 +322,7 @@ def record_training(
                 "feature_set_version": comparison.manifest.get("feature_set_version"),
                 "seed": comparison.config.seed,
                 "n_candidates": comparison.config.n_candidates,
+                "n_seeds": comparison.config.n_seeds,
             }
         )
         for name, res in comparison.results.items():

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Literal
 
 import lightgbm as lgb
@@ -38,6 +38,7 @@ class TrainConfig:
     churn_valid_frac: float = 0.1
     churn_test_frac: float = 0.15
     shap_rows: int = 2000
+    n_seeds: int = 3
     calibration: Literal["auto", "none", "platt", "isotonic"] = "auto"
     monotone: bool = True
 
@@ -441,4 +442,43 @@ def fit_feature_set(
         search=search,
         calibration_scores=cal_scores,
         monotone=monotone,
+    )
+
+
+def refit_with_seed(
+    frame: pd.DataFrame, split: TimeSplit, model: FittedModel, seed: int, config: TrainConfig
+) -> FittedModel:
+    """Refit a tuned model's chosen parameters with another random seed (bagging and feature sampling).
+
+    Used to measure how much of a comparison is fitting noise: the search is not repeated, only the fit
+    and its calibration.
+
+    Args:
+        frame: the whole labelled frame (store format).
+        split: the time split (positions into ``frame``).
+        model: the tuned model whose parameters, features and constraints are reused.
+        seed: the new random seed.
+        config: training configuration.
+
+    Returns:
+        The refitted model (with an empty search record).
+
+    """
+    train, valid = frame.iloc[split.train], frame.iloc[split.valid]
+    x_tr = prepare_matrix(train, model.features, model.levels)
+    x_va = prepare_matrix(valid, model.features, model.levels)
+    y_tr, y_va = train["label"].to_numpy(int), valid["label"].to_numpy(int)
+    params = {**model.params, **monotone_params(model.monotone, model.features), "seed": seed}
+    booster, best_iteration, _ = _fit(params, x_tr, y_tr, x_va, y_va, config)
+    params.pop("monotone_constraints", None)
+    p_valid = booster.predict(x_va, num_iteration=best_iteration)
+    calibrator, cal_scores = choose_calibrator(p_valid, y_va, valid["account_id"].to_numpy(), config)
+    return replace(
+        model,
+        booster=booster,
+        params=params,
+        best_iteration=best_iteration,
+        calibrator=calibrator,
+        search=[],
+        calibration_scores=cal_scores,
     )

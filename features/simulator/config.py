@@ -36,6 +36,8 @@ class WorldParams:
     """
 
     driver_persistence: float = 0.9
+    # month-to-month persistence of the collaboration drivers (teams change how they work faster)
+    collab_persistence: float = 0.9
     # share of each driver's variance that comes from its kind's common factor
     baseline_common_share: float = 0.8
     collab_common_share: float = 0.95
@@ -51,6 +53,8 @@ class WorldParams:
     w_responsiveness: float = 0.46
     w_network: float = 0.35
     health_noise: float = 0.0
+    # how strongly health feeds back into usage, ticket volume and late payment (1 = the original strength)
+    health_feedback: float = 1.0
     # how much each month of experience weighs in today's health (this month, one month ago, ...)
     experience_weights: tuple[float, ...] = (0.0, 0.3, 0.3, 0.2, 0.2)
     # satisfaction: P(satisfied) = sigmoid(kappa * (health - threshold))

@@ -114,10 +114,8 @@ def draw_drivers(rng: np.random.Generator, n: int, months: int, p: WorldParams) 
     Drivers of one kind share a common factor (engagement is of a piece); payment reliability moves more
     slowly than the rest and stands alone.
     """
-    common = {
-        "baseline": ar1(rng, n, months, p.driver_persistence),
-        "collaboration": ar1(rng, n, months, p.driver_persistence),
-    }
+    phi = {"baseline": p.driver_persistence, "collaboration": p.collab_persistence}
+    common = {kind: ar1(rng, n, months, phi[kind]) for kind in ("baseline", "collaboration")}
     out: dict[str, np.ndarray] = {}
     for kind, names, share in (
         ("baseline", ("adoption", "pain"), p.baseline_common_share),
@@ -125,7 +123,7 @@ def draw_drivers(rng: np.random.Generator, n: int, months: int, p: WorldParams) 
     ):
         for name in names:
             sign = -1.0 if name == "pain" else 1.0
-            specific = ar1(rng, n, months, p.driver_persistence)
+            specific = ar1(rng, n, months, phi[kind])
             out[name] = np.sqrt(share) * sign * common[kind] + np.sqrt(1.0 - share) * specific
     out["payment"] = ar1(rng, n, months, 0.97)
     return out

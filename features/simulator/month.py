@@ -21,6 +21,7 @@ class Month:
     index: int
     start: pd.Timestamp
     world_end: np.datetime64
+    feedback: float = 1.0  # how strongly last month's health shows in usage, tickets and invoices
 
     @property
     def active(self) -> np.ndarray:

@@ -22,7 +22,7 @@ def month_tickets(mo: Month, first_id: int) -> pd.DataFrame:
     scale = cast.accounts["segment"].map(TICKETS_PER_MONTH).to_numpy()
     pain = latent.drivers["pain"][:, m]
     previous = latent.health[:, max(m - 1, 0)]
-    n = rng.poisson(scale * np.exp(0.5 * pain + 0.3 * np.clip(-previous, 0, None))) * mo.active
+    n = rng.poisson(scale * np.exp(0.5 * pain + 0.3 * mo.feedback * np.clip(-previous, 0, None))) * mo.active
     acc = np.repeat(np.arange(len(n)), n)
     opened = to_utc(
         local_times(rng, month_start, rng.random(len(acc)) < 0.1), account_timezones(cast.accounts, acc)
@@ -58,7 +58,7 @@ def month_usage(mo: Month, seats: np.ndarray) -> pd.DataFrame:
     mondays = pd.date_range(month_start, month_start + pd.offsets.MonthEnd(0), freq="W-MON")
     adoption = latent.drivers["adoption"][:, m]
     previous = latent.health[:, max(m - 1, 0)]
-    util = sigmoid(0.6 + 0.9 * adoption + 0.25 * previous)
+    util = sigmoid(0.6 + 0.9 * adoption + 0.25 * mo.feedback * previous)
     frames = []
     for monday in mondays:
         active = np.flatnonzero(latent.active_until > np.datetime64(monday, "s"))
@@ -92,7 +92,7 @@ def month_invoices(mo: Month, first_id: int) -> pd.DataFrame:
     acc = np.flatnonzero(latent.active_until > issued)
     due = issued + np.timedelta64(30, "D")
     pay = latent.drivers["payment"][acc, m]
-    late = rng.random(len(acc)) < sigmoid(-1.6 - 1.2 * pay - 0.3 * latent.health[acc, m])
+    late = rng.random(len(acc)) < sigmoid(-1.6 - 1.2 * pay - 0.3 * mo.feedback * latent.health[acc, m])
     days = np.where(late, np.ceil(rng.lognormal(np.log(12.0), 0.8, len(acc))), -rng.integers(0, 26, len(acc)))
     paid = due + days.astype(np.int64).astype("timedelta64[D]")
     arr = cast.accounts["arr_usd"].to_numpy()[acc]

@@ -26,12 +26,6 @@ def _figures(world: World) -> str:
     return f"{world.scenario}: accuracy {acc}, oracle {oracle:.4f}, lift {lift}"
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="on the 900-account null world (one LightGBM thread, deterministic) the enriched CSAT model gains "
-    "+1.9 [+1.1, +2.7] points: collaboration still carries outcome information there (open in issue #4); "
-    "the bound is kept, not loosened",
-)
 def test_null_world_shows_no_csat_lift(null_world: World) -> None:
     lift = null_world.comparisons["csat"].lift
     assert lift is not None
