@@ -52,7 +52,7 @@ def _summary_table(results: list[tuple[Comparison, TrainingRecord]]) -> Table:
     for col in ("target", "baseline", "enriched", "lift (paired)", "oracle", "registered"):
         table.add_column(col)
     for comp, rec in results:
-        cells = [comp.target]
+        cells: list[str] = [comp.target]
         for name in ("baseline", "enriched"):
             iv = comp.results[name].metrics["roc_auc"] if name in comp.results else None
             cells.append(f"{iv.point:.3f} [{iv.low:.3f}, {iv.high:.3f}]" if iv else "-")

@@ -72,10 +72,10 @@ def psi(expected: pd.Series, actual: pd.Series, *, categorical: bool = False, bi
 
     else:
         ref = pd.to_numeric(expected, errors="coerce").to_numpy(float)
-        edges = (
+        edges: np.ndarray = (
             np.unique(np.nanquantile(ref, np.linspace(0, 1, bins + 1)[1:-1]))
             if np.isfinite(ref).any()
-            else []
+            else np.array([])
         )
         n_bins = len(edges) + 2
 

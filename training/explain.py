@@ -94,7 +94,10 @@ def summarize(
 
 def _colour_values(column: pd.Series) -> np.ndarray:
     """Feature values as percentile ranks in [0, 1] for colouring (categories by code); NaN stays NaN."""
-    v = column.cat.codes.replace(-1, np.nan) if isinstance(column.dtype, pd.CategoricalDtype) else column
+    if isinstance(column.dtype, pd.CategoricalDtype):
+        v = column.cat.codes.astype(float).replace(-1.0, np.nan)
+    else:
+        v = column
     return pd.Series(v, dtype=float).rank(pct=True).to_numpy()
 
 

@@ -87,7 +87,7 @@ def score_registered(model: RegisteredModel, frame: pd.DataFrame) -> np.ndarray 
     if not features or any(f not in frame.columns for f in features):
         return None
     x = prepare_matrix(frame, features, model.spec.get("category_levels", {}))
-    raw = model.booster.predict(x)
+    raw = np.asarray(model.booster.predict(x), dtype=float)
     return Calibrator.from_dict(model.spec.get("calibrator", {})).apply(raw)
 
 

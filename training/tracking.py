@@ -187,7 +187,9 @@ def _child_metrics(res: SetResult) -> dict[str, float]:
     out.update({f"test_uncalibrated_{k}": v for k, v in res.raw_metrics.items() if np.isfinite(v)})
     out.update({"valid_ece_before": res.valid_ece["before"], "valid_ece_after": res.valid_ece["after"]})
     out["threshold"] = res.threshold
-    out.update({f"shap_share_{row.feature_set}": row.share for row in res.shap.by_set.itertuples()})
+    by_set = res.shap.by_set
+    shares = zip(by_set["feature_set"], by_set["share"], strict=True)
+    out.update({f"shap_share_{n}": float(v) for n, v in shares})
     out["max_psi"] = float(res.drift["psi"].max()) if len(res.drift) else 0.0
     return out
 
@@ -216,7 +218,8 @@ def _log_model(comparison: Comparison, name: str, frame_sample: pd.DataFrame) ->
 
     res = comparison.results[name]
     x = res.model.matrix(frame_sample)
-    signature = infer_signature(x, res.model.booster.predict(x, num_iteration=res.model.best_iteration))
+    y = np.asarray(res.model.booster.predict(x, num_iteration=res.model.best_iteration))
+    signature = infer_signature(x, y)
     requirements = [f"lightgbm=={lgb.__version__}", f"pandas=={pd.__version__}", f"numpy=={np.__version__}"]
     with _quiet_serving_input_check(bool(res.model.categorical)):
         info = mlflow.lightgbm.log_model(
@@ -310,7 +313,8 @@ def record_training(
     commit = git_commit()
     children: dict[str, str] = {}
     uris: dict[str, str] = {}
-    version, aliases = None, ()
+    version: str | None = None
+    aliases: tuple[str, ...] = ()
     tags = {"kind": "comparison", "target": comparison.target, "git_commit": commit, **(run_tags or {})}
     with mlflow.start_run(experiment_id=exp, run_name=f"{comparison.target}-comparison", tags=tags) as parent:
         mlflow.log_params(

@@ -143,7 +143,8 @@ class FittedModel:
             Probability of label 1 per row.
 
         """
-        return self.booster.predict(self.matrix(frame), num_iteration=self.best_iteration)
+        raw = self.booster.predict(self.matrix(frame), num_iteration=self.best_iteration)
+        return np.asarray(raw, dtype=float)
 
     def predict(self, frame: pd.DataFrame) -> np.ndarray:
         """Calibrated probabilities.
@@ -428,7 +429,7 @@ def fit_feature_set(
     params = {**base, **candidates[best["candidate"]]}
     booster, best_iteration, _ = _fit(params, x_tr, y_tr, x_va, y_va, config)
     params.pop("monotone_constraints", None)
-    p_valid = booster.predict(x_va, num_iteration=best_iteration)
+    p_valid = np.asarray(booster.predict(x_va, num_iteration=best_iteration), dtype=float)
     calibrator, cal_scores = choose_calibrator(p_valid, y_va, valid["account_id"].to_numpy(), config)
     return FittedModel(
         feature_set=feature_set,
@@ -471,7 +472,7 @@ def refit_with_seed(
     params = {**model.params, **monotone_params(model.monotone, model.features), "seed": seed}
     booster, best_iteration, _ = _fit(params, x_tr, y_tr, x_va, y_va, config)
     params.pop("monotone_constraints", None)
-    p_valid = booster.predict(x_va, num_iteration=best_iteration)
+    p_valid = np.asarray(booster.predict(x_va, num_iteration=best_iteration), dtype=float)
     calibrator, cal_scores = choose_calibrator(p_valid, y_va, valid["account_id"].to_numpy(), config)
     return replace(
         model,
