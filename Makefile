@@ -12,7 +12,7 @@ SEED ?= 42
 # the simulated world starts on 2024-01-01; the online store is built as of its end, not of today
 WORLD_END = $(shell $(PYTHON) -c "print(f'{2024 + ($(MONTHS)) // 12}-{($(MONTHS)) % 12 + 1:02d}-01')")
 
-.PHONY: install demo test lint bench calibrate clean mlflow-ui
+.PHONY: install demo test lint bench calibrate clean mlflow-ui container-check
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -54,6 +54,11 @@ calibrate: install
 PORT ?= 5000
 mlflow-ui: install
 	$(VENV)/bin/csat ui --port $(PORT)
+
+# Builds the serving image with podman from a local debootstrap base (no registry needed), runs it on a tiny
+# world with models and store mounted, then baked in; waits for /readyz, scores an account, removes it.
+container-check: install
+	bash scripts/container_check.sh
 
 clean:
 	rm -rf data store bench/results .pytest_cache

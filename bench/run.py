@@ -6,7 +6,13 @@ import subprocess
 import sys
 from pathlib import Path
 
-BENCHES = ["bench.bench_simulator", "bench.bench_features", "bench.bench_training", "bench.bench_serving"]
+BENCHES = [
+    "bench.bench_simulator",
+    "bench.bench_features",
+    "bench.bench_spark",
+    "bench.bench_training",
+    "bench.bench_serving",
+]
 
 
 def main() -> int:

@@ -8,7 +8,7 @@ Secrets (such as the serving API token) are read from the environment only.
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -49,6 +49,19 @@ class Settings(BaseSettings):
         description="Extra (custom) accounts columns that must not become baseline features.",
     )
     churn_horizon_days: int = Field(180, gt=0, description="Churn label horizon after each snapshot.")
+    engine: Literal["duckdb", "spark"] = Field(
+        "duckdb", description="Feature engine: embedded DuckDB, or Apache Spark (the spark extra)."
+    )
+    spark_master: str | None = Field(
+        None, description="Spark master URL for the spark engine (default local[2]: two local cores)."
+    )
+    spark_conf: dict[str, str] = Field(
+        default_factory=dict, description="Extra Spark settings for the spark engine (spark.* keys)."
+    )
+    spark_staging_dir: str | None = Field(
+        None,
+        description="Folder or URI (hdfs://, s3://) every Spark executor reads the staged input tables from.",
+    )
     api_token: SecretStr | None = Field(
         None, description="Bearer token for the service; only from the CSAT_API_TOKEN environment variable."
     )

@@ -131,21 +131,50 @@ def label_frames(tables: Mapping[str, pd.DataFrame], settings: Settings) -> dict
     return frames
 
 
+def engine_options(settings: Settings, engine: str) -> dict[str, Any]:
+    """Backend options the settings give an engine (Spark: master URL, extra settings, staging folder)."""
+    if engine == "spark":
+        return {
+            "master": settings.spark_master,
+            "conf": dict(settings.spark_conf),
+            "staging_dir": settings.spark_staging_dir,
+        }
+    return {}
+
+
 def build_frames(
     tables: Mapping[str, pd.DataFrame],
     entity_frames: Mapping[str, pd.DataFrame],
     settings: Settings,
-    engine: str = "duckdb",
+    engine: str | None = None,
     on_step: Callable[[str], None] | None = None,
 ) -> dict[str, pd.DataFrame]:
-    """Features for several entity frames in one engine run (the raw tables are staged once for all)."""
+    """Features for several entity frames in one engine run (the raw tables are staged once for all).
+
+    Args:
+        tables: the contract tables.
+        entity_frames: name -> frame with ``account_id`` and ``as_of`` (other columns are kept).
+        settings: the settings (exclude_account_columns; engine, spark_master and spark_conf).
+        engine: ``duckdb`` or ``spark``; default ``settings.engine``.
+        on_step: called with each statement's name as it finishes.
+
+    Returns:
+        name -> the entity rows with their features.
+
+    """
+    engine = engine or settings.engine
     keys = list(entity_frames)
     parts = [df.assign(_frame=k) for k, df in entity_frames.items()]
     if not parts:
         return {}
     both = pd.concat(parts, ignore_index=True)
     feats = compute_features(
-        dict(tables), both, engine, exclude_account_columns=settings.exclude_account_columns, on_step=on_step
+        dict(tables),
+        both,
+        engine,
+        exclude_account_columns=settings.exclude_account_columns,
+        on_step=on_step,
+        engine_options=engine_options(settings, engine),
     )
     out = {}
     for k in keys:
@@ -157,26 +186,33 @@ def build_frames(
 def build_store(
     settings: Settings,
     as_of: date | None = None,
-    engine: str = "duckdb",
+    engine: str | None = None,
     console: Console | None = None,
     tables: Mapping[str, pd.DataFrame] | None = None,
+    on_step: Callable[[str], None] | None = None,
 ) -> BuildResult:
     """Build the offline frames (CSAT and churn) and the online store from the raw tables.
 
     Args:
         settings: the settings (data_dir, store_dir, churn_horizon_days, exclude_account_columns).
         as_of: the online store's date (features from data strictly before that day); default now.
-        engine: feature engine (``duckdb``).
+        engine: feature engine, ``duckdb`` or ``spark``; default ``settings.engine``.
         console: where progress and notes go; default standard error.
         tables: already loaded contract tables (skips the load; for tests and benchmarks).
+        on_step: also called with each statement's name as it finishes (for timings).
 
     Returns:
         What was written, with timings and the feature groups left out.
 
     """
     console = console or Console(stderr=True)
+    engine = engine or settings.engine
     timings: dict[str, float] = {}
     notes: list[str] = []
+    if engine == "spark":
+        from features.engine.spark_backend import require_pyspark
+
+        require_pyspark()  # before the load: a missing extra is reported at once
     if tables is None:
         from features.contract import load_contract
 
@@ -214,9 +250,13 @@ def build_store(
         n_rows = sum(len(f) for f in entity_frames.values())
         tasks["features"] = progress.add_task(f"features for {n_rows:,} cutoffs", total=n_steps)
         with _timed(timings, "features"):
-            frames = build_frames(
-                tables, entity_frames, settings, engine, lambda _s: progress.advance(tasks["features"])
-            )
+
+            def step(name: str) -> None:
+                progress.advance(tasks["features"])
+                if on_step is not None:
+                    on_step(name)
+
+            frames = build_frames(tables, entity_frames, settings, engine, step)
         online = frames.pop("online")
         write_task = progress.add_task("writing offline store", total=len(frames))
         for target, frame in frames.items():

@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import math
 from datetime import datetime
+from enum import StrEnum
 from pathlib import Path
 from typing import Annotated
 
 import pandas as pd
 import typer
 from rich.console import Console
+from rich.markup import escape
 from rich.table import Table
 
 from csat.settings import Settings, load_settings
@@ -19,6 +21,13 @@ features_app = typer.Typer(
     help="The feature store: catalog, build, and per-account features.", no_args_is_help=True
 )
 DEFAULT_DOC = Path("docs/feature-catalog.md")
+
+
+class Engine(StrEnum):
+    """Feature engines ``csat features build`` offers."""
+
+    duckdb = "duckdb"
+    spark = "spark"
 
 
 def _settings(ctx: typer.Context) -> Settings:
@@ -82,13 +91,33 @@ def build_command(
     as_of: Annotated[
         str | None, typer.Option("--as-of", help="Online store date YYYY-MM-DD (default: now).")
     ] = None,
+    engine: Annotated[
+        Engine | None,
+        typer.Option("--engine", help="Feature engine (default: the `engine` setting, duckdb)."),
+    ] = None,
+    spark_master: Annotated[
+        str | None,
+        typer.Option(
+            "--spark-master", help="Spark master URL for --engine spark (default: setting, local[2])."
+        ),
+    ] = None,
 ) -> None:
     """Build the offline frames (CSAT, churn) and the online store from the raw tables."""
     from features.build import build_store
+    from features.engine.spark_backend import SparkUnavailableError
 
     settings = _settings(ctx)
+    if spark_master is not None:
+        settings = settings.model_copy(update={"spark_master": spark_master})
     console = Console(stderr=True)
-    result = build_store(settings, as_of=_date(as_of), console=console)
+    try:
+        result = build_store(
+            settings, as_of=_date(as_of), engine=engine.value if engine else None, console=console
+        )
+    except SparkUnavailableError as exc:
+        console.print(f"[red]{escape(str(exc))}")
+        raise typer.Exit(2) from exc
+    console.print(f"engine: {engine.value if engine else settings.engine}")
     for target, rows in result.rows.items():
         console.print(f"offline {target}: {rows} examples, {result.positives[target]} positive")
     console.print(f"online: {result.online_rows} accounts as of {result.online_as_of}")

@@ -149,7 +149,7 @@ class LiveFeatures:
         cutoff = as_of_timestamp(as_of)
         tables = account_slice(self.tables(), account_ids, self._index)
         entities = pd.DataFrame({"account_id": [str(a) for a in account_ids], "as_of": cutoff})
-        return build_frames(tables, {"live": entities}, self.settings)["live"]
+        return build_frames(tables, {"live": entities}, self.settings, engine="duckdb")["live"]
 
     def known(self, account_ids: Collection[str]) -> set[str]:
         """Which of the accounts exist in the raw accounts table."""

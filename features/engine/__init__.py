@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Collection, Mapping
 from functools import lru_cache
+from typing import Any
 
 import pandas as pd
 import sqlglot
@@ -11,7 +12,7 @@ import sqlglot
 from features.engine.prepare import Plan, plan, prepare_tables
 from features.engine.sql import OUTPUTS, Stmt, raw_tables, statements
 
-ENGINES = ("duckdb",)
+ENGINES = ("duckdb", "spark")
 
 
 @lru_cache(maxsize=64)
@@ -64,6 +65,16 @@ def final_query(p: Plan, outputs: list[str], where: dict[str, str]) -> str:
     return f"SELECT {', '.join(cols)} FROM cut AS c {joins} ORDER BY c.cutoff_id"
 
 
+def _backend(engine: str) -> Any:
+    if engine == "spark":
+        from features.engine import spark_backend
+
+        return spark_backend
+    from features.engine import duckdb_backend
+
+    return duckdb_backend
+
+
 def compute_features(
     tables: dict[str, pd.DataFrame],
     entities: pd.DataFrame,
@@ -71,15 +82,17 @@ def compute_features(
     *,
     exclude_account_columns: Collection[str] = (),
     on_step: Callable[[str], None] | None = None,
+    engine_options: Mapping[str, Any] | None = None,
 ) -> pd.DataFrame:
     """Compute every available feature for each (account_id, as_of) row, point in time.
 
     Args:
         tables: contract tables (only those present), as the contract loader returns them.
         entities: frame with ``account_id`` and ``as_of`` (other columns are kept).
-        engine: ``duckdb`` (the embedded default).
+        engine: ``duckdb`` (the embedded default) or ``spark`` (Apache Spark; the ``spark`` extra).
         exclude_account_columns: extra accounts columns not to offer as features.
         on_step: called with each statement's name as it finishes (progress).
+        engine_options: backend keyword arguments (Spark: ``master``, ``conf``, ``staging_dir``).
 
     Returns:
         The entity rows, in order, followed by one column per available feature: numbers as float64,
@@ -87,10 +100,15 @@ def compute_features(
 
     Raises:
         ValueError: an unknown engine or entities without the required columns.
+        SparkUnavailableError: the spark engine was asked for without PySpark or Java.
 
     """
     if engine not in ENGINES:
         raise ValueError(f"unknown engine {engine!r}; available: {', '.join(ENGINES)}")
+    if engine == "spark":
+        from features.engine.spark_backend import require_pyspark
+
+        require_pyspark()  # fail before any preparation work
     missing = {"account_id", "as_of"} - set(entities.columns)
     if missing:
         raise ValueError(f"entities lack column(s): {', '.join(sorted(missing))}")
@@ -109,9 +127,9 @@ def compute_features(
     )
     stmts = statements(p.extras)
     chosen, outputs, where = select_statements(p, stmts)
-    from features.engine import duckdb_backend
-
-    result = duckdb_backend.run(prepared, chosen, final_query(p, outputs, where), on_step)
+    result = _backend(engine).run(
+        prepared, chosen, final_query(p, outputs, where), on_step, **dict(engine_options or {})
+    )
     result = result.drop(columns="cutoff_id")
     cols: dict[str, pd.Series] = {}
     for f in p.features:
