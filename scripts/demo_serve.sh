@@ -10,6 +10,7 @@ UI_PID=$!
 trap 'kill -- -"$UI_PID" 2>/dev/null || true' EXIT INT TERM
 cat <<MSG
 
+  Risk page:  http://127.0.0.1:${SERVICE_PORT}/ui/         (accounts at risk, why, and what to do)
   Service:    http://127.0.0.1:${SERVICE_PORT}/           (OpenAPI: /docs.json, health: /readyz)
   Try:        curl -s -X POST http://127.0.0.1:${SERVICE_PORT}/at_risk -H 'Content-Type: application/json' -d '{}'
   MLflow UI:  http://127.0.0.1:${MLFLOW_PORT}/             (experiments csat-satisfaction and csat-churn)

@@ -8,6 +8,7 @@ such request (the contract loader's rejects go to a temporary folder: serving wr
 
 from __future__ import annotations
 
+import logging
 import tempfile
 import threading
 from collections.abc import Collection, Mapping
@@ -20,6 +21,8 @@ import pandas as pd
 from rich.console import Console
 
 from csat.settings import Settings
+
+log = logging.getLogger("csat.serving")
 
 #: Tables whose rows belong to one account (``account_id``); the rest are kept whole.
 ACCOUNT_TABLES = ("accounts", "contacts", "tickets", "usage", "invoices", "surveys", "renewals")
@@ -109,6 +112,27 @@ class LiveFeatures:
         self._tables: dict[str, pd.DataFrame] | None = None
         self._index: InteractionIndex | None = None
         self._lock = threading.Lock()
+        self._loader: threading.Thread | None = None
+
+    @property
+    def loaded(self) -> bool:
+        """Whether the raw tables are in memory."""
+        return self._tables is not None
+
+    def preload(self) -> None:
+        """Start loading the raw tables in a background thread; requests meanwhile are told to retry."""
+        with self._lock:
+            if self._loader is None and self._tables is None and self.available:
+                self._loader = threading.Thread(target=self._load_quietly, name="csat-live-load", daemon=True)
+                self._loader.start()
+
+    def _load_quietly(self) -> None:
+        try:
+            self.tables()
+        except Exception as err:  # logged; a later request retries the load
+            log.error("loading the raw tables for scoring at another date failed: %s", err)
+            with self._lock:
+                self._loader = None
 
     @property
     def available(self) -> bool:

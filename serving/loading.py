@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from csat.settings import load_settings
+from serving.live import LiveFeatures
 from serving.models import load_stored
 from serving.runtime import Runtime
 
@@ -21,4 +22,7 @@ def load_runtime(stored: dict[str, Any]) -> Runtime:
     """
     settings = load_settings()
     models = {role: load_stored(role, m) for role, m in stored.items()}
-    return Runtime.load(models, settings.store_dir, settings.data_dir)
+    runtime = Runtime.load(models, settings.store_dir, settings.data_dir)
+    runtime.live = LiveFeatures(settings)
+    runtime.live.preload()  # raw tables for scoring at another date, loaded in the background
+    return runtime

@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import math
+import re
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -14,6 +15,7 @@ import pandas as pd
 from features.store import read_online
 from serving import schemas as s
 from serving.engine import ModelResult, Scorer, combined_band, risk_rank_key
+from serving.live import LiveFeatures
 from serving.models import ServedModel
 
 SET_COLLAB = "collaboration"
@@ -21,6 +23,10 @@ SET_COLLAB = "collaboration"
 
 class BadRequestError(ValueError):
     """A client error; the message names the offending field."""
+
+
+class LiveUnavailableError(RuntimeError):
+    """Scoring at another date cannot be done now (no raw tables, or they are still loading)."""
 
 
 @dataclass
@@ -35,6 +41,10 @@ class Runtime:
     stored: dict[str, s.AccountScore] = field(default_factory=dict)
     arrays: dict[str, np.ndarray] = field(default_factory=dict)
     position: dict[str, int] = field(default_factory=dict)
+    accounts: pd.DataFrame = field(default_factory=lambda: _account_table(None))
+    week_ago: dict[str, float] = field(default_factory=dict)
+    table: pd.DataFrame | None = None
+    live: LiveFeatures | None = None
 
     @classmethod
     def load(cls, models: dict[str, ServedModel], store_dir: Path, data_dir: Path | None = None) -> Runtime:
@@ -43,7 +53,9 @@ class Runtime:
         manifest = dict(frame.attrs.get("manifest", {}))
         frame.attrs = {}  # pandas deep-copies attrs on every column access: keep the manifest apart
         frame = frame.drop_duplicates("account_id").set_index("account_id", drop=False)
-        rt = cls(Scorer(models, manifest), frame, manifest, _csm_map(data_dir), Path(store_dir))
+        accounts = _account_table(data_dir)
+        csm = {str(a): str(c) for a, c in accounts["csm_id"].dropna().items()}
+        rt = cls(Scorer(models, manifest), frame, manifest, csm, Path(store_dir), accounts=accounts)
         rt.arrays = {role: rt.scorer.array(role, frame) for role in models}
         rt.position = {str(a): i for i, a in enumerate(frame["account_id"])}
         rt.reload_stored()
@@ -51,10 +63,12 @@ class Runtime:
 
     def reload_stored(self) -> int:
         """Load the latest batch scores that still match the served models and the store's dates."""
-        from serving.scoring import load_latest
+        from serving.scoring import load_latest, week_ago
 
         as_of = {str(a): str(d) for a, d in zip(self.store["account_id"], self.store["as_of"], strict=True)}
         self.stored = load_latest(self.store_dir, self.versions, as_of) if self.store_dir else {}
+        self.week_ago = week_ago(self.store_dir) if self.store_dir else {}
+        self.table = None
         return len(self.stored)
 
     @property
@@ -143,6 +157,30 @@ class Runtime:
         results = [live_answers[a] if a in live_answers else _cut(self.stored[a], top_k) for a in known]
         return s.ScoreResponse(results=results, errors=errors, model_versions=self.versions)
 
+    def score_at(self, ids: list[str], top_k: int, as_of: date) -> s.ScoreResponse:
+        """Score accounts as of another date: their features computed now from the raw tables.
+
+        Raises:
+            LiveUnavailableError: no raw tables to compute from, or they are still loading.
+
+        """
+        if self.live is None or not self.live.available:
+            raise LiveUnavailableError("scoring at another date needs the raw tables (CSAT_DATA_DIR)")
+        if not self.live.loaded:
+            self.live.preload()
+            raise LiveUnavailableError("the raw tables for scoring at another date are loading; retry soon")
+        known_ids = self.live.known(ids)
+        errors = [
+            s.ItemError(index=i, account_id=a, error="unknown account_id")
+            for i, a in enumerate(ids)
+            if a not in known_ids
+        ]
+        known = list(dict.fromkeys(a for a in ids if a in known_ids))
+        frame = self.live.frame(known, as_of) if known else pd.DataFrame()
+        by_id = dict(zip(known, self.answers(frame, "raw_at_date", top_k, False), strict=True))
+        results = [by_id[a] for a in ids if a in known_ids]
+        return s.ScoreResponse(results=results, errors=errors, model_versions=self.versions)
+
     def history(self, account_id: str, limit: int) -> s.RiskHistory:
         """Stored scores of one account, oldest first, with the churn-risk trend."""
         from serving.scoring import history, trend
@@ -213,43 +251,122 @@ class Runtime:
         )
 
     def at_risk(self, segment: str | None, region: str | None, csm: str | None, min_band: str, offset: int,
-                limit: int) -> s.AtRiskPage:  # fmt: skip
-        """Ranked at-risk accounts, filtered, one page (the CSM filter is input only, never shown)."""
-        frame = self.store
-        if segment:
-            frame = frame[frame["segment"] == segment]
-        if region:
-            frame = frame[frame["region"] == region]
-        if csm:
-            frame = frame[frame["account_id"].map(self.csm).eq(csm)]
-        frame = frame.reset_index(drop=True)
-        if frame.empty:
-            return s.AtRiskPage(total=0, offset=offset, limit=limit, items=[])
-        res = self.scorer.score(frame)
-        band = combined_band(res)
-        rank_order = {"low": 0, "medium": 1, "high": 2}
-        keep = np.array([rank_order[b] >= rank_order[min_band] for b in band])
-        key = risk_rank_key(res)
-        idx = [i for i in np.argsort(-key, kind="stable") if keep[i]]
-        page = idx[offset : offset + limit]
-        items = [self._at_risk_item(offset + n + 1, frame.iloc[i], res, band, i) for n, i in enumerate(page)]
-        return s.AtRiskPage(total=len(idx), offset=offset, limit=limit, items=items)
+                limit: int, **page: Any) -> s.AtRiskPage:  # fmt: skip
+        """Ranked at-risk accounts, filtered, sorted, one page (the CSM id is a filter only, never shown).
 
-    def _at_risk_item(self, rank: int, row: pd.Series, res: dict[str, ModelResult], band: np.ndarray,
-                      i: int) -> s.AtRiskItem:  # fmt: skip
-        churn = res["churn"]
-        j = int(np.argmax(churn.contributions[i]))
-        feat = self.scorer.models["churn"].spec["features"][j]
-        return s.AtRiskItem(
-            rank=rank,
-            account_id=str(row["account_id"]),
-            segment=_text(row.get("segment")),
-            region=_text(row.get("region")),
-            risk_band=_band(str(band[i])),
-            satisfaction_probability=float(res["satisfaction"].probability[i]),
-            churn_probability=float(churn.probability[i]),
-            top_driver=self.scorer.words[feat].description if churn.contributions[i, j] > 0 else None,
+        Args:
+            segment: only this segment.
+            region: only this region.
+            csm: only accounts of this CSM id.
+            min_band: the lowest band listed.
+            offset: rows skipped.
+            limit: rows returned.
+            **page: the page's extras: ``band`` (exact band), ``csm_team``, ``search`` (name or id, any
+                case), ``sort`` (``risk``, ``churn``, ``satisfaction``, ``change`` or ``name``),
+                ``descending`` and ``with_facets``.
+
+        Returns:
+            The page; ``rank`` is the position in the filtered risk order whatever the sort.
+
+        """
+        table = self.risk_table()
+        frame = _filter(table, segment, region, csm, min_band, page)
+        frame = frame.sort_values("key", ascending=False, kind="stable")
+        frame = frame.assign(rank=np.arange(1, len(frame) + 1))
+        frame = _sort(frame, str(page.get("sort") or "risk"), bool(page.get("descending", True)))
+        rows = frame.iloc[offset : offset + limit]
+        items = [_item(r) for r in rows.itertuples(index=False)]
+        page_out = s.AtRiskPage(total=len(frame), offset=offset, limit=limit, items=items)
+        if page.get("with_facets"):
+            page_out.facets = _facets(table)
+        return page_out
+
+    def risk_table(self) -> pd.DataFrame:
+        """Every account of the store scored once per loaded state (cached): the list filters and sorts it."""
+        if self.table is None:
+            self.table = self._build_table()
+        return self.table
+
+    def _build_table(self) -> pd.DataFrame:
+        frame = self.store.reset_index(drop=True)
+        if frame.empty:
+            return pd.DataFrame(columns=TABLE_COLUMNS)
+        arrays = self.arrays if len(self.arrays) == len(self.scorer.models) else None
+        res = self.scorer.score(frame, arrays)
+        ids = frame["account_id"].astype(str)
+        churn_p = res["churn"].probability.astype(float)
+        meta = self.accounts.reindex(ids)
+        before = ids.map(self.week_ago).to_numpy(dtype=float, na_value=np.nan)
+        band = combined_band(res)
+        return pd.DataFrame(
+            {
+                "account_id": ids.to_numpy(),
+                "segment": frame["segment"].map(_text).to_numpy() if "segment" in frame else None,
+                "region": frame["region"].map(_text).to_numpy() if "region" in frame else None,
+                "name": meta["name"].to_numpy(),
+                "csm_id": meta["csm_id"].to_numpy(),
+                "csm_team": meta["csm_team"].to_numpy(),
+                "band": band,
+                "band_rank": [BAND_RANK[str(b)] for b in band],
+                "satisfaction_probability": res["satisfaction"].probability.astype(float),
+                "churn_probability": churn_p,
+                "key": risk_rank_key(res),
+                "change": churn_p - before,
+                "top_driver": self._top_drivers(res["churn"]),
+                "reasons": self._reasons(frame, res),
+            }
         )
+
+    def _top_drivers(self, churn: ModelResult) -> list[str | None]:
+        feats = self.scorer.models["churn"].spec["features"]
+        out: list[str | None] = []
+        for i, j in enumerate(np.argmax(churn.contributions, axis=1)):
+            out.append(self.scorer.words[feats[j]].description if churn.contributions[i, j] > 0 else None)
+        return out
+
+    def _reasons(self, frame: pd.DataFrame, res: dict[str, ModelResult], k: int = 2) -> list[list[str]]:
+        """Per row, the ``k`` largest pushes towards risk over both models (one per feature family)."""
+        names: list[str] = []
+        pushes = []
+        for role, r in res.items():
+            spec = self.scorer.models[role].spec
+            sign = -1.0 if str(spec["bands"].get("risk", "p")).startswith("1") else 1.0
+            names += list(spec["features"])
+            pushes.append(sign * r.contributions)
+        push = np.concatenate(pushes, axis=1)
+        typical = self._typical()
+        columns: dict[str, np.ndarray] = {}
+        out = []
+        for i, order in enumerate(np.argsort(-push, axis=1)[:, : 4 * k]):
+            said: dict[str, str] = {}  # family -> sentence: one reason per feature family
+            for j in order:
+                if push[i, j] <= 0 or len(said) == k:
+                    break
+                family = WINDOW.sub("", names[j])
+                if family not in said:
+                    if names[j] not in columns:
+                        columns[names[j]] = _column(frame, names[j])
+                    said[family] = self._reason(names[j], columns[names[j]][i], typical.get(names[j]))
+            out.append(list(said.values()))
+        return out
+
+    def _reason(self, name: str, value: Any, typical: float | None) -> str:
+        words = self.scorer.words[name].description
+        if isinstance(value, str):
+            return f"{words}: {value}"
+        shown = "none recorded" if _isnull(value) else _number(float(value))
+        return f"{words}: {shown}" + ("" if typical is None else f" (typical {_number(typical)})")
+
+    def _typical(self) -> dict[str, float]:
+        """Median of every numeric model feature over the store's accounts."""
+        out: dict[str, float] = {}
+        for name in self.scorer.features:
+            if name in self.scorer.categorical or name not in self.store.columns:
+                continue
+            med = pd.to_numeric(self.store[name], errors="coerce").median()
+            if not _isnull(med):
+                out[name] = float(med)
+        return out
 
     def info(self) -> s.ModelInfo:
         """Versions, feature-set versions, training dates and test metrics of the served models."""
@@ -272,10 +389,7 @@ def _cut(answer: s.AccountScore, k: int) -> s.AccountScore:
 def _card(m: ServedModel) -> s.ModelCard:
     ms = m.info.get("trained_at_ms")
     trained = datetime.fromtimestamp(int(ms) / 1000, UTC).isoformat() if ms else None
-    metrics = {
-        k: {kk: float(vv) for kk, vv in v.items() if isinstance(vv, int | float) and math.isfinite(vv)}
-        for k, v in m.spec.get("metrics", {}).items()
-    }
+    metrics = _metric_table(m.spec.get("metrics", {}))
     return s.ModelCard(
         name=str(m.info.get("mlflow_name", m.role)),
         version=m.version,
@@ -287,7 +401,17 @@ def _card(m: ServedModel) -> s.ModelCard:
         threshold=float(m.spec["threshold"]),
         bands=m.spec["bands"],
         metrics=metrics,
+        lift=_metric_table(m.spec.get("lift") or {}),
     )
+
+
+def _metric_table(raw: dict[str, Any]) -> dict[str, dict[str, float]]:
+    """Metric -> {point, low, high} with only finite numbers kept."""
+    return {
+        str(k): {kk: float(vv) for kk, vv in v.items() if isinstance(vv, int | float) and math.isfinite(vv)}
+        for k, v in raw.items()
+        if isinstance(v, dict)
+    }
 
 
 def _sum_by(drivers: list[s.Driver], attr: str, total: float) -> list[s.GroupShare]:
@@ -303,17 +427,134 @@ def _sum_by(drivers: list[s.Driver], attr: str, total: float) -> list[s.GroupSha
     return sorted(rows, key=lambda g: -g.abs_contribution)
 
 
-def _csm_map(data_dir: Path | None) -> dict[str, str]:
-    """Account -> CSM id from the raw accounts table, used only to filter (never returned or logged)."""
+BAND_RANK = {"low": 0, "medium": 1, "high": 2}
+TABLE_COLUMNS = [
+    "account_id",
+    "segment",
+    "region",
+    "name",
+    "csm_id",
+    "csm_team",
+    "band",
+    "band_rank",
+    "satisfaction_probability",
+    "churn_probability",
+    "key",
+    "change",
+    "top_driver",
+    "reasons",
+]
+#: A feature's window suffix: ``seat_utilisation_28d`` and ``_90d`` are one reason, not two.
+WINDOW = re.compile(r"_\d+d$")
+SORT_COLUMNS = {
+    "churn": "churn_probability",
+    "satisfaction": "satisfaction_probability",
+    "change": "change",
+    "name": "name",
+}
+#: A team is named on the page only when it has at least this many people; smaller ones are "other".
+MIN_TEAM = 5
+OTHER_TEAM = "other"
+
+
+def _filter(table: pd.DataFrame, segment: str | None, region: str | None, csm: str | None, min_band: str,
+            page: dict[str, Any]) -> pd.DataFrame:  # fmt: skip
+    keep = table["band_rank"] >= BAND_RANK[min_band]
+    for column, value in (("segment", segment), ("region", region), ("csm_id", csm),
+                          ("csm_team", page.get("csm_team")), ("band", page.get("band"))):  # fmt: skip
+        if value:
+            keep &= table[column] == value
+    search = str(page.get("search") or "").strip().lower()
+    if search:
+        text = table["name"].fillna("").str.lower() + " " + table["account_id"].str.lower()
+        keep &= text.str.contains(search, regex=False)
+    return table[keep]
+
+
+def _sort(frame: pd.DataFrame, key: str, descending: bool) -> pd.DataFrame:
+    if key == "risk" or key not in SORT_COLUMNS:
+        return frame if descending else frame.iloc[::-1]
+    col = SORT_COLUMNS[key]
+    by = frame[col].str.lower() if key == "name" else frame[col]
+    order = by.sort_values(ascending=not descending, kind="stable", na_position="last").index
+    return frame.loc[order]
+
+
+def _item(r: Any) -> s.AtRiskItem:
+    return s.AtRiskItem(
+        rank=int(r.rank),
+        account_id=str(r.account_id),
+        segment=_text(r.segment),
+        region=_text(r.region),
+        risk_band=_band(r.band),
+        satisfaction_probability=float(r.satisfaction_probability),
+        churn_probability=float(r.churn_probability),
+        top_driver=r.top_driver,
+        name=_text(r.name),
+        csm_team=_text(r.csm_team),
+        churn_change_7d=None if _isnull(r.change) else float(r.change),
+        reasons=list(r.reasons),
+    )
+
+
+def _facets(table: pd.DataFrame) -> s.Facets:
+    def values(col: str) -> list[str]:
+        return sorted({str(v) for v in table[col] if not _isnull(v)})
+
+    return s.Facets(segments=values("segment"), regions=values("region"), csm_teams=values("csm_team"))
+
+
+def _read_raw(data_dir: Path | None, table: str) -> pd.DataFrame | None:
     if data_dir is None:
-        return {}
-    for path in (Path(data_dir) / "accounts.parquet", Path(data_dir) / "accounts.csv"):
+        return None
+    for path in (Path(data_dir) / f"{table}.parquet", Path(data_dir) / f"{table}.csv"):
         if path.is_file():
-            frame = pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
-            if "csm_id" in frame.columns:
-                frame = frame.dropna(subset=["csm_id"])
-                return dict(zip(frame["account_id"].astype(str), frame["csm_id"].astype(str), strict=True))
-    return {}
+            return pd.read_parquet(path) if path.suffix == ".parquet" else pd.read_csv(path, dtype=str)
+    return None
+
+
+def _account_table(data_dir: Path | None) -> pd.DataFrame:
+    """Account -> name, CSM id (a filter only, never returned or logged) and the CSM's team.
+
+    The team is named only when it has at least ``MIN_TEAM`` people, otherwise it shows as ``other``:
+    a team label must not single a person out.
+    """
+    empty = pd.DataFrame(columns=["name", "csm_id", "csm_team"], index=pd.Index([], name="account_id"))
+    accounts = _read_raw(data_dir, "accounts")
+    if accounts is None or "account_id" not in accounts.columns:
+        return empty
+    out = pd.DataFrame(index=pd.Index(accounts["account_id"].astype(str), name="account_id"))
+    for col in ("name", "csm_id"):
+        vals = accounts[col] if col in accounts.columns else pd.Series(None, index=accounts.index)
+        out[col] = [None if _isnull(v) else str(v) for v in vals]
+    out["csm_team"] = out["csm_id"].map(_team_names(_read_raw(data_dir, "employees")))
+    return out[~out.index.duplicated()]
+
+
+def _team_names(employees: pd.DataFrame | None) -> dict[str, str]:
+    """Employee id -> team name as the page may show it."""
+    if employees is None or not {"employee_id", "team"} <= set(employees.columns):
+        return {}
+    team = employees["team"].astype("string")
+    size = team.map(team.value_counts())
+    shown = team.where(size >= MIN_TEAM, OTHER_TEAM).fillna(OTHER_TEAM)
+    return dict(zip(employees["employee_id"].astype(str), shown.astype(str), strict=True))
+
+
+def _column(frame: pd.DataFrame, name: str) -> np.ndarray:
+    """A column as Python objects; all missing when the store lacks it."""
+    if name in frame.columns:
+        return frame[name].to_numpy(dtype=object)
+    return np.full(len(frame), None, dtype=object)
+
+
+def _number(v: float) -> str:
+    """A feature value as people read it: whole numbers plain, small ones with two decimals."""
+    if not math.isfinite(v):
+        return "none recorded"
+    if float(v).is_integer() or abs(v) >= 10:
+        return f"{v:,.0f}"
+    return f"{v:.2f}" if abs(v) < 1 else f"{v:.1f}"
 
 
 def _band(v: Any) -> s.Band:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, FiniteFloat, StrictBool, StrictStr
@@ -13,8 +14,9 @@ MAX_PAGE = 200
 AccountId = Annotated[str, Field(min_length=1, max_length=64, pattern=r"^[A-Za-z0-9_.:-]+$")]
 FeatureValue = StrictBool | FiniteFloat | Annotated[StrictStr, Field(max_length=200)] | None
 Band = Literal["low", "medium", "high"]
-Source = Literal["store", "stored_scores", "supplied"]
+Source = Literal["store", "stored_scores", "supplied", "raw_at_date"]
 Trend = Literal["rising", "falling", "flat"]
+SortKey = Literal["risk", "churn", "satisfaction", "change", "name"]
 
 
 def _example_features() -> dict[str, FeatureValue]:
@@ -136,6 +138,22 @@ class AtRiskItem(BaseModel):
     satisfaction_probability: float
     churn_probability: float
     top_driver: str | None
+    name: str | None = Field(None, description="The account's name (the customer company).")
+    csm_team: str | None = Field(
+        None, description="Team of the account's CSM (teams under 5 people are shown as 'other')."
+    )
+    churn_change_7d: float | None = Field(
+        None, description="Churn probability now minus the stored score a week or more older; empty if none."
+    )
+    reasons: list[str] = Field(default=[], description="The two largest pushes towards risk, in plain words.")
+
+
+class Facets(BaseModel):
+    """The values the list's filters offer."""
+
+    segments: list[str]
+    regions: list[str]
+    csm_teams: list[str]
 
 
 class AtRiskPage(BaseModel):
@@ -145,6 +163,10 @@ class AtRiskPage(BaseModel):
     offset: int
     limit: int
     items: list[AtRiskItem]
+    facets: Facets = Field(
+        default=Facets(segments=[], regions=[], csm_teams=[]),
+        description="The values the filters offer (empty lists unless asked for with with_facets).",
+    )
 
 
 class ModelCard(BaseModel):
@@ -160,6 +182,9 @@ class ModelCard(BaseModel):
     threshold: float
     bands: dict[str, float | str | list[float]]
     metrics: dict[str, dict[str, float]]
+    lift: dict[str, dict[str, float]] = Field(
+        default={}, description="Enriched minus baseline test metrics, when training published them."
+    )
 
 
 class ModelInfo(BaseModel):
@@ -169,6 +194,10 @@ class ModelInfo(BaseModel):
     store_feature_set_version: str | None
     store_as_of: str | None
     accounts_in_store: int
+
+
+#: A cutoff date for live scoring at another date (midnight UTC; data strictly before it).
+AsOfDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2200, 1, 1))]
 
 
 class ScoreRequest(Strict):
@@ -182,6 +211,10 @@ class ScoreRequest(Strict):
     )
     top_k: int = Field(5, ge=1, le=MAX_TOP, description="Drivers per model.")
     live: bool = Field(False, description="Compute from the online store even when a batch score is stored.")
+    as_of: AsOfDate | None = Field(
+        None,
+        description="Score as of this date instead (features from the raw tables, data strictly before it).",
+    )
 
 
 class FeaturesRequest(Strict):
@@ -211,6 +244,14 @@ class AtRiskRequest(Strict):
     min_band: Band = "medium"
     offset: int = Field(0, ge=0, le=1_000_000)
     limit: int = Field(20, ge=1, le=MAX_PAGE)
+    band: Band | None = Field(None, description="Only this band (on top of min_band).")
+    csm_team: Annotated[str, Field(max_length=64)] | None = None
+    search: Annotated[str, Field(max_length=64)] | None = Field(
+        None, description="Part of the account's name or id, any case."
+    )
+    sort: SortKey = Field("risk", description="risk (rank), churn, satisfaction, change or name.")
+    descending: bool = Field(True, description="Largest first (for name: Z to A).")
+    with_facets: bool = Field(False, description="Also return the values the filters offer.")
 
 
 class EmptyRequest(Strict):
@@ -240,3 +281,54 @@ class RiskHistory(BaseModel):
     account_id: str
     points: list[HistoryPoint]
     churn_trend: Trend
+
+
+class AccountViewRequest(Strict):
+    """One account for the page's account view."""
+
+    account_id: AccountId = "A000001"
+
+
+class CollabPeriod(BaseModel):
+    """Customer hours in one period of the last 180 days, from the online store's windows."""
+
+    label: str
+    days_ago_from: int
+    days_ago_to: int
+    hours: float | None
+    hours_per_30d: float | None
+
+
+class Collaboration(BaseModel):
+    """The account's collaboration picture (aggregates only, no person)."""
+
+    periods: list[CollabPeriod]
+    contacts_reached: dict[str, float | None]
+    contact_coverage_90d: float | None
+    executives_reached: dict[str, float | None]
+    our_executive_engaged_90d: bool | None
+    days_since_last_meeting: float | None
+    reply_hours_avg_90d: float | None
+    meeting_hours_change_28d: float | None
+
+
+class AccountSummary(BaseModel):
+    """Who the account is (no person: the CSM shows as a team) and its week-on-week change."""
+
+    account_id: str
+    name: str | None
+    segment: str | None
+    region: str | None
+    csm_team: str | None
+    churn_change_7d: float | None
+
+
+class AccountView(BaseModel):
+    """Everything the page's account view shows for one account."""
+
+    account_id: str
+    account: AccountSummary
+    history: RiskHistory
+    explanation: Explanation
+    collaboration: Collaboration
+    actions: list[str]

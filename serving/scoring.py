@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +106,31 @@ def trend(values: list[float]) -> s.Trend:
         return "flat"
     slope = float(np.polyfit(np.arange(len(values)), np.asarray(values), 1)[0])
     return "rising" if slope > TREND_EPS else ("falling" if slope < -TREND_EPS else "flat")
+
+
+def week_ago(store_dir: Path, days: int = 7) -> dict[str, float]:
+    """Churn probability per account from the latest run scored at least ``days`` before the latest run.
+
+    Args:
+        store_dir: the store folder.
+        days: how far back the comparison run must lie.
+
+    Returns:
+        Account -> that run's churn probability (empty when no run is old enough or there is no file).
+
+    """
+    path = scores_path(store_dir)
+    if not path.is_file():
+        return {}
+    with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
+        runs = sorted({r[0] for r in con.execute("SELECT DISTINCT scored_at FROM scores")})
+        if not runs:
+            return {}
+        cutoff = datetime.fromisoformat(runs[-1]) - timedelta(days=days)
+        older = [r for r in runs if datetime.fromisoformat(r) <= cutoff]
+        if not older:
+            return {}
+        rows = con.execute(
+            "SELECT account_id, churn_probability FROM scores WHERE scored_at = ?", (older[-1],)
+        ).fetchall()
+    return {str(a): float(p) for a, p in rows}

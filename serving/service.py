@@ -16,6 +16,7 @@ from pydantic import Field
 from serving import schemas as s
 from serving.errors import ErrorShapeMiddleware
 from serving.models import MODEL_NAMES
+from serving.page.app import PAGE, PREFIX, OpenShellMiddleware
 from serving.security import TokenMiddleware
 
 log = logging.getLogger("csat.serving")
@@ -24,6 +25,7 @@ EXAMPLE_IDS = ["A000001", "A000002"]
 EXAMPLE_ROWS = [s.FeatureRow(account_id=None)]
 
 
+@bentoml.asgi_app(PAGE, path=PREFIX, name="page")  # the account-risk page: /ui/
 @bentoml.service(name="csat-risk", workers=1, traffic={"timeout": 30})
 class CsatService:
     """Satisfaction and churn risk per account, with drivers in business words."""
@@ -38,6 +40,7 @@ class CsatService:
         self.problem = ""
         try:
             self.runtime = load_runtime({"satisfaction": self.satisfaction_model, "churn": self.churn_model})
+            self.runtime.risk_table()  # the page's list: every account scored and explained once, at start-up
         except Exception as err:  # stays alive and not ready; /readyz says 503
             self.problem = f"{type(err).__name__}: {err}"
             log.error("service not ready: %s", self.problem)
@@ -59,9 +62,20 @@ class CsatService:
         ] = EXAMPLE_IDS,
         top_k: Annotated[int, Field(ge=1, le=s.MAX_TOP)] = 5,
         live: bool = False,
+        as_of: s.AsOfDate | None = None,
     ) -> s.ScoreResponse:
-        """Score accounts by id (at most 100): stored batch scores, else live; unknown ids in ``errors``."""
-        return self._rt().score_ids(list(account_ids), top_k, live)
+        """Score accounts by id (at most 100): stored batch scores, else live; unknown ids in ``errors``.
+
+        With ``as_of``, the features are computed from the raw tables as of that date (slower: seconds).
+        """
+        from serving.runtime import LiveUnavailableError
+
+        if as_of is None:
+            return self._rt().score_ids(list(account_ids), top_k, live)
+        try:
+            return self._rt().score_at(list(account_ids), top_k, as_of)
+        except LiveUnavailableError as err:
+            raise ServiceUnavailable(str(err)) from err
 
     @bentoml.api(route="/score_features", input_spec=s.FeaturesRequest)
     def score_features(
@@ -102,9 +116,28 @@ class CsatService:
         min_band: Literal["low", "medium", "high"] = "medium",
         offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
         limit: Annotated[int, Field(ge=1, le=s.MAX_PAGE)] = 20,
+        band: s.Band | None = None,
+        csm_team: Annotated[str, Field(max_length=64)] | None = None,
+        search: Annotated[str, Field(max_length=64)] | None = None,
+        sort: s.SortKey = "risk",
+        descending: bool = True,
+        with_facets: bool = False,
     ) -> s.AtRiskPage:
-        """Accounts at risk, worst first, filtered by segment, region or CSM, one page at a time."""
-        return self._rt().at_risk(segment, region, csm_id, min_band, offset, limit)
+        """Accounts at risk, worst first (or sorted), filtered by segment, region, CSM, team, band or name."""
+        return self._rt().at_risk(
+            segment, region, csm_id, min_band, offset, limit, band=band, csm_team=csm_team, search=search,
+            sort=sort, descending=descending, with_facets=with_facets,
+        )  # fmt: skip
+
+    @bentoml.api(route="/account_view", input_spec=s.AccountViewRequest)
+    def account_view(self, account_id: s.AccountId = EXAMPLE_IDS[0]) -> s.AccountView:
+        """The page's account view: scores and trend, every driver, collaboration picture, action lines."""
+        from serving.page.view import build_view
+
+        try:
+            return build_view(self._rt(), account_id)
+        except LookupError as err:
+            raise NotFound("account_id: unknown account") from err
 
     @bentoml.api(route="/model_info", input_spec=s.EmptyRequest)
     def model_info(self) -> s.ModelInfo:
@@ -113,4 +146,6 @@ class CsatService:
 
 
 CsatService.add_asgi_middleware(ErrorShapeMiddleware)  # type: ignore[attr-defined]
+# outside the token check: the page's static shell (no data) opens without a token; its data calls need one
+CsatService.add_asgi_middleware(OpenShellMiddleware)  # type: ignore[attr-defined]
 CsatService.add_asgi_middleware(TokenMiddleware)  # type: ignore[attr-defined]

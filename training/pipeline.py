@@ -325,6 +325,7 @@ def serving_spec(comparison: Comparison, set_name: str | None = None) -> dict[st
         "label": "satisfied (csat >= 4)" if comparison.target == "csat" else "churned within horizon",
         "horizon_days": m.get("horizon_days"),
         "metrics": {k: v.to_dict() for k, v in res.metrics.items()},
+        "lift": {k: v.to_dict() for k, v in (comparison.lift or {}).items()},
         "feature_set_version": m.get("feature_set_version"),
         "data_fingerprint": m.get("data_fingerprint"),
         "data_window": {"from": str(m.get("cutoff_min")), "to": str(m.get("cutoff_max"))},

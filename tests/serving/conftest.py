@@ -15,7 +15,7 @@ BUILD = """
 from csat.cli import app
 for args in (
     ["simulate", "--accounts", "100", "--months", "24", "--seed", "11", "--out", "data/raw"],
-    ["features", "build"],
+    ["features", "build", "--as-of", "2026-01-01"],  # the world's end: windows hold its data
     ["train", "--target", "all", "--candidates", "1", "--n-boot", "20", "--threads", "2"],
 ):
     app(args, standalone_mode=False)

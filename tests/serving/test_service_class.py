@@ -120,3 +120,42 @@ def test_model_info_names_versions_and_metrics(service) -> None:
     for card in info.models.values():
         assert card.version == "1" and card.trained_at and "roc_auc" in card.metrics
         assert card.feature_set_version == info.store_feature_set_version
+
+
+def _wait_for_raw_tables(service, seconds: float = 180.0) -> None:  # noqa: ANN001
+    import time
+
+    live = service.runtime.live
+    deadline = time.monotonic() + seconds
+    while not live.loaded and time.monotonic() < deadline:
+        live.preload()
+        time.sleep(0.5)
+    assert live.loaded, "raw tables not loaded in time"
+
+
+def test_scoring_at_the_online_store_date_equals_live_scoring(service, account_ids) -> None:
+    from datetime import date
+
+    _wait_for_raw_tables(service)
+    ids = account_ids[:5]
+    stored_date = pd.Timestamp(service.runtime.store["as_of"].iloc[0]).date()
+    assert stored_date == date(2026, 1, 1)
+    at = service.score(account_ids=[*ids, "NOPE-9"], top_k=3, as_of=stored_date)
+    now = service.score(account_ids=ids, top_k=3, live=True)
+    assert [(e.index, e.account_id) for e in at.errors] == [(5, "NOPE-9")]
+    assert {r.source for r in at.results} == {"raw_at_date"}
+    for a, b in zip(at.results, now.results, strict=True):
+        assert a.account_id == b.account_id
+        assert a.churn_probability == pytest.approx(b.churn_probability, abs=1e-12)
+        assert a.satisfaction_probability == pytest.approx(b.satisfaction_probability, abs=1e-12)
+
+
+def test_scoring_at_an_earlier_date_uses_that_date(service, account_ids) -> None:
+    from datetime import date
+
+    _wait_for_raw_tables(service)
+    ids = account_ids[:5]
+    early = service.score(account_ids=ids, top_k=3, as_of=date(2025, 3, 1))
+    late = service.score(account_ids=ids, top_k=3, as_of=date(2026, 1, 1))
+    assert all(r.as_of and r.as_of.startswith("2025-03-01") for r in early.results)
+    assert [r.churn_probability for r in early.results] != [r.churn_probability for r in late.results]

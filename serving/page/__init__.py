@@ -1,0 +1,1 @@
+"""The account-risk page: static files served by the service itself, and the account view's data."""
