@@ -115,6 +115,39 @@ def http_batch(client: Client, ids: list[str], seconds: float) -> float:
     return n / (time.perf_counter() - start)
 
 
+def concurrent_singles(
+    port: int, route: str, ids: list[str], seconds: float, threads: int = 8
+) -> dict[str, Any]:
+    """Accounts per second when ``threads`` callers each send one account at a time, live, to ``route``."""
+    done, errors, stop = [0] * threads, [0] * threads, threading.Event()
+
+    def body(i: int) -> dict[str, Any]:
+        one = [ids[i % len(ids)]]
+        return {"account_ids": one} if route == "/score_batch" else {"account_ids": one, "live": True}
+
+    def worker(k: int) -> None:
+        client, i = Client(port), k
+        for _ in range(3):
+            client.post(route, body(i))
+        while not stop.is_set():
+            ok = client.post(route, body(i)) == 200
+            done[k] += 1
+            errors[k] += 0 if ok else 1
+            i += threads
+
+    pool = [threading.Thread(target=worker, args=(k,)) for k in range(threads)]
+    for t in pool:
+        t.start()
+    time.sleep(1.0)  # warm-up
+    start, before = time.perf_counter(), sum(done)
+    time.sleep(seconds)
+    rate = (sum(done) - before) / (time.perf_counter() - start)
+    stop.set()
+    for t in pool:
+        t.join()
+    return {"accounts_per_s": rate, "errors": sum(errors), "threads": threads}
+
+
 def _rss_mb(pid: int) -> float:
     import psutil
 
@@ -176,6 +209,10 @@ def main(argv: list[str] | None = None) -> int:
         )
         figures["live_single"] = latencies(client, {"account_ids": ids[:1], "live": True}, 300)
         figures["stored_single"] = latencies(client, {"account_ids": ids[:1]}, 300)
+        figures["singles_unbatched"] = concurrent_singles(port, "/score", ids, args.measure)
+        figures["singles_adaptive_batching"] = concurrent_singles(port, "/score_batch", ids, args.measure)
+        batched, single = figures["singles_adaptive_batching"], figures["singles_unbatched"]
+        figures["adaptive_batching_gain"] = batched["accounts_per_s"] / single["accounts_per_s"]
         figures["load"] = load_run(port, ids, args.duration, proc.pid)
     finally:
         proc.terminate()
@@ -186,6 +223,7 @@ def main(argv: list[str] | None = None) -> int:
         "live_p99_le_50ms": figures["live_single"]["p99_ms"] <= 50,
         "stored_p50_le_5ms": figures["stored_single"]["p50_ms"] <= 5,
         "load_zero_errors": figures["load"]["errors"] == 0,
+        "batching_no_errors": figures["singles_adaptive_batching"]["errors"] == 0,
         "load_rss_flat": figures["load"]["rss_growth"] <= 0.10,
     }
     write_result("serving", figures)

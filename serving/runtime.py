@@ -157,6 +157,19 @@ class Runtime:
         results = [live_answers[a] if a in live_answers else _cut(self.stored[a], top_k) for a in known]
         return s.ScoreResponse(results=results, errors=errors, model_versions=self.versions)
 
+    def score_each(self, ids: list[str], top_k: int = 5) -> list[s.BatchAnswer]:
+        """Live scores from the online store, one answer per id in order (unknown ids answered as such)."""
+        known = [a for a in ids if a in self.store.index]
+        frame = self.store.loc[known].reset_index(drop=True)
+        rows = [self.position[a] for a in known]
+        answers = iter(self.answers(frame, "store", top_k, False, rows))
+        return [
+            s.BatchAnswer(account_id=a, result=next(answers))
+            if a in self.store.index
+            else s.BatchAnswer(account_id=a, error="unknown account_id")
+            for a in ids
+        ]
+
     def score_at(self, ids: list[str], top_k: int, as_of: date) -> s.ScoreResponse:
         """Score accounts as of another date: their features computed now from the raw tables.
 

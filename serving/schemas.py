@@ -87,6 +87,14 @@ class ItemError(BaseModel):
     error: str
 
 
+class BatchAnswer(BaseModel):
+    """One account's answer from the adaptively batched route: its score, or why there is none."""
+
+    account_id: str
+    result: AccountScore | None = None
+    error: str | None = None
+
+
 class ScoreResponse(BaseModel):
     """Answers for a batch, plus the items that failed."""
 

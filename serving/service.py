@@ -77,6 +77,18 @@ class CsatService:
         except LiveUnavailableError as err:
             raise ServiceUnavailable(str(err)) from err
 
+    @bentoml.api(route="/score_batch", batchable=True, max_batch_size=s.MAX_ACCOUNTS, max_latency_ms=10_000)
+    def score_batch(
+        self,
+        account_ids: Annotated[list[s.AccountId], Field(min_length=1, max_length=s.MAX_ACCOUNTS)],
+    ) -> list[s.BatchAnswer]:
+        """Live scores (5 drivers per model) for many small concurrent callers, batched by the server.
+
+        Requests arriving together are scored as one batch (BentoML's adaptive batching); each caller gets its
+        own items back, in order. Unknown ids are answered with an error item.
+        """
+        return self._rt().score_each(list(account_ids))
+
     @bentoml.api(route="/score_features", input_spec=s.FeaturesRequest)
     def score_features(
         self,

@@ -100,3 +100,25 @@ def test_listen_guard() -> None:
     check_listen("0.0.0.0", allow_open=True)
     with pytest.raises(PermissionError):
         check_listen("0.0.0.0", allow_open=False)
+
+
+def test_adaptive_batching_route_answers_each_caller_its_own_items(client, ids) -> None:  # noqa: ANN001
+    from concurrent.futures import ThreadPoolExecutor
+
+    r = client.post("/score_batch", json={"account_ids": [ids[0], "ZZZ"]})
+    assert r.status_code == 200, r.text
+    body = r.json()
+    assert [b["account_id"] for b in body] == [ids[0], "ZZZ"]
+    assert body[0]["result"]["account_id"] == ids[0] and body[1]["error"] == "unknown account_id"
+    expected = client.post("/score", json={"account_ids": ids, "live": True}).json()["results"]
+
+    def one(i: int) -> tuple[int, dict]:
+        got = client.post("/score_batch", json={"account_ids": [ids[i % len(ids)]]})
+        assert got.status_code == 200, got.text
+        return i, got.json()[0]
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        for i, item in pool.map(one, range(40)):
+            want = expected[i % len(ids)]
+            assert item["account_id"] == want["account_id"]
+            assert item["result"]["churn_probability"] == pytest.approx(want["churn_probability"], abs=1e-12)
