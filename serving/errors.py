@@ -2,7 +2,8 @@
 
 BentoML 1.4 sends a client error raised as ``BentoMLException`` as a one-element JSON list
 (``[{"error": ...}]``) while its OpenAPI spec declares an object; this middleware unwraps such bodies so every
-4xx answer is ``{"error": ...}``.
+4xx answer is ``{"error": ...}``; a validation error's structured ``detail`` (a list) becomes the JSON
+string the spec declares.
 """
 
 from __future__ import annotations
@@ -48,11 +49,15 @@ class ErrorShapeMiddleware:
 
 
 def unwrap(body: bytes) -> bytes:
-    """``[{...}]`` -> ``{...}``; any other body unchanged."""
+    """``[{...}]`` -> ``{...}``; a structured ``detail`` -> the string the spec declares; else unchanged."""
     try:
         data = json.loads(body)
     except ValueError:
         return body
     if isinstance(data, list) and len(data) == 1 and isinstance(data[0], dict):
-        return json.dumps(data[0]).encode()
-    return body
+        data = data[0]
+    elif not isinstance(data, dict):
+        return body
+    if "detail" in data and not isinstance(data["detail"], str):
+        data["detail"] = json.dumps(data["detail"])
+    return json.dumps(data).encode()
