@@ -113,6 +113,7 @@ class LiveFeatures:
         self._index: InteractionIndex | None = None
         self._lock = threading.Lock()
         self._loader: threading.Thread | None = None
+        self._state = threading.Lock()  # guards ``_loader``; ``_lock`` is held for a whole load
 
     @property
     def loaded(self) -> bool:
@@ -121,17 +122,25 @@ class LiveFeatures:
 
     def preload(self) -> None:
         """Start loading the raw tables in a background thread; requests meanwhile are told to retry."""
-        with self._lock:
+        with self._state:
             if self._loader is None and self._tables is None and self.available:
                 self._loader = threading.Thread(target=self._load_quietly, name="csat-live-load", daemon=True)
                 self._loader.start()
+
+    def wait(self, seconds: float) -> bool:
+        """Start the load if needed and wait for it at most ``seconds``; whether the tables are in memory."""
+        self.preload()
+        loader = self._loader
+        if loader is not None and not self.loaded:
+            loader.join(timeout=seconds)
+        return self.loaded
 
     def _load_quietly(self) -> None:
         try:
             self.tables()
         except Exception as err:  # logged; a later request retries the load
             log.error("loading the raw tables for scoring at another date failed: %s", err)
-            with self._lock:
+            with self._state:
                 self._loader = None
 
     @property

@@ -23,6 +23,5 @@ def load_runtime(stored: dict[str, Any]) -> Runtime:
     settings = load_settings()
     models = {role: load_stored(role, m) for role, m in stored.items()}
     runtime = Runtime.load(models, settings.store_dir, settings.data_dir)
-    runtime.live = LiveFeatures(settings)
-    runtime.live.preload()  # raw tables for scoring at another date, loaded in the background
+    runtime.live = LiveFeatures(settings)  # raw tables for scoring at another date: loaded on first use
     return runtime

@@ -19,6 +19,8 @@ from serving.live import LiveFeatures
 from serving.models import ServedModel
 
 SET_COLLAB = "collaboration"
+#: How long a request at another date waits for the raw tables' first load (the route's timeout is 30 s).
+LIVE_LOAD_WAIT_S = 20.0
 
 
 class BadRequestError(ValueError):
@@ -45,6 +47,7 @@ class Runtime:
     week_ago: dict[str, float] = field(default_factory=dict)
     table: pd.DataFrame | None = None
     live: LiveFeatures | None = None
+    stored_top_k: int = 0  # drivers per model every stored answer holds (set with ``stored``)
 
     @classmethod
     def load(cls, models: dict[str, ServedModel], store_dir: Path, data_dir: Path | None = None) -> Runtime:
@@ -52,7 +55,7 @@ class Runtime:
         frame = read_online(store_dir)
         manifest = dict(frame.attrs.get("manifest", {}))
         frame.attrs = {}  # pandas deep-copies attrs on every column access: keep the manifest apart
-        frame = frame.drop_duplicates("account_id").set_index("account_id", drop=False)
+        frame = frame.drop_duplicates("account_id").set_index("account_id", drop=False).copy()  # consolidated
         accounts = _account_table(data_dir)
         csm = {str(a): str(c) for a, c in accounts["csm_id"].dropna().items()}
         rt = cls(Scorer(models, manifest), frame, manifest, csm, Path(store_dir), accounts=accounts)
@@ -68,6 +71,7 @@ class Runtime:
         as_of = {str(a): str(d) for a, d in zip(self.store["account_id"], self.store["as_of"], strict=True)}
         self.stored = load_latest(self.store_dir, self.versions, as_of) if self.store_dir else {}
         self.week_ago = week_ago(self.store_dir) if self.store_dir else {}
+        self.stored_top_k = min((len(x.churn.drivers) for x in self.stored.values()), default=0)
         self.table = None
         return len(self.stored)
 
@@ -147,13 +151,13 @@ class Runtime:
             if a not in self.store.index
         ]
         known = [a for a in ids if a in self.store.index]
-        use_stored = not live and top_k <= min(
-            (len(x.churn.drivers) for x in self.stored.values()), default=0
-        )
+        use_stored = not live and top_k <= self.stored_top_k
         todo = [a for a in known if not (use_stored and a in self.stored)]
-        frame = self.store.loc[todo].reset_index(drop=True)
-        rows = [self.position[a] for a in todo]
-        live_answers = dict(zip(todo, self.answers(frame, "store", top_k, False, rows), strict=True))
+        live_answers: dict[str, s.AccountScore] = {}
+        if todo:
+            frame = self.store.loc[todo].reset_index(drop=True)
+            rows = [self.position[a] for a in todo]
+            live_answers = dict(zip(todo, self.answers(frame, "store", top_k, False, rows), strict=True))
         results = [live_answers[a] if a in live_answers else _cut(self.stored[a], top_k) for a in known]
         return s.ScoreResponse(results=results, errors=errors, model_versions=self.versions)
 
@@ -179,8 +183,7 @@ class Runtime:
         """
         if self.live is None or not self.live.available:
             raise LiveUnavailableError("scoring at another date needs the raw tables (CSAT_DATA_DIR)")
-        if not self.live.loaded:
-            self.live.preload()
+        if not self.live.wait(LIVE_LOAD_WAIT_S):
             raise LiveUnavailableError("the raw tables for scoring at another date are loading; retry soon")
         known_ids = self.live.known(ids)
         errors = [
