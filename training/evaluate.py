@@ -49,13 +49,19 @@ class Interval:
         return asdict(self)
 
 
+#: Accuracy is measured at this threshold on calibrated probabilities (see :func:`weighted_metrics`).
+ACCURACY_THRESHOLD = 0.5
+
+
 def weighted_metrics(y: np.ndarray, p: np.ndarray, threshold: float, w: np.ndarray) -> dict[str, np.ndarray]:
     """Every metric for each row of a weight matrix.
 
     Args:
         y: 0/1 labels, shape (n,).
         p: predicted probability of label 1, shape (n,).
-        threshold: predicted label is ``p >= threshold``.
+        threshold: predicted label is ``p >= threshold`` (balanced accuracy and F1). Accuracy is judged
+            at ``ACCURACY_THRESHOLD`` instead: for calibrated probabilities that rule maximises it, while a
+            threshold chosen for balanced accuracy makes accuracy swing with every refit on rare labels.
         w: weights, shape (B, n) (bootstrap counts, or ones for the point estimate).
 
     Returns:
@@ -66,13 +72,14 @@ def weighted_metrics(y: np.ndarray, p: np.ndarray, threshold: float, w: np.ndarr
     p = np.asarray(p, dtype=float)
     pred = (p >= threshold).astype(float)
     total = w.sum(1)
+    correct = w @ ((p >= ACCURACY_THRESHOLD) == (y == 1)).astype(float)
     tp, fp = w @ (pred * y), w @ (pred * (1 - y))
     fn, tn = w @ ((1 - pred) * y), w @ ((1 - pred) * (1 - y))
     pos, neg = tp + fn, fp + tn
     pc = np.clip(p, 1e-15, 1 - 1e-15)
     with np.errstate(divide="ignore", invalid="ignore"):
         out = {
-            "accuracy": (tp + tn) / total,
+            "accuracy": correct / total,
             "balanced_accuracy": 0.5 * (tp / pos + tn / neg),
             "f1": 2 * tp / (2 * tp + fp + fn),
             "log_loss": -(w @ (y * np.log(pc) + (1 - y) * np.log(1 - pc))) / total,
