@@ -15,17 +15,14 @@ from __future__ import annotations
 import argparse
 import os
 import statistics
-import subprocess
 import sys
 import time
-import urllib.error
-import urllib.request
 from pathlib import Path
 from typing import Any
 
 from bench.common import write_result
+from scripts.local_service import ROOT, start_service, stop_service
 
-ROOT = Path(__file__).resolve().parents[1]
 READY = "#list-view[data-ready='true']"
 
 
@@ -37,38 +34,6 @@ def _env(world: Path | None) -> dict[str, str]:
         if (world / "bentoml").is_dir():
             env["BENTOML_HOME"] = str(world / "bentoml")
     return env
-
-
-def _ready(url: str) -> bool:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 (loopback)
-            return int(r.status) == 200
-    except (urllib.error.URLError, OSError):
-        return False
-
-
-def _serve(env: dict[str, str], port: int) -> subprocess.Popen[bytes]:
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        "serving.service:CsatService",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--working-dir",
-        str(ROOT),
-    ]
-    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 180
-    while not _ready(f"http://127.0.0.1:{port}/readyz"):
-        if proc.poll() is not None or time.monotonic() > deadline:
-            proc.kill()
-            raise RuntimeError("the service did not become ready")
-        time.sleep(0.5)
-    return proc
 
 
 def _screenshots(page: Any, out: Path, account: str | None) -> None:
@@ -138,12 +103,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"cannot measure the page: {problem}", file=sys.stderr)
         return 2
     port = free_port()
-    proc = _serve(_env(args.world.resolve() if args.world else None), port)
+    proc = start_service(port, env=_env(args.world.resolve() if args.world else None), timeout=180)
     try:
         figures = _measure(f"http://127.0.0.1:{port}", args.loads, args.screenshots, args.account)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_service(proc)
     figures["target_ms"] = 1000
     figures["met"] = figures["navigation_to_rows_ms"]["max"] < 1000
     write_result("page", figures)

@@ -12,26 +12,18 @@ import argparse
 import http.client
 import json
 import os
-import socket
-import subprocess
 import sys
 import threading
 import time
-from pathlib import Path
 from typing import Any
 
 import numpy as np
 
 from bench.common import write_result
+from scripts.check_mlflow_ui import free_port
+from scripts.local_service import start_service, stop_service
 
-ROOT = Path(__file__).resolve().parents[1]
 BATCH = 100
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
 
 
 class Client:
@@ -74,23 +66,6 @@ def in_process_ceiling(runtime: Any, ids: list[str], seconds: float) -> float:
         runtime.score_ids(ids, top_k=5, live=True)
         n += len(ids)
     return n / (time.perf_counter() - start)
-
-
-def start_server(port: int) -> subprocess.Popen:
-    """``bentoml serve`` on a loopback port, waited on until ready."""
-    cmd = [sys.executable, "-m", "bentoml", "serve", "serving.service:CsatService", "--host", "127.0.0.1",
-           "--port", str(port), "--working-dir", str(ROOT)]  # fmt: skip
-    proc = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-    deadline = time.monotonic() + 120
-    while time.monotonic() < deadline:
-        try:
-            if Client(port).get("/readyz") == 200:
-                return proc
-        except OSError:
-            pass
-        time.sleep(0.5)
-    proc.terminate()
-    raise RuntimeError("service did not become ready in 120 s")
 
 
 def latencies(client: Client, body: dict[str, Any], n: int) -> dict[str, float]:
@@ -199,8 +174,8 @@ def main(argv: list[str] | None = None) -> int:
     figures: dict[str, Any] = {"accounts": len(runtime.store), "batch": len(ids)}
     figures["in_process_accounts_per_s"] = in_process_ceiling(runtime, ids, args.measure)
     score_all(runtime, settings.store_dir)
-    port = _free_port()
-    proc = start_server(port)
+    port = free_port()
+    proc = start_service(port)
     try:
         client = Client(port)
         figures["http_batch_accounts_per_s"] = http_batch(client, ids, args.measure)
@@ -215,8 +190,7 @@ def main(argv: list[str] | None = None) -> int:
         figures["adaptive_batching_gain"] = batched["accounts_per_s"] / single["accounts_per_s"]
         figures["load"] = load_run(port, ids, args.duration, proc.pid)
     finally:
-        proc.terminate()
-        proc.wait(timeout=30)
+        stop_service(proc)
     figures["targets_met"] = {
         "http_batch_ge_70pct": figures["http_vs_in_process"] >= 0.7,
         "live_p50_le_15ms": figures["live_single"]["p50_ms"] <= 15,

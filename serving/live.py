@@ -111,6 +111,7 @@ class LiveFeatures:
         self.settings = settings
         self._tables: dict[str, pd.DataFrame] | None = None
         self._index: InteractionIndex | None = None
+        self._accounts: frozenset[str] = frozenset()
         self._lock = threading.Lock()
         self._loader: threading.Thread | None = None
         self._state = threading.Lock()  # guards ``_loader``; ``_lock`` is held for a whole load
@@ -162,6 +163,7 @@ class LiveFeatures:
                         console=Console(quiet=True),
                     )
                 self._tables = dict(loaded.tables)
+                self._accounts = frozenset(self._tables["accounts"]["account_id"].astype(str))
                 if "interactions" in self._tables and "contacts" in self._tables:
                     self._index = InteractionIndex.of(self._tables)
             return self._tables
@@ -186,5 +188,5 @@ class LiveFeatures:
 
     def known(self, account_ids: Collection[str]) -> set[str]:
         """Which of the accounts exist in the raw accounts table."""
-        accounts = self.tables()["accounts"]["account_id"].astype(str)
-        return set(map(str, account_ids)) & set(accounts)
+        self.tables()
+        return set(map(str, account_ids)) & self._accounts

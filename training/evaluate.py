@@ -265,7 +265,7 @@ def paired_lift(
             b = weighted_metrics(y, pn[k], float(tn[k]), w)
             for m in METRICS:
                 diffs[m][k] = b[m] - a[m]
-        picks = np.tile(np.arange(r), (len(w), 1)) if r == 1 else pick_rng.integers(0, r, size=(len(w), r))
+        picks = pick_rng.integers(0, r, size=(len(w), r))
         for m in METRICS:
             reps[m].append(np.take_along_axis(diffs[m].T, picks, axis=1).mean(axis=1))
     return {m: _interval(point[m], np.concatenate(reps[m]), level, False) for m in METRICS}

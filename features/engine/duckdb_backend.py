@@ -10,7 +10,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
-from features.engine.sql import Stmt
+from features.engine.sql import Stmt, last_uses
 
 
 def default_memory_limit() -> str:
@@ -50,23 +50,11 @@ def run(
             con.register(f"{name}_df", pa.Table.from_pandas(df, preserve_index=False))
             con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_df")
         by_name = {s.name: s for s in stmts}
-
-        def reads(st: Stmt) -> set[str]:  # a view is evaluated by its readers: its inputs count as theirs
-            out: set[str] = set()
-            for d in st.deps:
-                out.add(d)
-                if d in by_name and by_name[d].view:
-                    out |= reads(by_name[d])
-            return out
-
-        last_use: dict[str, int] = {}
-        for i, st in enumerate(stmts):
-            for d in reads(st):
-                last_use[d] = i
+        reads, last_use = last_uses(stmts)
         for i, st in enumerate(stmts):
             kind = "VIEW" if st.view else "TABLE"
             con.execute(f"CREATE OR REPLACE TEMP {kind} {st.name} AS {st.sql}")
-            for d in reads(st):
+            for d in reads[st.name]:
                 dep = by_name.get(d)
                 if last_use.get(d) == i and d != "cut" and not d.startswith("out_") and dep and not dep.view:
                     con.execute(f"DROP TABLE IF EXISTS {d}")

@@ -28,7 +28,7 @@ import pyarrow.parquet as pq
 import sqlglot
 from sqlglot import exp
 
-from features.engine.sql import Stmt
+from features.engine.sql import Stmt, last_uses
 
 INSTALL_HINT = "install the spark extra: pip install '.[spark]'"
 DEFAULT_MASTER = "local[2]"
@@ -178,26 +178,6 @@ def register_tables(spark: Any, tables: Mapping[str, pd.DataFrame], staging: tup
             pa.Table.from_pandas(df, preserve_index=False), f"{path}/{name}.parquet", filesystem=filesystem
         )
         spark.read.parquet(f"{uri}/{name}.parquet").createOrReplaceTempView(name)
-
-
-def last_uses(stmts: list[Stmt]) -> tuple[dict[str, set[str]], dict[str, int]]:
-    """What each statement reads (through views) and the index of the last statement reading each name."""
-    by_name = {s.name: s for s in stmts}
-
-    def reads(st: Stmt) -> set[str]:  # a view is evaluated by its readers: its inputs count as theirs
-        out: set[str] = set()
-        for d in st.deps:
-            out.add(d)
-            if d in by_name and by_name[d].view:
-                out |= reads(by_name[d])
-        return out
-
-    read = {s.name: reads(s) for s in stmts}
-    last: dict[str, int] = {}
-    for i, st in enumerate(stmts):
-        for d in read[st.name]:
-            last[d] = i
-    return read, last
 
 
 def run(

@@ -814,3 +814,23 @@ def raw_tables(stmts: list[Stmt], name: str) -> set[str]:
         tables.update(st.tables)
         todo.extend(st.deps)
     return tables
+
+
+def last_uses(stmts: list[Stmt]) -> tuple[dict[str, set[str]], dict[str, int]]:
+    """What each statement reads (through views) and the index of the last statement reading each name."""
+    by_name = {s.name: s for s in stmts}
+
+    def reads(st: Stmt) -> set[str]:  # a view is evaluated by its readers: its inputs count as theirs
+        out: set[str] = set()
+        for d in st.deps:
+            out.add(d)
+            if d in by_name and by_name[d].view:
+                out |= reads(by_name[d])
+        return out
+
+    read = {s.name: reads(s) for s in stmts}
+    last: dict[str, int] = {}
+    for i, st in enumerate(stmts):
+        for d in read[st.name]:
+            last[d] = i
+    return read, last

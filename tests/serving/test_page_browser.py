@@ -1,8 +1,7 @@
 """Tier 3: the account-risk page in a real headless Chromium, against ``bentoml serve`` on a loopback port.
 
 The service runs with ``CSAT_API_TOKEN`` set, so the page must ask for the token and send it. It serves the
-test world's models over the world's online store rebuilt as of the world's end (the session's store is built
-as of today, long after the simulated interactions stop, so its collaboration features are all zero), with
+test world's models over a copy of the world's online store (built as of the world's end), with
 five synthetic weekly score runs before today's (probabilities shifted a little each week) so the trend chart
 and the change since last week have something to show. Screenshots of both views go to ``.tmp/screenshots/``
 (or ``CSAT_SCREENSHOTS``); ``python -m scripts.page_screenshots`` copies them to ``docs/images/``. Needs the
@@ -13,12 +12,8 @@ them the tests skip and say why.
 from __future__ import annotations
 
 import os
+import shutil
 import sqlite3
-import subprocess
-import sys
-import time
-import urllib.error
-import urllib.request
 from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -26,18 +21,14 @@ from typing import Any
 
 import pytest
 
+from features.store import online_path
+from scripts.local_service import start_service, stop_service
 from tests.serving.conftest import world_env
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[2]
 TOKEN = "page-test-token"
 WEEKS = 5
-#: The test world simulates 24 months from 2024-01-01 (tests/serving/conftest.py).
-WORLD_END = "2026-01-01"
-BUILD_ONLINE = f"""
-from csat.cli import app
-app(["features", "build", "--as-of", "{WORLD_END}"], standalone_mode=False)
-"""
 #: The list is drawn (the page sets these attributes; selectors, as the page's CSP forbids eval'd predicates)
 READY = "#list-view[data-ready='true'][data-total='{total}']"
 
@@ -79,26 +70,12 @@ def page_runtime(world: Path, service, tmp_path_factory: pytest.TempPathFactory)
     """The served store, loaded in-process with the served models: what the page must show."""
     from serving.runtime import Runtime
 
-    store = tmp_path_factory.mktemp("page-store")
-    env = {**world_env(world), "CSAT_STORE_DIR": str(store)}
-    done = subprocess.run(
-        [sys.executable, "-c", BUILD_ONLINE], cwd=world, env=env, capture_output=True, text=True, timeout=300
-    )
-    assert done.returncode == 0, done.stderr[-3000:]
+    store = tmp_path_factory.mktemp("page-store")  # its own score history, apart from the session's store
+    shutil.copytree(online_path(world / "store").parent, online_path(store).parent)
     runtime = Runtime.load(service.runtime.scorer.models, store, world / "data" / "raw")
     seed_weekly_history(runtime, store)
     runtime.reload_stored()
     return runtime
-
-
-def _status(url: str) -> int:
-    try:
-        with urllib.request.urlopen(url, timeout=5) as r:  # noqa: S310 (loopback)
-            return int(r.status)
-    except urllib.error.HTTPError as err:
-        return int(err.code)
-    except OSError:
-        return 0
 
 
 @pytest.fixture(scope="module")
@@ -107,35 +84,11 @@ def base_url(world: Path, page_runtime, chromium: str) -> Iterator[str]:  # noqa
 
     port = free_port()
     env = {**world_env(world), "CSAT_STORE_DIR": str(page_runtime.store_dir), "CSAT_API_TOKEN": TOKEN}
-    cmd = [
-        sys.executable,
-        "-m",
-        "bentoml",
-        "serve",
-        "serving.service:CsatService",
-        "--host",
-        "127.0.0.1",
-        "--port",
-        str(port),
-        "--working-dir",
-        str(ROOT),
-    ]
-    proc = subprocess.Popen(cmd, cwd=world, env=env, stdout=subprocess.PIPE, stderr=subprocess.STDOUT)
-    url = f"http://127.0.0.1:{port}"
+    proc = start_service(port, env=env, cwd=world, capture=True)
     try:
-        deadline = time.monotonic() + 120
-        while _status(f"{url}/readyz") != 200:
-            assert proc.poll() is None, proc.stdout.read().decode()[-3000:] if proc.stdout else ""
-            assert time.monotonic() < deadline, "service not ready in 120 s"
-            time.sleep(0.5)
-        yield url
+        yield f"http://127.0.0.1:{port}"
     finally:
-        proc.terminate()
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
+        stop_service(proc)
 
 
 @pytest.fixture(scope="module")

@@ -123,14 +123,7 @@ def test_model_info_names_versions_and_metrics(service) -> None:
 
 
 def _wait_for_raw_tables(service, seconds: float = 180.0) -> None:  # noqa: ANN001
-    import time
-
-    live = service.runtime.live
-    deadline = time.monotonic() + seconds
-    while not live.loaded and time.monotonic() < deadline:
-        live.preload()
-        time.sleep(0.5)
-    assert live.loaded, "raw tables not loaded in time"
+    assert service.runtime.live.wait(seconds), "raw tables not loaded in time"
 
 
 def test_scoring_at_the_online_store_date_equals_live_scoring(service, account_ids) -> None:
