@@ -32,34 +32,46 @@ class WorldParams:
     Driver processes are AR(1) in standard units. Account health is a weighted sum of baseline drivers
     (product adoption, support pain, payment reliability and static traits) and collaboration drivers
     (time with the customer, breadth of contacts, depth, senior engagement, responsiveness and the
-    account team's internal network). Satisfaction and churn follow from health.
+    account team's internal network). Churn follows the month's health. A survey answer follows the
+    baseline part, the team's network and the attention the customer actually received: the customer
+    interactions of the 28 days before the answer (``features.simulator.attention``).
     """
 
     driver_persistence: float = 0.9
     # month-to-month persistence of the collaboration drivers (teams change how they work faster)
-    collab_persistence: float = 0.9
+    collab_persistence: float = 0.5
     # share of each driver's variance that comes from its kind's common factor
-    baseline_common_share: float = 0.8
-    collab_common_share: float = 0.95
+    baseline_common_share: float = 1.0
+    collab_common_share: float = 1.0
     # health = baseline part + collaboration part (+ noise); weights in standard-deviation units
-    w_adoption: float = 0.55
-    w_pain: float = 0.55
-    w_payment: float = 0.3
-    w_static: float = 0.45
+    w_adoption: float = 0.5
+    w_pain: float = 0.5
+    w_payment: float = 0.05
+    w_static: float = 0.4
     w_time: float = 0.52
     w_breadth: float = 0.52
     w_depth: float = 0.4
     w_senior: float = 0.4
     w_responsiveness: float = 0.46
-    w_network: float = 0.35
+    w_network: float = 0.1
     health_noise: float = 0.0
     # how strongly health feeds back into usage, ticket volume and late payment (1 = the original strength)
-    health_feedback: float = 1.0
+    health_feedback: float = 0.0
+    # multiplies how strongly the volume of each kind of customer interaction follows the time driver
+    activity_sensitivity: float = 1.0
     # how much each month of experience weighs in today's health (this month, one month ago, ...)
-    experience_weights: tuple[float, ...] = (0.0, 0.3, 0.3, 0.2, 0.2)
+    experience_weights: tuple[float, ...] = (0.0, 1.0)
+    # the same for the collaboration part of the monthly health behind churn: relationships build slowly,
+    # so a renewal weighs the last six months of collaboration alike
+    relationship_weights: tuple[float, ...] = (0.0, *(1.0 / 6,) * 6)
     # satisfaction: P(satisfied) = sigmoid(kappa * (health - threshold))
-    csat_kappa: float = 7.0
-    csat_threshold: float = -0.35
+    csat_kappa: float = 2.5
+    csat_threshold: float = -0.85
+    # the monthly survey goes out on the 1st and answers come in within this many days (None: any day)
+    survey_days: int | None = 3  # 1 or more
+    # survey answers follow the attention received (customer interactions in the 28 days before), with
+    # this weight; 0: they follow the month's latent health like churn does
+    w_attention: float = 4.5
     # churn at a renewal: P(churn) = sigmoid(churn_intercept + segment offset - churn_slope * health)
     churn_intercept: float = -2.6
     churn_slope: float = 1.4

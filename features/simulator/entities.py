@@ -134,6 +134,8 @@ class Cast:
 
 def make_ids(prefix: str, n: int, width: int, start: int = 1) -> np.ndarray:
     """Sequential string ids such as ``A000001``: ``n`` of them from ``start``, zero-padded to ``width``."""
+    if n == 0:
+        return np.empty(0, dtype=f"<U{len(prefix) + width}")
     return np.char.add(prefix, np.char.zfill(np.arange(start, start + n).astype(str), width))
 
 

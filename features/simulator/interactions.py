@@ -7,6 +7,7 @@ from dataclasses import dataclass
 import numpy as np
 import pyarrow as pa
 
+from features.simulator.attention import RecentInteractions
 from features.simulator.entities import Cast, account_timezones, make_ids
 from features.simulator.latent import Latent, sigmoid
 from features.simulator.month import Month
@@ -73,14 +74,22 @@ def _team_pick(
 
 
 def external_counts(
-    rng: np.random.Generator, cast: Cast, latent: Latent, m: int, active: np.ndarray
+    rng: np.random.Generator,
+    cast: Cast,
+    latent: Latent,
+    m: int,
+    active: np.ndarray,
+    sensitivity: float = 1.0,
 ) -> np.ndarray:
-    """Counts per (account, category) for the month; zero for inactive accounts."""
+    """Counts per (account, category) for the month; zero for inactive accounts.
+
+    ``sensitivity`` scales how strongly each category's volume follows the time driver.
+    """
     scale = cast.accounts["segment"].map(SEGMENT_SCALE).to_numpy()
     time = latent.drivers["time"][:, m]
     counts = np.zeros((len(scale), 7), dtype=np.int64)
     for c, (_, base, sens) in enumerate(CATEGORIES):
-        counts[:, c] = rng.poisson(scale * base * np.exp(sens * time))
+        counts[:, c] = rng.poisson(scale * base * np.exp(sensitivity * sens * time))
     rush = latent.rush[:, m]
     counts[:, RUSH_MEETING] = rng.poisson(np.maximum(scale, 0.4) * 4.0 * rush)
     counts[:, RUSH_EMAIL] = rng.poisson(np.maximum(scale, 0.4) * 15.0 * rush)
@@ -154,7 +163,7 @@ def _simple_participants(rng: np.random.Generator, cast: Cast, d: Draft, contact
 def external_draft(mo: Month) -> Draft:
     """Every customer-facing interaction of the month, before timestamps."""
     rng, cast, latent, m = mo.rng, mo.cast, mo.latent, mo.index
-    counts = external_counts(rng, cast, latent, m, mo.active)
+    counts = external_counts(rng, cast, latent, m, mo.active, mo.activity_sensitivity)
     account = np.repeat(np.tile(np.arange(counts.shape[0])[:, None], (1, 7)).ravel(), counts.ravel())
     category = np.repeat(np.tile(np.arange(7), counts.shape[0]), counts.ravel())
     breadth = latent.drivers["breadth"][:, m]
@@ -325,8 +334,13 @@ def _list_array(
     return pa.ListArray.from_arrays(pa.array(offsets), ids.take(pa.array(person)))
 
 
-def month_interactions(mo: Month, first_id: int, ids: tuple[pa.Array, pa.Array]) -> pa.Table:
-    """All interactions of the month as a contract table, sorted by start time, ids from ``first_id``."""
+def month_interactions(
+    mo: Month, first_id: int, ids: tuple[pa.Array, pa.Array], seen: RecentInteractions | None = None
+) -> pa.Table:
+    """All interactions of the month as a contract table, sorted by start time, ids from ``first_id``.
+
+    ``seen``, when given, records each customer interaction's account and start (for survey answers).
+    """
     rng, cast, latent, world_end = mo.rng, mo.cast, mo.latent, mo.world_end
     ext = external_draft(mo)
     ext_time = _timestamps(mo, ext)
@@ -340,6 +354,8 @@ def month_interactions(mo: Month, first_id: int, ids: tuple[pa.Array, pa.Array])
     keep = keep[np.argsort(started[keep], kind="stable")]
     new_row = np.full(len(started), -1, dtype=np.int64)
     new_row[keep] = np.arange(len(keep))
+    if seen is not None:
+        seen.add_month(d.account[keep], started[keep])
     emp_ids, contact_ids = ids
     organizer = np.where(
         d.organizer_emp[keep] >= 0,

@@ -36,6 +36,7 @@ class Latent:
     hazard: np.ndarray
     renewals: pd.DataFrame  # account_idx, renewal_date, month, p_churn, outcome, arr_change_usd
     active_until: np.ndarray  # datetime64[s] per account: churn date, or the end of the world
+    collab_effect: bool = True  # False in the null world: collaboration does not touch outcomes
 
 
 def ar1(rng: np.random.Generator, n: int, months: int, phi: float) -> np.ndarray:
@@ -101,7 +102,7 @@ def health_parts(
             + p.w_depth * drivers["depth"]
             + p.w_senior * drivers["senior"]
             + p.w_responsiveness * drivers["responsiveness"],
-            ew,
+            p.relationship_weights,
         )
         + p.w_network * network[:, None]
     )
@@ -234,4 +235,30 @@ def build_latent(
     active_until[churned["account_idx"].to_numpy()] = (
         churned["renewal_date"].to_numpy().astype("datetime64[s]")
     )
-    return Latent(drivers, network, static, base, collab, health, rush, hazard, renewals, active_until)
+    return Latent(
+        drivers,
+        network,
+        static,
+        base,
+        collab,
+        health,
+        rush,
+        hazard,
+        renewals,
+        active_until,
+        collab_effect=scenario != "null",
+    )
+
+
+def survey_health(
+    latent: Latent, m: int, acc: np.ndarray, attention: np.ndarray, p: WorldParams
+) -> np.ndarray:
+    """Health behind survey answers in month ``m`` of accounts ``acc``.
+
+    The month's baseline part plus, unless in the null world, the team's network and the attention the
+    customer received (standardised, see ``features.simulator.attention``).
+    """
+    h = latent.baseline_part[acc, m]
+    if latent.collab_effect:
+        h = h + p.w_network * latent.network[acc] + p.w_attention * attention
+    return h

@@ -5,8 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
+from features.simulator.attention import RecentInteractions, attention_index
+from features.simulator.config import WorldParams
 from features.simulator.entities import Cast, account_timezones, make_ids
-from features.simulator.latent import Latent, sigmoid
+from features.simulator.interactions import SEGMENT_SCALE
+from features.simulator.latent import Latent, sigmoid, survey_health
 from features.simulator.month import Month
 from features.simulator.timing import local_times, to_utc
 
@@ -110,20 +113,35 @@ def month_invoices(mo: Month, first_id: int) -> pd.DataFrame:
 
 
 def month_surveys(
-    mo: Month, csat_params: tuple[float, float], first_id: int
+    mo: Month, p: WorldParams, first_id: int, seen: RecentInteractions | None = None
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Survey responses of month ``m`` and, apart, each response's true probability of being satisfied."""
+    """Survey responses of month ``m`` and, apart, each response's true probability of being satisfied.
+
+    With ``p.survey_days``, the month's survey goes out on its first day and answers come in within that
+    many days; otherwise answers fall anywhere in the month. With ``seen`` and ``p.w_attention``, an answer
+    follows the attention the customer received before it (:mod:`features.simulator.attention`);
+    otherwise the month's latent health.
+    """
     rng, cast, latent, m, month_start = mo.rng, mo.cast, mo.latent, mo.index, mo.start
-    kappa, threshold = csat_params
+    kappa, threshold = p.csat_kappa, p.csat_threshold
     rate = cast.accounts["segment"].map(SURVEYS_PER_MONTH).to_numpy()
     n = rng.poisson(rate) * mo.active
+    if seen is not None and p.w_attention and m == 0:
+        n[:] = 0  # the first campaign goes out once there is a month of attention to answer about
     acc = np.repeat(np.arange(len(n)), n)
     responded = to_utc(
-        local_times(rng, month_start, rng.random(len(acc)) < 0.15), account_timezones(cast.accounts, acc)
+        local_times(rng, month_start, rng.random(len(acc)) < 0.15, p.survey_days),
+        account_timezones(cast.accounts, acc),
     )
     keep = responded < latent.active_until[acc]
     acc, responded = acc[keep], responded[keep]
-    h = latent.health[acc, m]
+    if seen is not None and p.w_attention:
+        count = seen.count_before(acc, responded)
+        scale = cast.accounts["segment"].map(SEGMENT_SCALE).to_numpy()[acc]
+        h = survey_health(latent, m, acc, attention_index(count, scale), p)
+    else:
+        count = np.full(len(acc), -1)
+        h = latent.health[acc, m]
     p_sat = sigmoid(kappa * (h - threshold))
     satisfied = rng.random(len(acc)) < p_sat
     five = rng.random(len(acc)) < sigmoid(1.5 * (h - 0.3))
@@ -153,6 +171,7 @@ def month_surveys(
             "p_satisfied": p_sat[order],
             "health": h[order],
             "month": m,
+            "interactions_28d": count[order],
         }
     )
     return surveys, truth

@@ -11,6 +11,7 @@ import pandas as pd
 import pyarrow as pa
 
 from features.simulator import records
+from features.simulator.attention import RecentInteractions
 from features.simulator.config import SimulationConfig, WorldParams
 from features.simulator.entities import Cast, make_cast
 from features.simulator.interactions import month_interactions
@@ -50,6 +51,7 @@ class _World:
         self.next_id = {t: 1 for t in TABLES}
         self.late = late
         self.rng = rng
+        self.seen = RecentInteractions()
 
     def write(self, table: str, chunk: pd.DataFrame | pa.Table) -> None:
         if self.late and table in records.RECORD_LAG_DAYS:
@@ -81,18 +83,18 @@ def _entity_tables(cast: Cast) -> dict[str, pd.DataFrame]:
 
 
 def _month(world: _World, mo: Month, p: WorldParams, seats: np.ndarray, truth: list[pd.DataFrame]) -> None:
+    """Draw and write one month's tables; survey answers follow the interactions written before them."""
     ids = (
         pa.array(mo.cast.employees["employee_id"].to_numpy()),
         pa.array(mo.cast.contacts["contact_id"].to_numpy()),
     )
-    world.write("interactions", month_interactions(mo, world.next_id["interactions"], ids))
+    world.write("interactions", month_interactions(mo, world.next_id["interactions"], ids, world.seen))
     world.write("tickets", records.month_tickets(mo, world.next_id["tickets"]))
     world.write("usage", records.month_usage(mo, seats))
     world.write("invoices", records.month_invoices(mo, world.next_id["invoices"]))
-    surveys, csat_truth = records.month_surveys(
-        mo, (p.csat_kappa, p.csat_threshold), world.next_id["surveys"]
-    )
-    world.write("surveys", surveys)
+    surveys, csat_truth = records.month_surveys(mo, p, world.next_id["surveys"], world.seen)
+    if len(surveys):  # none in the first month: the campaign needs a month of attention to ask about
+        world.write("surveys", surveys)
     truth.append(csat_truth)
 
 
@@ -167,7 +169,16 @@ def simulate(
             world.write(table, frame)
         csat_truth: list[pd.DataFrame] = []
         for m in range(config.months):
-            month = Month(rng, cast, latent, m, start + pd.DateOffset(months=m), world_end, p.health_feedback)
+            month = Month(
+                rng,
+                cast,
+                latent,
+                m,
+                start + pd.DateOffset(months=m),
+                world_end,
+                p.health_feedback,
+                p.activity_sensitivity,
+            )
             _month(world, month, p, seats, csat_truth)
             if progress:
                 progress(m + 1, config.months)

@@ -16,6 +16,8 @@ pytestmark = [pytest.mark.slow, pytest.mark.calibration]
 
 ORACLE_GAP_POINTS = 1.5
 NULL_LIFT_POINTS = 1.0
+# the published figures (HBR, Dec 2018) the default world is calibrated to, and how near counts as near
+BASELINE_TARGET, ENRICHED_TARGET, CALIBRATION_TOLERANCE = 0.78, 0.93, 0.03
 
 
 def _figures(world: World) -> str:
@@ -41,16 +43,19 @@ def test_default_world_lift_is_significant(default_world: World) -> None:
     assert lift["roc_auc"].low > 0.0, _figures(default_world)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="measured gap to the oracle exceeds 1.5 points (see the README's Training section); "
-    "the bound is kept, not loosened",
-)
 def test_default_world_enriched_accuracy_near_the_oracle(default_world: World) -> None:
     comp = default_world.comparisons["csat"]
     assert comp.oracle is not None
     gap = comp.oracle["accuracy"].point - comp.results["enriched"].metrics["accuracy"].point
+    print(_figures(default_world))
     assert gap <= ORACLE_GAP_POINTS / 100, _figures(default_world)
+
+
+def test_default_world_keeps_the_published_calibration(default_world: World) -> None:
+    """The simulator is calibrated to the published figures: baseline near 78%, enriched near 93%."""
+    acc = {n: r.metrics["accuracy"].point for n, r in default_world.comparisons["csat"].results.items()}
+    assert abs(acc["baseline"] - BASELINE_TARGET) <= CALIBRATION_TOLERANCE, _figures(default_world)
+    assert abs(acc["enriched"] - ENRICHED_TARGET) <= CALIBRATION_TOLERANCE, _figures(default_world)
 
 
 # Leakage sentinel on the real store's frame
