@@ -1,8 +1,9 @@
 """Measure the simulator's calibration: a quick LightGBM on a simple monthly feature table.
 
-For every survey response, features are the account's averages over the four complete months before the
-response month (so nothing at or after the response is used). Baseline and enriched models get the same
-LightGBM settings; the oracle predicts with the simulator's true probabilities. Figures go to
+For every survey response, features are the account's values in the last complete month before the response
+month and its averages over the four complete months before it (so nothing at or after the response is
+used). Baseline and enriched models get the same LightGBM settings; the oracle predicts with the simulator's
+true probabilities. Figures go to
 ``bench/results/simulator_calibration.json``; the README quotes them.
 
 Run: ``make calibrate`` (or ``python -m bench.calibrate_simulator --accounts 2000 --months 24``).
@@ -185,7 +186,7 @@ def team_network(d: Path, start: pd.Timestamp, accounts: pd.DataFrame) -> pd.Dat
 
 
 def lagged(monthly: pd.DataFrame, accounts: pd.Series, months: int) -> pd.DataFrame:
-    """Average of the four complete months before each month, on a full account-month grid."""
+    """The last complete month before each month and the average of the four before it, on a full grid."""
     grid = pd.MultiIndex.from_product([accounts, range(months)], names=["account_id", "m"])
     full = monthly.reindex(grid)
     count_like = [
@@ -198,7 +199,9 @@ def lagged(monthly: pd.DataFrame, accounts: pd.Series, months: int) -> pd.DataFr
     ]
     with np.errstate(invalid="ignore"):
         mean = np.nanmean(np.stack(shifted), axis=0)
-    return pd.DataFrame(mean.reshape(len(grid), -1), index=grid, columns=full.columns)
+    last = pd.DataFrame(shifted[0].reshape(len(grid), -1), index=grid, columns=full.columns + "_last")
+    avg = pd.DataFrame(mean.reshape(len(grid), -1), index=grid, columns=full.columns + "_avg4")
+    return last.join(avg)
 
 
 def survey_frame(d: Path, start: pd.Timestamp, months: int) -> tuple[pd.DataFrame, list[str], list[str]]:
