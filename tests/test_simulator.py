@@ -10,7 +10,11 @@ import pytest
 
 from csat.settings import Settings
 from features.contract import load_contract
+from features.engine import compute_features
 from features.simulator import GROUND_TRUTH_DIR, TABLES, SimulationConfig, simulate
+from features.simulator.attention import attention_index
+from features.simulator.config import WorldParams
+from features.simulator.interactions import SEGMENT_SCALE
 
 SMALL = {"accounts": 60, "months": 5}
 
@@ -147,20 +151,10 @@ def test_world_looks_like_a_crm(world: Path) -> None:
     assert 0.5 < (surveys["csat"] >= 4).mean() < 0.85
 
 
-def _interactions_before(world: Path, account_id: str, when: pd.Timestamp) -> int:
-    """An account's customer interactions in the 28 whole days before ``when``'s day and that day up to it."""
-    interactions = _read(world, "interactions")
-    contacts = _read(world, "contacts")
-    mine = set(contacts.loc[contacts["account_id"] == account_id, "contact_id"])
-    touches = interactions["external_participants"].map(lambda people: bool(mine.intersection(people)))
-    start = when.normalize() - pd.Timedelta(days=28)
-    started = pd.to_datetime(interactions["started_at"])
-    return int((touches & (started >= start) & (started < when)).sum())
-
-
 def test_survey_answers_follow_the_attention_received(world: Path, tmp_path: Path) -> None:
     truth = pd.read_parquet(world / GROUND_TRUTH_DIR / "csat_truth.parquet")
     surveys = _read(world, "surveys").merge(truth, on=["response_id", "account_id"])
+    assert len(surveys) == len(truth) > 0
     # the monthly survey campaign, from the second month on: answers in the month's first three local days
     month_start = pd.to_datetime(
         pd.DataFrame({"year": 2024 + surveys["month"] // 12, "month": surveys["month"] % 12 + 1, "day": 1})
@@ -168,19 +162,37 @@ def test_survey_answers_follow_the_attention_received(world: Path, tmp_path: Pat
     since = pd.to_datetime(surveys["responded_at"]) - month_start
     assert (surveys["month"] >= 1).all()
     assert since.between(pd.Timedelta(hours=-14), pd.Timedelta(days=3, hours=14)).all()
-    # the attention behind an answer is the count the feature store makes (customer_interactions_28d)
-    sample = surveys[surveys["month"] >= 2].sample(12, random_state=0)
-    for row in sample.itertuples():
-        expected = _interactions_before(world, row.account_id, pd.Timestamp(row.responded_at))
-        assert row.interactions_28d == expected, row.response_id
-    # more attention means a healthier answer: health rises with it in the default world
-    assert np.corrcoef(np.log1p(surveys["interactions_28d"]), surveys["health"])[0, 1] > 0.5
-    # ... and not at all in the null world, where an answer follows the month's baseline part alone
+    # the attention behind every answer is the feature store's own customer_interactions_28d
+    tables = load_contract(world, Settings(store_dir=tmp_path), rejects_dir=tmp_path).tables
+    store = compute_features(
+        tables, surveys[["account_id", "responded_at"]].rename(columns={"responded_at": "as_of"})
+    )
+    np.testing.assert_array_equal(surveys["interactions_28d"], store["customer_interactions_28d"])
+    # the answer's health is the month's baseline part, the team's network and the attention, nothing else
+    p = WorldParams()
+    latent = pd.read_parquet(world / GROUND_TRUTH_DIR / "latent.parquet")
+    latent["month_index"] = latent.groupby("account_id").cumcount()
+    parts = surveys.merge(latent, left_on=["account_id", "month"], right_on=["account_id", "month_index"])
+    scale = _read(world, "accounts").set_index("account_id")["segment"].map(SEGMENT_SCALE)
+    attention = attention_index(parts["interactions_28d"].to_numpy(), scale[parts["account_id"]].to_numpy())
+    expected = parts["baseline_part"] + p.w_network * parts["team_network"] + p.w_attention * attention
+    assert len(parts) == len(surveys)
+    np.testing.assert_allclose(parts["health_x"], expected, rtol=1e-9, atol=1e-9)
+    # in the null world an answer follows the month's baseline part alone
     simulate(SimulationConfig(**SMALL, scenario="null", seed=7), tmp_path / "null")
     null_truth = pd.read_parquet(tmp_path / "null" / GROUND_TRUTH_DIR / "csat_truth.parquet")
-    latent = pd.read_parquet(tmp_path / "null" / GROUND_TRUTH_DIR / "latent.parquet")
-    latent["month_index"] = latent.groupby("account_id").cumcount()
+    null_latent = pd.read_parquet(tmp_path / "null" / GROUND_TRUTH_DIR / "latent.parquet")
+    null_latent["month_index"] = null_latent.groupby("account_id").cumcount()
     joined = null_truth.merge(
-        latent, left_on=["account_id", "month"], right_on=["account_id", "month_index"], suffixes=("", "_m")
+        null_latent,
+        left_on=["account_id", "month"],
+        right_on=["account_id", "month_index"],
+        suffixes=("", "_m"),
     )
+    assert len(joined) == len(null_truth) > 0
     np.testing.assert_allclose(joined["health"], joined["baseline_part"])
+
+
+def test_survey_days_must_be_positive() -> None:
+    with pytest.raises(ValueError, match="survey_days"):
+        WorldParams(survey_days=0)

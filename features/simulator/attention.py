@@ -16,26 +16,30 @@ WINDOW_DAYS = 28
 ATTENTION_CENTER = 4.8
 ATTENTION_SCALE = 1.0
 _SHIFT = np.int64(2**33)  # room for any datetime64[s] of this century
+KEEP_DAYS = (
+    WINDOW_DAYS + 3
+)  # a window starts at most 28 days before its answer's day; answers may be a day early
 
 
 class RecentInteractions:
-    """Start times of the customer interactions of the last three simulated months, by account index.
-
-    Three, not two: a reply drawn in one month can be sent weeks later, and a late-evening event in one
-    timezone can fall on the next UTC day.
-    """
+    """Start times of recent customer interactions, by account index, for windowed counts."""
 
     def __init__(self) -> None:
-        self._months: list[tuple[np.ndarray, np.ndarray]] = []
         self._keys = np.empty(0, dtype=np.int64)
 
-    def add_month(self, account: np.ndarray, started: np.ndarray) -> None:
-        """Record a month's interactions (``account`` -1 for internal-only ones, which are ignored)."""
+    def add_month(self, month_start: np.datetime64, account: np.ndarray, started: np.ndarray) -> None:
+        """Record a month's interactions (``account`` -1 for internal-only ones, which are ignored).
+
+        Interactions that start before any window of this month's answers can reach are forgotten. The rest
+        are kept by start time, not by the month that drew them: a reply can be sent weeks after its month.
+        """
         keep = account >= 0
         seconds = started[keep].astype("datetime64[s]").astype(np.int64)
-        self._months = [*self._months, (account[keep].astype(np.int64), seconds)][-3:]
-        keys = np.concatenate([a * _SHIFT + s for a, s in self._months])
-        self._keys = np.sort(keys)
+        keys = np.concatenate([self._keys, account[keep].astype(np.int64) * _SHIFT + seconds])
+        oldest = (month_start.astype("datetime64[D]") - np.timedelta64(KEEP_DAYS, "D")).astype(
+            "datetime64[s]"
+        )
+        self._keys = np.sort(keys[keys % _SHIFT >= oldest.astype(np.int64)])
 
     def count_before(self, account: np.ndarray, when: np.ndarray) -> np.ndarray:
         """Interactions of each ``account`` started in the window of ``WINDOW_DAYS`` days before ``when``."""

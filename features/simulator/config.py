@@ -71,7 +71,7 @@ class WorldParams:
     csat_kappa: float = 2.5
     csat_threshold: float = -0.85
     # the monthly survey goes out on the 1st and answers come in within this many days (None: any day)
-    survey_days: int | None = 3  # 1 or more
+    survey_days: int | None = 3
     # survey answers follow the attention received (customer interactions in the 28 days before), with
     # this weight; 0: they follow the month's latent health like churn does
     w_attention: float = 4.5
@@ -84,3 +84,8 @@ class WorldParams:
     # teams rush to troubled accounts: below this health, escalation meetings and after-hours work grow
     rush_threshold: float = -1.0
     rush_strength: float = 1.0
+
+    def __post_init__(self) -> None:
+        """Refuse a survey campaign of no days."""
+        if self.survey_days is not None and self.survey_days < 1:
+            raise ValueError(f"survey_days must be 1 or more (or None for any day), not {self.survey_days}")

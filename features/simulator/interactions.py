@@ -355,7 +355,7 @@ def month_interactions(
     new_row = np.full(len(started), -1, dtype=np.int64)
     new_row[keep] = np.arange(len(keep))
     if seen is not None:
-        seen.add_month(d.account[keep], started[keep])
+        seen.add_month(np.datetime64(mo.start, "s"), d.account[keep], started[keep])
     emp_ids, contact_ids = ids
     organizer = np.where(
         d.organizer_emp[keep] >= 0,

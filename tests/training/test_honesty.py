@@ -47,7 +47,6 @@ def test_default_world_enriched_accuracy_near_the_oracle(default_world: World) -
     comp = default_world.comparisons["csat"]
     assert comp.oracle is not None
     gap = comp.oracle["accuracy"].point - comp.results["enriched"].metrics["accuracy"].point
-    print(_figures(default_world))
     assert gap <= ORACLE_GAP_POINTS / 100, _figures(default_world)
 
 
