@@ -12,13 +12,12 @@ from __future__ import annotations
 import numpy as np
 
 WINDOW_DAYS = 28
-# log(1 + count) - log(segment volume scale) has about this mean and standard deviation in the default world
+# log(1 + count) - log(segment volume scale) has about this mean (and a standard deviation of about 1) in the
+# default world
 ATTENTION_CENTER = 4.8
-ATTENTION_SCALE = 1.0
 _SHIFT = np.int64(2**33)  # room for any datetime64[s] of this century
-KEEP_DAYS = (
-    WINDOW_DAYS + 3
-)  # a window starts at most 28 days before its answer's day; answers may be a day early
+# a window starts 28 days before its answer's day, and an answer in local time may fall a UTC day early
+KEEP_DAYS = WINDOW_DAYS + 3
 
 
 class RecentInteractions:
@@ -52,4 +51,4 @@ class RecentInteractions:
 
 def attention_index(count: np.ndarray, volume_scale: np.ndarray) -> np.ndarray:
     """Standardised attention: log interactions relative to the account's segment volume."""
-    return (np.log1p(count) - np.log(volume_scale) - ATTENTION_CENTER) / ATTENTION_SCALE
+    return np.log1p(count) - np.log(volume_scale) - ATTENTION_CENTER

@@ -60,8 +60,6 @@ class WorldParams:
     health_noise: float = 0.0
     # how strongly health feeds back into usage, ticket volume and late payment (1 = the original strength)
     health_feedback: float = 0.0
-    # multiplies how strongly the volume of each kind of customer interaction follows the time driver
-    activity_sensitivity: float = 1.0
     # how much each month of experience weighs in today's health (this month, one month ago, ...)
     experience_weights: tuple[float, ...] = (0.0, 1.0)
     # the same for the collaboration part of the monthly health behind churn: relationships build slowly,

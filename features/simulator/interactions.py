@@ -74,22 +74,14 @@ def _team_pick(
 
 
 def external_counts(
-    rng: np.random.Generator,
-    cast: Cast,
-    latent: Latent,
-    m: int,
-    active: np.ndarray,
-    sensitivity: float = 1.0,
+    rng: np.random.Generator, cast: Cast, latent: Latent, m: int, active: np.ndarray
 ) -> np.ndarray:
-    """Counts per (account, category) for the month; zero for inactive accounts.
-
-    ``sensitivity`` scales how strongly each category's volume follows the time driver.
-    """
+    """Counts per (account, category) for the month; zero for inactive accounts."""
     scale = cast.accounts["segment"].map(SEGMENT_SCALE).to_numpy()
     time = latent.drivers["time"][:, m]
     counts = np.zeros((len(scale), 7), dtype=np.int64)
     for c, (_, base, sens) in enumerate(CATEGORIES):
-        counts[:, c] = rng.poisson(scale * base * np.exp(sensitivity * sens * time))
+        counts[:, c] = rng.poisson(scale * base * np.exp(sens * time))
     rush = latent.rush[:, m]
     counts[:, RUSH_MEETING] = rng.poisson(np.maximum(scale, 0.4) * 4.0 * rush)
     counts[:, RUSH_EMAIL] = rng.poisson(np.maximum(scale, 0.4) * 15.0 * rush)
@@ -163,7 +155,7 @@ def _simple_participants(rng: np.random.Generator, cast: Cast, d: Draft, contact
 def external_draft(mo: Month) -> Draft:
     """Every customer-facing interaction of the month, before timestamps."""
     rng, cast, latent, m = mo.rng, mo.cast, mo.latent, mo.index
-    counts = external_counts(rng, cast, latent, m, mo.active, mo.activity_sensitivity)
+    counts = external_counts(rng, cast, latent, m, mo.active)
     account = np.repeat(np.tile(np.arange(counts.shape[0])[:, None], (1, 7)).ravel(), counts.ravel())
     category = np.repeat(np.tile(np.arange(7), counts.shape[0]), counts.ravel())
     breadth = latent.drivers["breadth"][:, m]
@@ -335,11 +327,11 @@ def _list_array(
 
 
 def month_interactions(
-    mo: Month, first_id: int, ids: tuple[pa.Array, pa.Array], seen: RecentInteractions | None = None
+    mo: Month, first_id: int, ids: tuple[pa.Array, pa.Array], seen: RecentInteractions
 ) -> pa.Table:
     """All interactions of the month as a contract table, sorted by start time, ids from ``first_id``.
 
-    ``seen``, when given, records each customer interaction's account and start (for survey answers).
+    ``seen`` records each customer interaction's account and start (survey answers follow them).
     """
     rng, cast, latent, world_end = mo.rng, mo.cast, mo.latent, mo.world_end
     ext = external_draft(mo)
@@ -354,8 +346,7 @@ def month_interactions(
     keep = keep[np.argsort(started[keep], kind="stable")]
     new_row = np.full(len(started), -1, dtype=np.int64)
     new_row[keep] = np.arange(len(keep))
-    if seen is not None:
-        seen.add_month(np.datetime64(mo.start, "s"), d.account[keep], started[keep])
+    seen.add_month(np.datetime64(mo.start, "s"), d.account[keep], started[keep])
     emp_ids, contact_ids = ids
     organizer = np.where(
         d.organizer_emp[keep] >= 0,

@@ -22,7 +22,6 @@ class Month:
     start: pd.Timestamp
     world_end: np.datetime64
     feedback: float = 1.0  # how strongly last month's health shows in usage, tickets and invoices
-    activity_sensitivity: float = 1.0  # how strongly interaction volume follows the time driver
 
     @property
     def active(self) -> np.ndarray:

@@ -113,20 +113,22 @@ def month_invoices(mo: Month, first_id: int) -> pd.DataFrame:
 
 
 def month_surveys(
-    mo: Month, p: WorldParams, first_id: int, seen: RecentInteractions | None = None
+    mo: Month, p: WorldParams, first_id: int, seen: RecentInteractions
 ) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Survey responses of month ``m`` and, apart, each response's true probability of being satisfied.
 
     With ``p.survey_days``, the month's survey goes out on its first day and answers come in within that
-    many days; otherwise answers fall anywhere in the month. With ``seen`` and ``p.w_attention``, an answer
-    follows the attention the customer received before it (:mod:`features.simulator.attention`);
-    otherwise the month's latent health.
+    many days; otherwise answers fall anywhere in the month. With ``p.w_attention``, an answer follows the
+    attention the customer received before it, counted in ``seen`` (:mod:`features.simulator.attention`),
+    and the first month has no campaign; otherwise answers follow the month's latent health.
+    ``interactions_28d`` in the truth is that count (-1 without attention).
     """
     rng, cast, latent, m, month_start = mo.rng, mo.cast, mo.latent, mo.index, mo.start
     kappa, threshold = p.csat_kappa, p.csat_threshold
     rate = cast.accounts["segment"].map(SURVEYS_PER_MONTH).to_numpy()
+    attentive = bool(p.w_attention)
     n = rng.poisson(rate) * mo.active
-    if seen is not None and p.w_attention and m == 0:
+    if attentive and m == 0:
         n[:] = 0  # the first campaign goes out once there is a month of attention to answer about
     acc = np.repeat(np.arange(len(n)), n)
     responded = to_utc(
@@ -135,7 +137,7 @@ def month_surveys(
     )
     keep = responded < latent.active_until[acc]
     acc, responded = acc[keep], responded[keep]
-    if seen is not None and p.w_attention:
+    if attentive:
         count = seen.count_before(acc, responded)
         scale = cast.accounts["segment"].map(SEGMENT_SCALE).to_numpy()[acc]
         h = survey_health(latent, m, acc, attention_index(count, scale), p)

@@ -169,16 +169,7 @@ def simulate(
             world.write(table, frame)
         csat_truth: list[pd.DataFrame] = []
         for m in range(config.months):
-            month = Month(
-                rng,
-                cast,
-                latent,
-                m,
-                start + pd.DateOffset(months=m),
-                world_end,
-                p.health_feedback,
-                p.activity_sensitivity,
-            )
+            month = Month(rng, cast, latent, m, start + pd.DateOffset(months=m), world_end, p.health_feedback)
             _month(world, month, p, seats, csat_truth)
             if progress:
                 progress(m + 1, config.months)
