@@ -111,11 +111,12 @@ def _timed(timings: dict[str, float], key: str) -> Iterator[None]:
         timings[key] = round(time.perf_counter() - start, 3)
 
 
-def online_cutoff(as_of: date | datetime | None) -> pd.Timestamp:
-    """Return the online store's cutoff: midnight UTC of the given date (data strictly before it), or now."""
+def online_cutoff(as_of: date | datetime | str | None) -> pd.Timestamp:
+    """Return a cutoff as naive UTC: a date is midnight UTC (data strictly before it); None is now."""
     if as_of is None:
         return pd.Timestamp(datetime.now(UTC).replace(tzinfo=None)).floor("s")
-    return pd.Timestamp(as_of).tz_localize(None) if pd.Timestamp(as_of).tzinfo else pd.Timestamp(as_of)
+    ts = pd.Timestamp(as_of)
+    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts
 
 
 def label_frames(tables: Mapping[str, pd.DataFrame], settings: Settings) -> dict[str, pd.DataFrame]:

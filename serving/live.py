@@ -98,12 +98,6 @@ def account_slice(
     return out
 
 
-def as_of_timestamp(value: date | datetime | str) -> pd.Timestamp:
-    """A cutoff as naive UTC: a date means midnight UTC of that day (data strictly before it)."""
-    ts = pd.Timestamp(value)
-    return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts
-
-
 class LiveFeatures:
     """Features of chosen accounts as of any date, from the raw tables of ``settings.data_dir``."""
 
@@ -179,9 +173,9 @@ class LiveFeatures:
             One row per account, in the order given.
 
         """
-        from features.build import build_frames
+        from features.build import build_frames, online_cutoff
 
-        cutoff = as_of_timestamp(as_of)
+        cutoff = online_cutoff(as_of)
         tables = account_slice(self.tables(), account_ids, self._index)
         entities = pd.DataFrame({"account_id": [str(a) for a in account_ids], "as_of": cutoff})
         return build_frames(tables, {"live": entities}, self.settings, engine="duckdb")["live"]

@@ -8,10 +8,10 @@ import pandas as pd
 import pytest
 
 from csat.settings import Settings
-from features.build import build_frames
+from features.build import build_frames, online_cutoff
 from features.simulator.config import SimulationConfig
 from features.simulator.simulate import simulate
-from serving.live import LiveFeatures, as_of_timestamp
+from serving.live import LiveFeatures
 
 
 @pytest.fixture(scope="module")
@@ -25,7 +25,7 @@ def live(tmp_path_factory: pytest.TempPathFactory) -> LiveFeatures:
 def test_live_features_equal_a_full_build(live: LiveFeatures, as_of: str) -> None:
     tables = live.tables()
     ids = list(tables["accounts"]["account_id"].iloc[[0, 7, 31, 59]])
-    entities = pd.DataFrame({"account_id": ids, "as_of": as_of_timestamp(as_of)})
+    entities = pd.DataFrame({"account_id": ids, "as_of": online_cutoff(as_of)})
     expected = build_frames(tables, {"all": entities}, live.settings)["all"]
     got = live.frame(ids, as_of)
     assert got.shape[1] > 100
