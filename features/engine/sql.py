@@ -90,6 +90,29 @@ def ratio(num: str, den: str) -> str:
     return f"CAST({num} AS DOUBLE) / NULLIF(CAST({den} AS DOUBLE), 0)"
 
 
+def bucket_size(span: int) -> int:
+    """Width in days of the buckets that a ``span``-day range is matched through (it touches at most 5)."""
+    return -(-span // 4)
+
+
+def bucket_of(day: str, size: int) -> str:
+    """Bucket number of a day-number expression for buckets of ``size`` days."""
+    return f"CAST(FLOOR(CAST({day} AS DOUBLE) / {size}) AS BIGINT)"
+
+
+def spread(source: str, cols: str, first: str, days: int, size: int) -> str:
+    """Rows of ``source`` once per ``size``-day bucket touched by the ``days`` days from ``first`` (``bkt``).
+
+    A range join on an id and a day range would compare each row with every row of that id over the whole
+    history; joining on (id, bucket) and then filtering compares it only with the rows of a few buckets.
+    """
+    lo, hi = bucket_of(first, size), bucket_of(f"{first} + {days - 1}", size)
+    return " UNION ALL ".join(
+        f"SELECT {cols}, {lo} + {k} AS bkt FROM {source} WHERE {lo} + {k} <= {hi}"
+        for k in range(days // size + 2)
+    )
+
+
 def windowed(p: str, r: str, cols: str, lookback: int) -> str:
     """Rows of pre-aggregated ``p`` (known on earlier days) plus raw ``r`` (known earlier the same day).
 
@@ -103,13 +126,20 @@ def windowed(p: str, r: str, cols: str, lookback: int) -> str:
         A SELECT giving ``cutoff_id, cdn, as_of`` and ``cols`` for every row a cutoff may read.
 
     """
-    head = f"SELECT c.cutoff_id, c.cdn, c.as_of, {cols} FROM cut AS c"
+    size = bucket_size(lookback)
     return (
-        f"{head} JOIN {p} AS x ON x.account_id = c.account_id AND x.kdn < c.cdn AND x.sdn >= c.cdn"
-        f" - {lookback}"
-        f" UNION ALL {head} JOIN {r} AS x ON x.account_id = c.account_id AND NOT c.midnight"
+        f"SELECT c.cutoff_id, c.cdn, c.as_of, {cols} FROM {cut_spread(lookback)} AS c JOIN {p} AS x"
+        f" ON x.account_id = c.account_id AND {bucket_of('x.sdn', size)} = c.bkt AND x.kdn < c.cdn"
+        f" AND x.sdn >= c.cdn - {lookback}"
+        f" UNION ALL SELECT c.cutoff_id, c.cdn, c.as_of, {cols} FROM cut AS c JOIN {r} AS x"
+        " ON x.account_id = c.account_id AND NOT c.midnight"
         f" AND x.kdn = c.cdn AND x.known_ts < c.as_of AND x.sdn >= c.cdn - {lookback}"
     )
+
+
+def cut_spread(lookback: int) -> str:
+    """Name of the statement holding the cutoffs spread over the buckets of their last ``lookback`` days."""
+    return f"cut_w{lookback}"
 
 
 def _f(expr: str) -> str:
@@ -130,6 +160,14 @@ def _cut() -> Stmt:
         " as_of = CAST(CAST(as_of AS DATE) AS TIMESTAMP) AS midnight FROM entities"
     )
     return Stmt("cut", sql, ("entities",))
+
+
+def _cut_spreads() -> list[Stmt]:
+    cols = "cutoff_id, account_id, as_of, cdn"
+    return [
+        Stmt(cut_spread(w), spread("cut", cols, f"cdn - {w}", w, bucket_size(w)), (), ("cut",))
+        for w in (180, 28)
+    ]
 
 
 def _accounts(extras: dict[str, str]) -> list[Stmt]:
@@ -451,7 +489,7 @@ def _acc_ix() -> list[Stmt]:
             "acc_ix_w",
             windowed("acc_ix_p", "acc_ix_r", cols, 180),
             (),
-            ("cut", "acc_ix_p", "acc_ix_r"),
+            ("cut", "cut_w180", "acc_ix_p", "acc_ix_r"),
             view=True,
         )
     )
@@ -506,7 +544,7 @@ def _acc_contact() -> list[Stmt]:
             "acc_ct_w",
             windowed("acc_ct_p", "acc_ct_r", cols, 180),
             (),
-            ("cut", "acc_ct_p", "acc_ct_r"),
+            ("cut", "cut_w180", "acc_ct_p", "acc_ct_r"),
             view=True,
         )
     )
@@ -572,7 +610,7 @@ def _acc_emp() -> list[Stmt]:
             "acc_emp_w",
             windowed("acc_emp_p", "acc_emp_r", cols, 180),
             (),
-            ("cut", "acc_emp_p", "acc_emp_r"),
+            ("cut", "cut_w180", "acc_emp_p", "acc_emp_r"),
             view=True,
         )
     )
@@ -626,7 +664,7 @@ def _relationships() -> list[Stmt]:
             "acc_pair_w",
             windowed("acc_pair_p", "acc_pair_r", cols, 28),
             (),
-            ("cut", "acc_pair_p", "acc_pair_r"),
+            ("cut", "cut_w28", "acc_pair_p", "acc_pair_r"),
             view=True,
         )
     )
@@ -668,10 +706,12 @@ def _internal_network() -> list[Stmt]:
     )
     team = "SELECT cutoff_id, cdn, employee_id FROM acc_emp_per WHERE n28 > 0"
     team_days = "SELECT DISTINCT employee_id, cdn FROM team"
+    size = bucket_size(28)
+    days = spread("team_days", "employee_id, cdn", "cdn - 28", 28, size)
     net = (
         "SELECT employee_id, cdn, COUNT(*) AS size FROM (SELECT t.employee_id, t.cdn, x.partner"
-        " FROM team_days AS t"
-        " JOIN emp_pair_p AS x ON x.employee_id = t.employee_id AND x.kdn < t.cdn AND x.sdn >= t.cdn - 28"
+        f" FROM ({days}) AS t JOIN emp_pair_p AS x ON x.employee_id = t.employee_id"
+        f" AND {bucket_of('x.sdn', size)} = t.bkt AND x.kdn < t.cdn AND x.sdn >= t.cdn - 28"
         " GROUP BY t.employee_id, t.cdn, x.partner HAVING SUM(x.n) >= 2) AS r GROUP BY employee_id, cdn"
     )
     agg = (
@@ -702,16 +742,25 @@ def _responsiveness() -> list[Stmt]:
         " WHERE is_org AND kind = 'email'"
     )
     outbound = (
-        f"SELECT k.contact_id, k.started_at, {later('k.known_ts', 'e.known_ts')} AS known_ts FROM"
+        f"SELECT k.contact_id, k.started_at, k.sdn, {later('k.known_ts', 'e.known_ts')} AS known_ts FROM"
         " ix_contact AS k"
         " JOIN ix_employee AS e ON e.interaction_id = k.interaction_id AND e.is_org"
         " WHERE k.kind = 'email' AND NOT k.is_org"
+    )
+    size = 4  # a reply falls on one of the REPLY_WINDOW_DAYS + 1 days from the inbound email's day
+    spread_in = spread(
+        "inbound",
+        "interaction_id, account_id, contact_id, started_at, sdn, known_ts",
+        "sdn",
+        REPLY_WINDOW_DAYS + 1,
+        size,
     )
     cand = (
         "SELECT i.interaction_id AS inbound_id, i.account_id, i.sdn,"
         f" {later('i.known_ts', 'o.known_ts')} AS known_ts,"
         f" {seconds('i.started_at', 'o.started_at')} / 3600.0"
-        " AS delay FROM inbound AS i JOIN outbound AS o ON o.contact_id = i.contact_id"
+        f" AS delay FROM ({spread_in}) AS i JOIN outbound AS o ON o.contact_id = i.contact_id"
+        f" AND {bucket_of('o.sdn', size)} = i.bkt"
         " AND o.started_at > i.started_at AND o.started_at <= i.started_at + INTERVAL"
         f" '{REPLY_WINDOW_DAYS}' DAY"
     )
@@ -744,7 +793,13 @@ def _responsiveness() -> list[Stmt]:
     stmts += _preagg("resp", src, ["account_id"], measures, [], ("reply_steps", "inbound"))
     cols = "x.sdn, " + ", ".join(f"x.{m}" for m in measures)
     stmts.append(
-        Stmt("resp_w", windowed("resp_p", "resp_r", cols, 180), (), ("cut", "resp_p", "resp_r"), view=True)
+        Stmt(
+            "resp_w",
+            windowed("resp_p", "resp_r", cols, 180),
+            (),
+            ("cut", "cut_w180", "resp_p", "resp_r"),
+            view=True,
+        )
     )
     items = [
         ("inbound_emails_28d", _f(wsum("n_in", win(28)))),
@@ -774,7 +829,7 @@ def statements(extras: dict[str, str] | None = None) -> list[Stmt]:
         The statements, each after the ones it depends on.
 
     """
-    out = [_cut(), *_accounts(extras or {}), *_contacts()]
+    out = [_cut(), *_cut_spreads(), *_accounts(extras or {}), *_contacts()]
     out += [*_invoices(), *_renewals(), *_surveys(), *_tickets(), *_usage()]
     out += [*_interaction_staging(), *_acc_ix(), *_acc_contact(), *_acc_emp(), *_relationships()]
     out += [*_internal_network(), *_responsiveness()]
