@@ -1,11 +1,12 @@
 """Spark vs DuckDB feature build on one simulated world (``make bench``: the scale world; not a test).
 
 Builds the whole store (CSAT and churn frames plus the online store, every feature) twice in one run: with
-the embedded DuckDB engine, then with the Spark engine on a local master (``local[2]``, driver memory 4g by
-default). Reports each build's wall time and peak resident memory of the whole process tree (the JVM that
-PySpark starts included), the Spark / DuckDB ratio, Spark's session start-up, and where each engine's time
-goes statement by statement (a statement's time includes the views it reads; Spark's first statement also
-stages the prepared tables as Parquet). Both builds' offline frames are compared as a check.
+the embedded DuckDB engine, then with the Spark engine on a local master (``local[2]``, driver memory 10g
+and 32 shuffle partitions by default). Reports each build's wall time and peak resident memory of the whole
+process tree (the JVM that PySpark starts included), the Spark / DuckDB ratio, Spark's session start-up,
+and where each engine's time goes statement by statement (a statement's time includes the views it reads;
+Spark's first statement also stages the prepared tables as Parquet). Both builds' offline frames are
+compared as a check.
 
 Smaller worlds: ``--accounts 2000 --months 6`` (or the environment variables ``CSAT_BENCH_SPARK_ACCOUNTS``
 and ``CSAT_BENCH_SPARK_MONTHS``).
@@ -72,14 +73,20 @@ class TreeRss:
         self.sample()
 
 
-def step_timer(into: dict[str, float]) -> Callable[[str], None]:
-    """An ``on_step`` callback storing each statement's seconds since the previous one finished."""
+def step_timer(into: dict[str, float], label: str = "") -> Callable[[str], None]:
+    """An ``on_step`` callback storing each statement's seconds since the previous one finished.
+
+    With a ``label`` it also prints each statement's time to stderr as it finishes (long runs).
+    """
     last = [time.perf_counter()]
+    console = Console(stderr=True) if label else None
 
     def on_step(name: str) -> None:
         now = time.perf_counter()
         into[name] = round(now - last[0], 3)
         last[0] = now
+        if console is not None:
+            console.print(f"{label} {name}: {into[name]:.1f} s", highlight=False)
 
     return on_step
 
@@ -99,7 +106,11 @@ def one_build(
     out: dict[str, Any] = {}
     with TreeRss() as rss, timed(out, "build_s"):
         result = build_store(
-            local, engine=engine, console=Console(quiet=True), tables=tables, on_step=step_timer(steps)
+            local,
+            engine=engine,
+            console=Console(quiet=True),
+            tables=tables,
+            on_step=step_timer(steps, engine),
         )
     out["peak_tree_rss_mb"] = rss.peak / 2**20
     out["peak_children_rss_mb"] = rss.peak_children / 2**20
@@ -143,7 +154,13 @@ def main() -> None:
     )
     ap.add_argument("--data", type=Path, default=None, help="world folder (made when missing)")
     ap.add_argument("--master", default="local[2]")
-    ap.add_argument("--driver-memory", default="4g")
+    ap.add_argument("--driver-memory", default="10g", help="JVM heap of the local Spark driver")
+    ap.add_argument(
+        "--shuffle-partitions",
+        type=int,
+        default=32,
+        help="spark.sql.shuffle.partitions (the engine's local default is 8; more suits big worlds)",
+    )
     args = ap.parse_args()
     scale = args.accounts == SCALE["accounts"] and args.months == SCALE["months"]
     default_data = (
@@ -155,9 +172,11 @@ def main() -> None:
     figures: dict[str, Any] = {"accounts": args.accounts, "months": args.months, "master": args.master}
     with timed(figures, "simulate_s"):
         ensure_world(data, args.accounts, args.months, 42)
-    settings = load_settings(
-        data_dir=data, spark_master=args.master, spark_conf={"spark.driver.memory": args.driver_memory}
-    )
+    conf = {"spark.driver.memory": args.driver_memory}
+    if args.shuffle_partitions:
+        conf["spark.sql.shuffle.partitions"] = str(args.shuffle_partitions)
+    figures["spark_conf"] = conf
+    settings = load_settings(data_dir=data, spark_master=args.master, spark_conf=conf)
     from features.contract import load_contract
     from features.engine.spark_backend import session
 

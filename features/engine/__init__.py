@@ -9,7 +9,7 @@ from typing import Any
 import pandas as pd
 import sqlglot
 
-from features.engine.prepare import Plan, plan, prepare_tables
+from features.engine.prepare import Plan, encode_ids, plan, prepare_tables
 from features.engine.sql import OUTPUTS, Stmt, raw_tables, statements
 
 ENGINES = ("duckdb", "spark")
@@ -125,6 +125,7 @@ def compute_features(
             "as_of": as_of.astype("datetime64[us]"),
         }
     )
+    encode_ids(prepared)
     stmts = statements(p.extras)
     chosen, outputs, where = select_statements(p, stmts)
     result = _backend(engine).run(

@@ -8,6 +8,7 @@ from zoneinfo import available_timezones
 
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 
 from features.catalog import (
     ACCOUNT_CONTRACT_COLUMNS,
@@ -45,6 +46,30 @@ COLUMNS: dict[str, tuple[str, ...]] = {
     "renewals": ("account_id", "renewal_date", "outcome", "arr_change_usd"),
 }
 LIST_TYPE = pd.ArrowDtype(pa.list_(pa.string()))
+#: Identifier columns the definitions only compare for equality, by key space: they are replaced by integer
+#: codes before an engine sees them (same string, same code; null stays null), which makes staging, joins
+#: and groupings cheaper. Lists hold identifiers of the key space too. ``interaction_id``, unique by the
+#: contract, becomes the row's position.
+ID_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
+    "account": {
+        name: ("account_id",)
+        for name in (
+            "entities",
+            "accounts",
+            "contacts",
+            "tickets",
+            "usage",
+            "invoices",
+            "surveys",
+            "renewals",
+        )
+    },
+    "person": {
+        "contacts": ("contact_id",),
+        "employees": ("employee_id",),
+        "interactions": ("organizer_id", "internal_participants", "external_participants"),
+    },
+}
 TIMESTAMP_COLUMNS = {
     "interactions": ("started_at",),
     "tickets": ("opened_at", "closed_at"),
@@ -154,3 +179,54 @@ def prepare_tables(
             sel["timezone"] = tz.where(tz.isin(zones), "UTC").astype(str)
         out[name] = sel
     return out
+
+
+def _items(col: pa.ChunkedArray) -> pa.ChunkedArray:
+    """The identifiers of a column: its values, or a list column's items."""
+    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+        return pa.chunked_array([chunk.values for chunk in col.chunks], col.type.value_type)
+    return col
+
+
+def _index_in(values: pa.Array | pa.ChunkedArray, dictionary: pa.Array) -> pa.Array | pa.ChunkedArray:
+    codes = pc.index_in(values, value_set=dictionary.cast(values.type))
+    return codes
+
+
+def _encoded(col: pa.ChunkedArray, dictionary: pa.Array) -> pd.Series:
+    """Replace each identifier (or each item of a list) by its position in ``dictionary``."""
+    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
+        chunks = [
+            pa.ListArray.from_arrays(
+                chunk.offsets.cast(pa.int32()),
+                _index_in(chunk.values, dictionary),
+                mask=chunk.is_null() if chunk.null_count else None,
+            )
+            for chunk in col.chunks
+        ]
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, pa.list_(pa.int32()))))
+    return pd.Series(pd.arrays.ArrowExtensionArray(_index_in(col, dictionary)))
+
+
+def encode_ids(tables: dict[str, pd.DataFrame]) -> None:
+    """Replace the identifier columns of :data:`ID_KEYS` by integer codes, in place, one dictionary per key.
+
+    Every definition uses identifiers only for equality (joins, groupings, counts of non-null values), so the
+    features do not change; engines join and group integers much faster than strings.
+    """
+    if "interactions" in tables:
+        ix = tables["interactions"]
+        ix["interaction_id"] = pd.Series(range(len(ix)), index=ix.index, dtype="int64")
+    for columns in ID_KEYS.values():
+        present = [
+            (t, c) for t, cols in columns.items() if t in tables for c in cols if c in tables[t].columns
+        ]
+        arrays = {
+            (t, c): pa.Table.from_pandas(tables[t][[c]], preserve_index=False).column(0) for t, c in present
+        }
+        if not arrays:
+            continue
+        uniques = [pc.unique(_items(col)).cast(pa.large_string()) for col in arrays.values()]
+        dictionary = pc.unique(pa.concat_arrays(uniques)).drop_null()
+        for (t, c), col in arrays.items():
+            tables[t][c] = _encoded(col, dictionary).set_axis(tables[t].index)
