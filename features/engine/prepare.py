@@ -188,24 +188,28 @@ def _items(col: pa.ChunkedArray) -> pa.ChunkedArray:
     return col
 
 
-def _index_in(values: pa.Array | pa.ChunkedArray, dictionary: pa.Array) -> pa.Array | pa.ChunkedArray:
-    codes = pc.index_in(values, value_set=dictionary.cast(values.type))
-    return codes
+def _index_in(values: pa.ChunkedArray, dictionary: pa.Array) -> pa.Array:
+    """Positions of ``values`` in ``dictionary`` (one lookup table for all chunks), as one array."""
+    return pc.index_in(values, value_set=dictionary.cast(values.type)).combine_chunks()
 
 
 def _encoded(col: pa.ChunkedArray, dictionary: pa.Array) -> pd.Series:
     """Replace each identifier (or each item of a list) by its position in ``dictionary``."""
-    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-        chunks = [
+    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
+        return pd.Series(pd.arrays.ArrowExtensionArray(_index_in(col, dictionary)))
+    codes = _index_in(_items(col), dictionary)
+    chunks, start = [], 0
+    for chunk in col.chunks:  # a chunk's offsets index its whole child array (``values``), sliced or not
+        n = len(chunk.values)
+        chunks.append(
             pa.ListArray.from_arrays(
                 chunk.offsets.cast(pa.int32()),
-                _index_in(chunk.values, dictionary),
+                codes.slice(start, n),
                 mask=chunk.is_null() if chunk.null_count else None,
             )
-            for chunk in col.chunks
-        ]
-        return pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, pa.list_(pa.int32()))))
-    return pd.Series(pd.arrays.ArrowExtensionArray(_index_in(col, dictionary)))
+        )
+        start += n
+    return pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, pa.list_(pa.int32()))))
 
 
 def encode_ids(tables: dict[str, pd.DataFrame]) -> None:

@@ -1,0 +1,76 @@
+"""The engine's preparation: identifiers become integer codes, and range joins go through day buckets."""
+
+from __future__ import annotations
+
+import duckdb
+import pandas as pd
+import pyarrow as pa
+import pytest
+
+from features.engine.prepare import LIST_TYPE, encode_ids
+from features.engine.sql import bucket_size, spread
+
+
+def _tables() -> dict[str, pd.DataFrame]:
+    return {
+        "accounts": pd.DataFrame({"account_id": ["A2", "A1", "A3"]}),
+        "contacts": pd.DataFrame({"contact_id": ["C1", "C2", "C3"], "account_id": ["A1", "A1", None]}),
+        "employees": pd.DataFrame({"employee_id": ["E1", "E2"]}),
+        "entities": pd.DataFrame({"account_id": ["A3", "A9"]}),
+        "interactions": pd.DataFrame(
+            {
+                "interaction_id": ["I7", "I3", "I5"],
+                "organizer_id": ["E1", "C2", "X1"],
+                "internal_participants": pd.Series([["E2"], [], ["E1", "E2"]], dtype=LIST_TYPE),
+                "external_participants": pd.Series([["C1", "C2"], ["C3"], ["X1"]], dtype=LIST_TYPE),
+            }
+        ),
+    }
+
+
+def test_encode_ids_keeps_equality_within_each_key_space() -> None:
+    raw = _tables()
+    enc = {name: df.copy() for name, df in raw.items()}
+    encode_ids(enc)
+
+    def codes(items: list[tuple[str, str]]) -> dict[str, int]:
+        seen: dict[str, int] = {}
+        for table, col in items:
+            for r, e in zip(raw[table][col], enc[table][col], strict=True):
+                pairs = zip(r, e, strict=True) if isinstance(r, list) else [(r, e)]
+                for rv, ev in pairs:
+                    if not isinstance(rv, str) and pd.isna(rv):
+                        assert pd.isna(ev), f"{table}.{col}: a null identifier must stay null"
+                        continue
+                    assert seen.setdefault(rv, int(ev)) == int(ev), f"{rv} got two codes"
+        assert len(set(seen.values())) == len(seen), "two identifiers share a code"
+        return seen
+
+    accounts = codes([(t, "account_id") for t in ("accounts", "contacts", "entities")])
+    assert set(accounts) == {"A1", "A2", "A3", "A9"}
+    persons = codes(
+        [
+            ("contacts", "contact_id"),
+            ("employees", "employee_id"),
+            ("interactions", "organizer_id"),
+            ("interactions", "internal_participants"),
+            ("interactions", "external_participants"),
+        ]
+    )
+    assert set(persons) == {"C1", "C2", "C3", "E1", "E2", "X1"}  # an unknown person keeps a code of its own
+    assert enc["interactions"]["interaction_id"].tolist() == [0, 1, 2]  # unique by contract: its position
+    lengths = enc["interactions"]["external_participants"].map(len).tolist()
+    assert lengths == [2, 1, 1]
+
+
+@pytest.mark.parametrize("span", [8, 28, 90, 180])
+def test_spread_touches_exactly_the_buckets_of_the_range(span: int) -> None:
+    size = bucket_size(span)
+    days = pd.DataFrame({"id": range(400), "d": range(19_000, 19_400)})
+    con = duckdb.connect()
+    con.register("days", pa.Table.from_pandas(days))
+    got = con.sql(spread("days", "id, d", "d - 3", span, size)).df()
+    con.close()
+    for row in days.itertuples():
+        want = sorted({(day // size) for day in range(row.d - 3, row.d - 3 + span)})
+        assert sorted(got.loc[got["id"] == row.id, "bkt"]) == want, f"day {row.d}"
