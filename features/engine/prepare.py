@@ -189,8 +189,14 @@ def _items(col: pa.ChunkedArray) -> pa.ChunkedArray:
 
 
 def _index_in(values: pa.ChunkedArray, dictionary: pa.Array) -> pa.Array:
-    """Positions of ``values`` in ``dictionary`` (one lookup table for all chunks), as one array."""
-    return pc.index_in(values, value_set=dictionary.cast(values.type)).combine_chunks()
+    """Positions of ``values`` in ``dictionary`` (one lookup table for all chunks), as one array.
+
+    Text columns are matched as they are (the dictionary takes their type); identifiers of any other type
+    (integers, an all-null column) are compared as text, as the dictionary was built.
+    """
+    if pa.types.is_string(values.type) or pa.types.is_large_string(values.type):
+        return pc.index_in(values, value_set=dictionary.cast(values.type)).combine_chunks()
+    return pc.index_in(values.cast(pa.large_string()), value_set=dictionary).combine_chunks()
 
 
 def _encoded(col: pa.ChunkedArray, dictionary: pa.Array) -> pd.Series:
@@ -201,9 +207,10 @@ def _encoded(col: pa.ChunkedArray, dictionary: pa.Array) -> pd.Series:
     chunks, start = [], 0
     for chunk in col.chunks:  # a chunk's offsets index its whole child array (``values``), sliced or not
         n = len(chunk.values)
+        offsets = pa.array(chunk.offsets.to_numpy(zero_copy_only=False), pa.int32())  # unsliced: with a mask
         chunks.append(
             pa.ListArray.from_arrays(
-                chunk.offsets.cast(pa.int32()),
+                offsets,
                 codes.slice(start, n),
                 mask=chunk.is_null() if chunk.null_count else None,
             )

@@ -125,6 +125,10 @@ def windowed(p: str, r: str, cols: str, lookback: int) -> str:
     Returns:
         A SELECT giving ``cutoff_id, cdn, as_of`` and ``cols`` for every row a cutoff may read.
 
+    The buckets cover the stamp days ``[cdn - lookback, cdn - 1]`` only, which holds every row a cutoff may
+    read because a row is never known before it is stamped (``kdn >= sdn``: :func:`known` takes the later
+    of the stamp and ``recorded_at``).
+
     """
     size = bucket_size(lookback)
     return (

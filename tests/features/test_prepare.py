@@ -63,10 +63,36 @@ def test_encode_ids_keeps_equality_within_each_key_space() -> None:
     assert lengths == [2, 1, 1]
 
 
+def test_encode_ids_handles_chunked_sliced_and_null_lists() -> None:
+    items = pa.array([["Z"], ["C1", "C2"], None, ["C2"], [], ["C3", "C1"]], pa.list_(pa.string()))
+    col = pa.chunked_array([items.slice(1, 3), items.slice(4, 2)])  # sliced chunks: offsets do not start at 0
+    ix = pd.DataFrame({"external_participants": pd.Series(pd.arrays.ArrowExtensionArray(col))})
+    tables = {"contacts": pd.DataFrame({"contact_id": ["C1", "C2", "C3"]}), "interactions": ix}
+    encode_ids(tables)
+    code = dict(zip(["C1", "C2", "C3"], tables["contacts"]["contact_id"].astype(int), strict=True))
+    got = tables["interactions"]["external_participants"].tolist()
+    assert list(got[0]) == [code["C1"], code["C2"]]
+    assert pd.isna(got[1])  # a null list stays null
+    assert [list(v) for v in got[2:]] == [[code["C2"]], [], [code["C3"], code["C1"]]]
+
+
+def test_encode_ids_accepts_integer_and_all_null_identifiers() -> None:
+    tables = {
+        "accounts": pd.DataFrame({"account_id": [101, 102]}),
+        "contacts": pd.DataFrame({"contact_id": [7, 8], "account_id": [None, None]}),
+        "entities": pd.DataFrame({"account_id": ["102", "101"]}),
+    }
+    encode_ids(tables)
+    acc, ent = tables["accounts"]["account_id"].tolist(), tables["entities"]["account_id"].tolist()
+    assert ent == acc[::-1]  # 101 and "101" are the same account (identifiers are compared as text)
+    assert tables["contacts"]["account_id"].isna().all()
+
+
 @pytest.mark.parametrize("span", [8, 28, 90, 180])
-def test_spread_touches_exactly_the_buckets_of_the_range(span: int) -> None:
+@pytest.mark.parametrize("first_day", [-200, 19_000])  # days before 1970 too: floor, not truncation
+def test_spread_touches_exactly_the_buckets_of_the_range(span: int, first_day: int) -> None:
     size = bucket_size(span)
-    days = pd.DataFrame({"id": range(400), "d": range(19_000, 19_400)})
+    days = pd.DataFrame({"id": range(400), "d": range(first_day, first_day + 400)})
     con = duckdb.connect()
     con.register("days", pa.Table.from_pandas(days))
     got = con.sql(spread("days", "id, d", "d - 3", span, size)).df()
