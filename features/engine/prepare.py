@@ -6,6 +6,7 @@ from collections.abc import Collection, Mapping
 from dataclasses import dataclass, field
 from zoneinfo import available_timezones
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -181,10 +182,26 @@ def prepare_tables(
     return out
 
 
+def _is_list(col: pa.ChunkedArray) -> bool:
+    return pa.types.is_list(col.type) or pa.types.is_large_list(col.type)
+
+
+def _list_items(chunk: pa.Array) -> tuple[np.ndarray, pa.Array]:
+    """A list chunk's offsets, rebased to start at 0, and the items they index (only the chunk's own).
+
+    A sliced chunk's ``values`` is its parent's whole child array; taking it as is would repeat every item
+    once per chunk.
+    """
+    offsets = chunk.offsets.to_numpy(zero_copy_only=False)
+    start = int(offsets[0]) if len(offsets) else 0
+    end = int(offsets[-1]) if len(offsets) else 0
+    return offsets - start, chunk.values.slice(start, end - start)
+
+
 def _items(col: pa.ChunkedArray) -> pa.ChunkedArray:
     """The identifiers of a column: its values, or a list column's items."""
-    if pa.types.is_list(col.type) or pa.types.is_large_list(col.type):
-        return pa.chunked_array([chunk.values for chunk in col.chunks], col.type.value_type)
+    if _is_list(col):
+        return pa.chunked_array([_list_items(chunk)[1] for chunk in col.chunks], col.type.value_type)
     return col
 
 
@@ -201,21 +218,20 @@ def _index_in(values: pa.ChunkedArray, dictionary: pa.Array) -> pa.Array:
 
 def _encoded(col: pa.ChunkedArray, dictionary: pa.Array) -> pd.Series:
     """Replace each identifier (or each item of a list) by its position in ``dictionary``."""
-    if not (pa.types.is_list(col.type) or pa.types.is_large_list(col.type)):
+    if not _is_list(col):
         return pd.Series(pd.arrays.ArrowExtensionArray(_index_in(col, dictionary)))
     codes = _index_in(_items(col), dictionary)
     chunks, start = [], 0
-    for chunk in col.chunks:  # a chunk's offsets index its whole child array (``values``), sliced or not
-        n = len(chunk.values)
-        offsets = pa.array(chunk.offsets.to_numpy(zero_copy_only=False), pa.int32())  # unsliced: with a mask
+    for chunk in col.chunks:
+        offsets, items = _list_items(chunk)
         chunks.append(
             pa.ListArray.from_arrays(
-                offsets,
-                codes.slice(start, n),
+                pa.array(offsets, pa.int32()),
+                codes.slice(start, len(items)),
                 mask=chunk.is_null() if chunk.null_count else None,
             )
         )
-        start += n
+        start += len(items)
     return pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(chunks, pa.list_(pa.int32()))))
 
 

@@ -7,7 +7,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from features.engine.prepare import LIST_TYPE, encode_ids
+from features.engine.prepare import LIST_TYPE, _items, encode_ids
 from features.engine.sql import bucket_size, spread
 
 
@@ -66,6 +66,8 @@ def test_encode_ids_keeps_equality_within_each_key_space() -> None:
 def test_encode_ids_handles_chunked_sliced_and_null_lists() -> None:
     items = pa.array([["Z"], ["C1", "C2"], None, ["C2"], [], ["C3", "C1"]], pa.list_(pa.string()))
     col = pa.chunked_array([items.slice(1, 3), items.slice(4, 2)])  # sliced chunks: offsets do not start at 0
+    # each chunk's own items only, not its parent's whole child array once per chunk (memory at scale)
+    assert _items(col).to_pylist() == ["C1", "C2", "C2", "C3", "C1"]
     ix = pd.DataFrame({"external_participants": pd.Series(pd.arrays.ArrowExtensionArray(col))})
     tables = {"contacts": pd.DataFrame({"contact_id": ["C1", "C2", "C3"]}), "interactions": ix}
     encode_ids(tables)
