@@ -192,9 +192,8 @@ def _list_items(chunk: pa.Array) -> tuple[np.ndarray, pa.Array]:
     A sliced chunk's ``values`` is its parent's whole child array; taking it as is would repeat every item
     once per chunk.
     """
-    offsets = chunk.offsets.to_numpy(zero_copy_only=False)
-    start = int(offsets[0]) if len(offsets) else 0
-    end = int(offsets[-1]) if len(offsets) else 0
+    offsets = chunk.offsets.to_numpy(zero_copy_only=False)  # never empty: n + 1 entries
+    start, end = int(offsets[0]), int(offsets[-1])
     return offsets - start, chunk.values.slice(start, end - start)
 
 
@@ -220,10 +219,10 @@ def _encoded(col: pa.ChunkedArray, dictionary: pa.Array) -> pd.Series:
     """Replace each identifier (or each item of a list) by its position in ``dictionary``."""
     if not _is_list(col):
         return pd.Series(pd.arrays.ArrowExtensionArray(_index_in(col, dictionary)))
-    codes = _index_in(_items(col), dictionary)
+    parts = [_list_items(chunk) for chunk in col.chunks]
+    codes = _index_in(pa.chunked_array([items for _, items in parts], col.type.value_type), dictionary)
     chunks, start = [], 0
-    for chunk in col.chunks:
-        offsets, items = _list_items(chunk)
+    for chunk, (offsets, items) in zip(col.chunks, parts, strict=True):
         chunks.append(
             pa.ListArray.from_arrays(
                 pa.array(offsets, pa.int32()),
