@@ -133,14 +133,14 @@ def label_frames(tables: Mapping[str, pd.DataFrame], settings: Settings) -> dict
 
 
 def engine_options(settings: Settings, engine: str) -> dict[str, Any]:
-    """Backend options the settings give an engine (Spark: master URL, extra settings, staging folder)."""
+    """Backend options the settings give an engine (DuckDB: memory limit; Spark: master, conf, staging)."""
     if engine == "spark":
         return {
             "master": settings.spark_master,
             "conf": dict(settings.spark_conf),
             "staging_dir": settings.spark_staging_dir,
         }
-    return {}
+    return {"memory_limit": settings.duckdb_memory_limit}
 
 
 def build_frames(
@@ -149,6 +149,7 @@ def build_frames(
     settings: Settings,
     engine: str | None = None,
     on_step: Callable[[str], None] | None = None,
+    release_tables: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """Features for several entity frames in one engine run (the raw tables are staged once for all).
 
@@ -158,6 +159,8 @@ def build_frames(
         settings: the settings (exclude_account_columns; engine, spark_master and spark_conf).
         engine: ``duckdb`` or ``spark``; default ``settings.engine``.
         on_step: called with each statement's name as it finishes.
+        release_tables: empty ``tables`` (a dict the caller owns and no longer needs) as soon as the engine
+            has its own copy of the columns it reads, so that the raw frames are freed during the run.
 
     Returns:
         name -> the entity rows with their features.
@@ -170,18 +173,30 @@ def build_frames(
         return {}
     both = pd.concat(parts, ignore_index=True)
     feats = compute_features(
-        dict(tables),
+        tables if release_tables and isinstance(tables, dict) else dict(tables),
         both,
         engine,
         exclude_account_columns=settings.exclude_account_columns,
         on_step=on_step,
         engine_options=engine_options(settings, engine),
+        release_tables=release_tables,
     )
     out = {}
     for k in keys:
         part = feats[feats["_frame"] == k].drop(columns="_frame").reset_index(drop=True)
         out[k] = part
     return out
+
+
+def _load(
+    settings: Settings, console: Console, timings: dict[str, float], notes: list[str]
+) -> dict[str, pd.DataFrame]:
+    from features.contract import load_contract
+
+    with _timed(timings, "load"):
+        loaded = load_contract(settings.data_dir, settings, console=console)
+    notes.extend(loaded.warnings)
+    return loaded.tables
 
 
 def build_store(
@@ -214,13 +229,9 @@ def build_store(
         from features.engine.spark_backend import require_pyspark
 
         require_pyspark()  # before the load: a missing extra is reported at once
+    owned = tables is None
     if tables is None:
-        from features.contract import load_contract
-
-        with _timed(timings, "load"):
-            loaded = load_contract(settings.data_dir, settings, console=console)
-        tables = loaded.tables
-        notes.extend(loaded.warnings)
+        tables = _load(settings, console, timings, notes)
     tables = dict(tables)
     p = plan(tables, settings.exclude_account_columns)
     for group, lacking in p.groups_missing.items():
@@ -257,7 +268,8 @@ def build_store(
                 if on_step is not None:
                     on_step(name)
 
-            frames = build_frames(tables, entity_frames, settings, engine, step)
+            # A build that loaded the tables itself frees them once the engine has its own copy.
+            frames = build_frames(tables, entity_frames, settings, engine, step, release_tables=owned)
         online = frames.pop("online")
         write_task = progress.add_task("writing offline store", total=len(frames))
         for target, frame in frames.items():

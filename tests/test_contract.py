@@ -144,6 +144,34 @@ def test_parquet_zoned_timestamps_become_naive_utc(tmp_path: Path, world: dict[s
     assert responded.tolist() == world["surveys"]["responded_at"].tolist()
 
 
+def test_parquet_is_read_in_batches_with_text_as_large_string(
+    tmp_path: Path, world: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from features.contract import readers
+
+    folder = write_world(tmp_path / "pq", world, "parquet")
+    whole = load(folder, tmp_path)[0].tables
+    monkeypatch.setattr(readers, "PARQUET_BATCH_ROWS", 3)  # many batches per file
+    raw = readers.read_raw(readers.TableFile("tickets", folder / "tickets.parquet", "parquet"))
+    assert raw.num_rows == len(world["tickets"]) > 3
+    assert raw.schema.field("ticket_id").type == pa.large_string()
+    batched = load(folder, tmp_path)[0].tables
+    for name in TABLES:
+        pd.testing.assert_frame_equal(batched[name], whole[name])
+
+
+def test_parsed_text_shares_the_files_buffers(tmp_path: Path, world: dict[str, pd.DataFrame]) -> None:
+    from features.contract import readers
+    from features.contract.parsing import parse_column
+
+    folder = write_world(tmp_path / "pq", world, "parquet")
+    raw = readers.read_raw(readers.TableFile("tickets", folder / "tickets.parquet", "parquet"))
+    spec = next(c for c in TABLE_SPECS["tickets"].columns if c.name == "ticket_id")
+    parsed = parse_column(raw.column("ticket_id"), spec).values
+    stored = pa.chunked_array(parsed.array._pa_array).chunk(0)  # type: ignore[attr-defined]
+    assert stored.buffers()[2].address == raw.column("ticket_id").chunk(0).buffers()[2].address
+
+
 def test_optional_columns_absent_are_filled(
     tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
 ) -> None:
@@ -531,3 +559,19 @@ def test_validation_order_puts_referenced_tables_first() -> None:
         order.index("employees") < order.index("accounts") < order.index("contacts") < order.index("surveys")
     )
     assert set(order) == set(TABLES)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_duplicated_marks_every_copy_and_never_a_missing_value(seed: int) -> None:
+    import numpy as np
+
+    from features.contract.rules import duplicated
+
+    rng = np.random.default_rng(seed)
+    values = [None if v == 0 else f"k{v}" for v in rng.integers(0, 12, 40)]
+    chunked = pa.chunked_array([pa.array(values[:15]), pa.array(values[15:])])
+    expected = pd.Series(values).duplicated(keep=False).to_numpy() & pd.Series(values).notna().to_numpy()
+    assert expected.any() and not expected.all()
+    assert duplicated(chunked).tolist() == expected.tolist()
+    assert duplicated(pa.array([3, 1, 3, None, None])).tolist() == [True, False, True, False, False]
+    assert duplicated(pa.array(["a"])).tolist() == [False]

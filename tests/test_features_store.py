@@ -16,7 +16,7 @@ from typer.testing import CliRunner
 
 from csat.settings import load_settings
 from features import store
-from features.build import build_store
+from features.build import build_frames, build_store
 from features.catalog import catalog
 from features.feature_cli import features_app
 from features.labels import churn_frame, csat_frame, snapshot_dates
@@ -52,6 +52,37 @@ def built(world, tmp_path_factory):
     )
     result = build_store(settings, as_of=pd.Timestamp("2024-07-01").date(), tables=world)
     return settings, result
+
+
+def test_build_frames_can_free_the_raw_tables_it_was_handed(world):
+    settings = load_settings()
+    accounts = world["accounts"]["account_id"]
+    ents = {"e": pd.DataFrame({"account_id": accounts, "as_of": pd.Timestamp("2024-05-01")})}
+    kept = dict(world)
+    expected = build_frames(kept, ents, settings)["e"]
+    assert set(kept) == set(world)  # not asked to: the caller's tables stay
+    handed = dict(world)
+    got = build_frames(handed, ents, settings, release_tables=True)["e"]
+    assert handed == {}
+    pd.testing.assert_frame_equal(got, expected)
+
+
+def test_a_build_that_loads_the_tables_frees_them_during_the_run(world, tmp_path, monkeypatch):
+    from features import build
+
+    seen = {}
+
+    def spy(tables, entity_frames, settings, engine=None, on_step=None, release_tables=False):
+        seen["release"] = release_tables
+        return build_frames(tables, entity_frames, settings, engine, on_step, release_tables)
+
+    monkeypatch.setattr(build, "build_frames", spy)
+    monkeypatch.setattr(build, "_load", lambda *a: dict(world))
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "s1")
+    build_store(settings, as_of=pd.Timestamp("2024-07-01").date())
+    assert seen == {"release": True}
+    build_store(load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "s2"), tables=world)
+    assert seen == {"release": False}
 
 
 def test_offline_frames_and_manifest(built, world):

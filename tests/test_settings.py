@@ -48,6 +48,19 @@ def test_wrong_type_names_the_field(tmp_path: Path) -> None:
         load_settings(config)
 
 
+def test_duckdb_memory_limit_reaches_the_engine(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from features.build import engine_options
+
+    monkeypatch.setenv("CSAT_DUCKDB_MEMORY_LIMIT", "3GB")
+    monkeypatch.chdir(tmp_path)
+    assert engine_options(load_settings(), "duckdb") == {"memory_limit": "3GB"}
+    config = tmp_path / "csat.toml"
+    config.write_text('duckdb_memory_limit = "lots"\n')
+    monkeypatch.delenv("CSAT_DUCKDB_MEMORY_LIMIT")
+    with pytest.raises(ValidationError, match="duckdb_memory_limit"):
+        load_settings(config)
+
+
 def test_secret_in_file_is_refused_and_env_secret_is_hidden(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

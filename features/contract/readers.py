@@ -20,6 +20,7 @@ from features.contract.schemas import FILE_FORMATS, TABLES
 
 HEADER_PEEK_BYTES = 1 << 20
 CSV_BLOCK_BYTES = 64 << 20
+PARQUET_BATCH_ROWS = 1 << 20
 PANDAS_INDEX_PREFIX = "__index_level_"
 
 
@@ -99,8 +100,17 @@ def read_raw(file: TableFile) -> pa.Table:
 
 
 def _read_parquet(path: Path) -> pa.Table:
-    table = pq.read_table(path, memory_map=True)
-    keep = [name for name in table.column_names if not name.startswith(PANDAS_INDEX_PREFIX)]
+    """Read a Parquet file batch by batch, its text columns as ``large_string``.
+
+    pandas keeps text as ``large_string``: reading it so from the start lets the parsed frame share the
+    file's buffers instead of holding a converted copy beside them (a batch at a time is converted).
+    """
+    file = pq.ParquetFile(path, memory_map=True)
+    schema = file.schema_arrow
+    wide = pa.schema([f.with_type(pa.large_string()) if pa.types.is_string(f.type) else f for f in schema])
+    batches = [batch.cast(wide) for batch in file.iter_batches(batch_size=PARQUET_BATCH_ROWS)]
+    table = pa.Table.from_batches(batches, wide)
+    keep = [i for i, name in enumerate(table.column_names) if not name.startswith(PANDAS_INDEX_PREFIX)]
     return table.select(keep)
 
 

@@ -88,8 +88,10 @@ def as_arrow(series: pd.Series) -> pa.Array | pa.ChunkedArray:
 def duplicated(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     """Mark every occurrence of a value that occurs more than once (missing values are never duplicates).
 
-    Sort-based: on tens of millions of strings it is several times faster and lighter than hashing
-    (``Series.duplicated`` or ``pyarrow.compute.unique``).
+    Sort-based, through ranks: a value occurs more than once exactly when its lowest and highest rank among
+    ties differ. On tens of millions of strings it is several times faster and lighter than hashing
+    (``Series.duplicated`` or ``pyarrow.compute.unique``), and unlike taking the sorted values it holds no
+    second copy of the text.
 
     Args:
         values: the values.
@@ -101,15 +103,9 @@ def duplicated(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
     n = len(values)
     if n < 2:
         return np.zeros(n, dtype=bool)
-    order = pc.sort_indices(values)
-    ordered = pc.take(values, order)
-    same = _np_mask(pc.equal(ordered.slice(1), ordered.slice(0, n - 1)))
-    in_ordered = np.zeros(n, dtype=bool)
-    in_ordered[1:] |= same
-    in_ordered[:-1] |= same
-    mask = np.empty(n, dtype=bool)
-    mask[np.asarray(order.to_numpy(zero_copy_only=False))] = in_ordered
-    return mask
+    first = np.asarray(pc.rank(values, tiebreaker="min"))
+    last = np.asarray(pc.rank(values, tiebreaker="max"))
+    return (first != last) & _np_mask(pc.is_valid(values))
 
 
 def arrow_isin(series: pd.Series, values: pa.Array) -> pd.Series:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Collection, Mapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping
 from functools import lru_cache
 from typing import Any
 
 import pandas as pd
+import pyarrow as pa
 import sqlglot
 
 from features.engine.prepare import Plan, encode_ids, plan, prepare_tables
@@ -76,13 +77,14 @@ def _backend(engine: str) -> Any:
 
 
 def compute_features(
-    tables: dict[str, pd.DataFrame],
+    tables: MutableMapping[str, pd.DataFrame],
     entities: pd.DataFrame,
     engine: str = "duckdb",
     *,
     exclude_account_columns: Collection[str] = (),
     on_step: Callable[[str], None] | None = None,
     engine_options: Mapping[str, Any] | None = None,
+    release_tables: bool = False,
 ) -> pd.DataFrame:
     """Compute every available feature for each (account_id, as_of) row, point in time.
 
@@ -93,6 +95,8 @@ def compute_features(
         exclude_account_columns: extra accounts columns not to offer as features.
         on_step: called with each statement's name as it finishes (progress).
         engine_options: backend keyword arguments (Spark: ``master``, ``conf``, ``staging_dir``).
+        release_tables: empty ``tables`` (a mutable mapping the caller owns) once the engine's own copy of
+            the columns it reads is made, so that the raw frames can be freed during the engine run.
 
     Returns:
         The entity rows, in order, followed by one column per available feature: numbers as float64,
@@ -114,6 +118,8 @@ def compute_features(
         raise ValueError(f"entities lack column(s): {', '.join(sorted(missing))}")
     p = plan(tables, exclude_account_columns)
     prepared = prepare_tables(tables, p.present, p.extras)
+    if release_tables:
+        tables.clear()
     ents = entities.reset_index(drop=True)
     as_of = pd.to_datetime(ents["as_of"])
     if isinstance(as_of.dtype, pd.DatetimeTZDtype):
@@ -126,6 +132,7 @@ def compute_features(
         }
     )
     encode_ids(prepared)
+    pa.default_memory_pool().release_unused()  # what the raw identifiers held goes back to the system
     stmts = statements(p.extras)
     chosen, outputs, where = select_statements(p, stmts)
     result = _backend(engine).run(

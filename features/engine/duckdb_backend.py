@@ -28,10 +28,21 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
     con.execute("SET TimeZone = 'UTC'")
     con.execute(f"SET threads = {threads or os.cpu_count() or 2}")
     con.execute("SET preserve_insertion_order = false")
-    limit = memory_limit or os.environ.get("CSAT_DUCKDB_MEMORY_LIMIT") or default_memory_limit()
+    limit = memory_limit or default_memory_limit()
     con.execute(f"SET memory_limit = '{limit}'")
     con.execute(f"SET temp_directory = '{tempfile.gettempdir()}/csat-duckdb-spill'")
     return con
+
+
+def _materialise(con: duckdb.DuckDBPyConnection, st: Stmt) -> None:
+    """Create the statement's view or table (compressed when ``compact``)."""
+    if st.view:
+        con.execute(f"CREATE OR REPLACE TEMP VIEW {st.name} AS {st.sql}")
+    elif st.compact:
+        con.execute(f"CREATE OR REPLACE TABLE compact.{st.name} AS {st.sql}")
+        con.execute("CHECKPOINT compact")  # compresses the new table
+    else:
+        con.execute(f"CREATE OR REPLACE TEMP TABLE {st.name} AS {st.sql}")
 
 
 def run(
@@ -39,12 +50,17 @@ def run(
     stmts: list[Stmt],
     final_sql: str,
     on_step: Callable[[str], None] | None = None,
+    memory_limit: str | None = None,
 ) -> pd.DataFrame:
     """Register the tables, materialise the statements in order, and return the final query's result.
 
-    Intermediate tables are dropped as soon as no later statement needs them, to keep memory low.
+    Intermediate tables are dropped as soon as no later statement needs them, to keep memory low. The
+    statements marked ``compact`` (the big row-level tables that several later statements read) are stored
+    compressed: about half the memory for a few percent more time.
     """
-    con = connect()
+    con = connect(memory_limit=memory_limit)
+    con.execute("ATTACH ':memory:' AS compact (COMPRESS)")
+    con.execute("SET search_path = 'memory,compact'")
     try:
         for name, df in tables.items():
             con.register(f"{name}_df", pa.Table.from_pandas(df, preserve_index=False))
@@ -52,14 +68,14 @@ def run(
         by_name = {s.name: s for s in stmts}
         reads, last_use = last_uses(stmts)
         for i, st in enumerate(stmts):
-            kind = "VIEW" if st.view else "TABLE"
-            con.execute(f"CREATE OR REPLACE TEMP {kind} {st.name} AS {st.sql}")
+            _materialise(con, st)
             for d in reads[st.name]:
                 dep = by_name.get(d)
                 if last_use.get(d) == i and d != "cut" and not d.startswith("out_") and dep and not dep.view:
                     con.execute(f"DROP TABLE IF EXISTS {d}")
             if on_step is not None:
                 on_step(st.name)
-        return con.sql(final_sql).to_arrow_table().to_pandas()
+        result = con.sql(final_sql).to_arrow_table()
     finally:
-        con.close()
+        con.close()  # frees the engine's tables before the result is converted
+    return result.to_pandas(self_destruct=True, split_blocks=True)

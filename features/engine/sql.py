@@ -33,13 +33,17 @@ MEANINGFUL_MAX_PEOPLE = 5
 
 @dataclass(frozen=True)
 class Stmt:
-    """One named SELECT statement; ``tables`` are the raw tables it reads, ``deps`` earlier statements."""
+    """One named SELECT statement; ``tables`` are the raw tables it reads, ``deps`` earlier statements.
+
+    ``compact`` marks a big table that several later statements read: an engine may store it compressed.
+    """
 
     name: str
     sql: str
     tables: tuple[str, ...] = ()
     deps: tuple[str, ...] = ()
     view: bool = False
+    compact: bool = False
 
 
 @dataclass(frozen=True)
@@ -458,9 +462,9 @@ def _interaction_staging() -> list[Stmt]:
     )
     return [
         Stmt("ix", ix, ("interactions",), view=True),
-        Stmt("ix_contact", ix_contact, ("contacts",), ("ix",)),
-        Stmt("ix_employee", ix_employee, ("employees",), ("ix",)),
-        Stmt("ix_account", ix_account, (), ("ix_contact",)),
+        Stmt("ix_contact", ix_contact, ("contacts",), ("ix",), compact=True),
+        Stmt("ix_employee", ix_employee, ("employees",), ("ix",), compact=True),
+        Stmt("ix_account", ix_account, (), ("ix_contact",), compact=True),
     ]
 
 
