@@ -71,6 +71,9 @@ ID_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
         "interactions": ("organizer_id", "internal_participants", "external_participants"),
     },
 }
+#: Text columns of few distinct values in big tables: the engine gets them dictionary-encoded (a small code
+#: per row instead of the text), which changes no value.
+DICTIONARY_COLUMNS: dict[str, tuple[str, ...]] = {"interactions": ("kind",)}
 TIMESTAMP_COLUMNS = {
     "interactions": ("started_at",),
     "tickets": ("opened_at", "closed_at"),
@@ -145,6 +148,14 @@ def _naive_utc(s: pd.Series) -> pd.Series:
     return s.astype("datetime64[us]")
 
 
+def _dictionary(col: pd.Series) -> pd.Series:
+    """The column as an Arrow dictionary array (text codes), for engines to scan without the repeated text."""
+    arr = pa.Table.from_pandas(col.to_frame(), preserve_index=False).column(0)
+    if not pa.types.is_dictionary(arr.type):
+        arr = arr.cast(pa.large_string()).dictionary_encode()
+    return pd.Series(pd.arrays.ArrowExtensionArray(arr), index=col.index)
+
+
 def prepare_tables(
     tables: Mapping[str, pd.DataFrame], present: set[str], extras: Collection[str]
 ) -> dict[str, pd.DataFrame]:
@@ -174,6 +185,8 @@ def prepare_tables(
                         index=sel.index,
                         dtype=LIST_TYPE,
                     )
+        for c in DICTIONARY_COLUMNS.get(name, ()):
+            sel[c] = _dictionary(sel[c])
         if name == "employees":
             zones = available_timezones() | {"UTC"}
             tz = sel["timezone"].astype(object).where(sel["timezone"].notna(), "UTC")

@@ -102,3 +102,16 @@ def test_spread_touches_exactly_the_buckets_of_the_range(span: int, first_day: i
     for row in days.itertuples():
         want = sorted({(day // size) for day in range(row.d - 3, row.d - 3 + span)})
         assert sorted(got.loc[got["id"] == row.id, "bkt"]) == want, f"day {row.d}"
+
+
+def test_interaction_kinds_reach_the_engine_as_dictionary_codes_with_the_same_text() -> None:
+    from features.engine.prepare import prepare_tables
+
+    kinds = pd.Series(["email", "call", None, "meeting", "email"], dtype="str")
+    lists = pd.Series([["X"]] * 5, dtype=LIST_TYPE)
+    frame = pd.DataFrame({"kind": kinds, "started_at": pd.Timestamp("2024-01-01")})
+    raw = {"interactions": frame.assign(internal_participants=lists, external_participants=lists)}
+    col = pa.Table.from_pandas(prepare_tables(raw, {"interactions"}, ())["interactions"][["kind"]]).column(0)
+    assert pa.types.is_dictionary(col.type)
+    assert col.to_pylist() == ["email", "call", None, "meeting", "email"]
+    assert len(col.chunk(0).dictionary) == 3
