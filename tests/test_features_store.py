@@ -267,3 +267,24 @@ def test_cli_list_build_show(built, tmp_path):
     assert "tenure_days" in res.output
     res = runner.invoke(features_app, ["show", "NOPE"], obj=settings)
     assert res.exit_code == 1
+
+
+def test_tables_moved_into_duckdb_give_the_same_features(world, monkeypatch):
+    from features.engine import compute_features, duckdb_backend
+
+    accounts = world["accounts"]["account_id"]
+    ents = pd.DataFrame({"account_id": accounts, "as_of": pd.Timestamp("2024-05-01")})
+    expected = compute_features(dict(world), ents)
+    moved: list[str] = []
+    register = duckdb_backend._register
+
+    def spy(con, tables):
+        before = set(tables)
+        register(con, tables)
+        moved.extend(sorted(before - set(tables)))
+
+    monkeypatch.setattr(duckdb_backend, "OWN_COPY_ROWS", 1)  # every table moves in, compressed
+    monkeypatch.setattr(duckdb_backend, "_register", spy)
+    got = compute_features(dict(world), ents)
+    assert "interactions" in moved and "accounts" in moved
+    pd.testing.assert_frame_equal(got, expected)

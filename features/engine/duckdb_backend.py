@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, MutableMapping
 
 import duckdb
 import pandas as pd
 import pyarrow as pa
 
 from features.engine.sql import Stmt, last_uses
+
+OWN_COPY_ROWS = 1_000_000  # tables from this size on move into DuckDB, compressed
 
 
 def default_memory_limit() -> str:
@@ -45,14 +47,35 @@ def _materialise(con: duckdb.DuckDBPyConnection, st: Stmt) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {st.name} AS {st.sql}")
 
 
+def _register(con: duckdb.DuckDBPyConnection, tables: MutableMapping[str, pd.DataFrame]) -> None:
+    """Offer each prepared table to the statements under its name; big ones move into DuckDB, compressed.
+
+    A table of at least :data:`OWN_COPY_ROWS` rows is copied into a compressed DuckDB table and removed from
+    ``tables``: its pandas memory is freed, and what DuckDB holds counts against its memory limit (it spills).
+    """
+    for name in list(tables):
+        arrow = pa.Table.from_pandas(tables[name], preserve_index=False)
+        con.register(f"{name}_df", arrow)
+        if arrow.num_rows >= OWN_COPY_ROWS:
+            con.execute(f"CREATE OR REPLACE TABLE compact.{name} AS SELECT * FROM {name}_df")
+            con.execute("CHECKPOINT compact")
+            con.unregister(f"{name}_df")
+            del tables[name], arrow
+        else:
+            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_df")
+    pa.default_memory_pool().release_unused()
+
+
 def run(
-    tables: Mapping[str, pd.DataFrame],
+    tables: MutableMapping[str, pd.DataFrame],
     stmts: list[Stmt],
     final_sql: str,
     on_step: Callable[[str], None] | None = None,
     memory_limit: str | None = None,
 ) -> pd.DataFrame:
     """Register the tables, materialise the statements in order, and return the final query's result.
+
+    The big tables are moved into DuckDB: they leave ``tables`` (see :func:`_register`).
 
     Intermediate tables are dropped as soon as no later statement needs them, to keep memory low. The
     statements marked ``compact`` (the big row-level tables that several later statements read) are stored
@@ -62,9 +85,7 @@ def run(
     con.execute("ATTACH ':memory:' AS compact (COMPRESS)")
     con.execute("SET search_path = 'memory,compact'")
     try:
-        for name, df in tables.items():
-            con.register(f"{name}_df", pa.Table.from_pandas(df, preserve_index=False))
-            con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_df")
+        _register(con, tables)
         by_name = {s.name: s for s in stmts}
         reads, last_use = last_uses(stmts)
         for i, st in enumerate(stmts):
