@@ -16,7 +16,7 @@ OWN_COPY_ROWS = 1_000_000  # tables from this size on move into DuckDB, compress
 
 
 def default_memory_limit() -> str:
-    """Give DuckDB a third of the machine's memory (the input frames live beside it); it spills the rest."""
+    """Give DuckDB a third of the machine's memory (loaded and result frames live beside it); it spills."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
@@ -36,13 +36,18 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
     return con
 
 
+def _create_compact(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
+    """Materialise ``sql`` as table ``name`` of the compressed in-memory database ``compact``."""
+    con.execute(f"CREATE OR REPLACE TABLE compact.{name} AS {sql}")
+    con.execute("CHECKPOINT compact")  # compresses the new table
+
+
 def _materialise(con: duckdb.DuckDBPyConnection, st: Stmt) -> None:
     """Create the statement's view or table (compressed when ``compact``)."""
     if st.view:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {st.name} AS {st.sql}")
     elif st.compact:
-        con.execute(f"CREATE OR REPLACE TABLE compact.{st.name} AS {st.sql}")
-        con.execute("CHECKPOINT compact")  # compresses the new table
+        _create_compact(con, st.name, st.sql)
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {st.name} AS {st.sql}")
 
@@ -57,8 +62,7 @@ def _register(con: duckdb.DuckDBPyConnection, tables: MutableMapping[str, pd.Dat
         arrow = pa.Table.from_pandas(tables[name], preserve_index=False)
         con.register(f"{name}_df", arrow)
         if arrow.num_rows >= OWN_COPY_ROWS:
-            con.execute(f"CREATE OR REPLACE TABLE compact.{name} AS SELECT * FROM {name}_df")
-            con.execute("CHECKPOINT compact")
+            _create_compact(con, name, f"SELECT * FROM {name}_df")
             con.unregister(f"{name}_df")
             del tables[name], arrow
         else:
