@@ -10,7 +10,7 @@ import pandas as pd
 import pyarrow as pa
 import sqlglot
 
-from features.engine.prepare import Plan, encode_ids, plan, prepare_tables
+from features.engine.prepare import Plan, count_people, encode_ids, plan, prepare_tables
 from features.engine.sql import OUTPUTS, Stmt, raw_tables, statements
 
 ENGINES = ("duckdb", "spark")
@@ -132,6 +132,7 @@ def compute_features(
         }
     )
     encode_ids(prepared)
+    count_people(prepared)
     pa.default_memory_pool().release_unused()  # what the raw identifiers held goes back to the system
     stmts = statements(p.extras)
     chosen, outputs, where = select_statements(p, stmts)

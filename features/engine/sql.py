@@ -426,8 +426,7 @@ def _interaction_staging() -> list[Stmt]:
     ix = (
         "SELECT i.interaction_id, i.kind, i.started_at, CAST(i.duration_minutes AS DOUBLE) / 60.0 AS hours,"
         " i.organizer_id, i.internal_participants, i.external_participants,"
-        " ARRAY_LENGTH(ARRAY_DISTINCT(ARRAY_CONCAT([i.organizer_id], i.internal_participants,"
-        " i.external_participants))) AS n_people,"
+        " i.n_people,"
         f" {known('i.started_at', 'i')} AS known_ts, {dn('i.started_at')} AS sdn FROM interactions AS i"
     )
     people_cols = (

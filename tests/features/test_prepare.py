@@ -7,7 +7,8 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from features.engine.prepare import LIST_TYPE, _items, encode_ids
+from features.engine import prepare
+from features.engine.prepare import LIST_TYPE, _items, count_people, encode_ids
 from features.engine.sql import bucket_size, spread
 
 
@@ -61,6 +62,31 @@ def test_encode_ids_keeps_equality_within_each_key_space() -> None:
     assert enc["interactions"]["interaction_id"].tolist() == [0, 1, 2]  # unique by contract: its position
     lengths = enc["interactions"]["external_participants"].map(len).tolist()
     assert lengths == [2, 1, 1]
+
+
+@pytest.mark.parametrize("slice_rows", [1, 2, 1 << 22])
+def test_count_people_counts_distinct_people_per_interaction(
+    monkeypatch: pytest.MonkeyPatch, slice_rows: int
+) -> None:
+    monkeypatch.setattr(prepare, "PEOPLE_SLICE_ROWS", slice_rows)
+    internal = pa.array([["E1"], ["E1", "E2", "E1"], None, [], ["E2", None], ["E1"]], pa.list_(pa.string()))
+    external = pa.array([["C1"], ["C1", "C1"], ["C2"], [], [], ["E1", "C1"]], pa.list_(pa.string()))
+    ix = pd.DataFrame(
+        {
+            "organizer_id": ["E1", "C1", "C2", "E2", None, "C3"],
+            "internal_participants": pd.Series(  # sliced chunks: offsets do not start at 0
+                pd.arrays.ArrowExtensionArray(pa.chunked_array([internal.slice(0, 4), internal.slice(4)]))
+            ),
+            "external_participants": pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array([external]))),
+        }
+    )
+    expected = []
+    for org, a, b in zip(ix["organizer_id"], internal.to_pylist(), external.to_pylist(), strict=True):
+        expected.append(len({p for p in [org, *(a or []), *(b or [])] if isinstance(p, str)}))
+    tables = {"interactions": ix}
+    encode_ids(tables)
+    count_people(tables)
+    assert tables["interactions"]["n_people"].tolist() == expected == [2, 3, 1, 1, 1, 3]
 
 
 def test_encode_ids_handles_chunked_sliced_and_null_lists() -> None:
