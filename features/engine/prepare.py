@@ -301,7 +301,8 @@ def count_people(tables: dict[str, pd.DataFrame]) -> None:
     if "interactions" not in tables:
         return
     ix = tables["interactions"]
-    org = pd.array(ix["organizer_id"], dtype="Int64").to_numpy(dtype=np.int64, na_value=-1)
+    org_col = pa.Table.from_pandas(ix[["organizer_id"]], preserve_index=False).column(0)
+    org = np.asarray(org_col.cast(pa.int64()).fill_null(-1).to_numpy(), dtype=np.int64)
     lists = [_list_parts(ix[c]) for c in ("internal_participants", "external_participants")]
     counts = np.zeros(len(ix), dtype=np.int64)
     for lo in range(0, len(ix), PEOPLE_SLICE_ROWS):
