@@ -575,3 +575,16 @@ def test_duplicated_marks_every_copy_and_never_a_missing_value(seed: int) -> Non
     assert duplicated(chunked).tolist() == expected.tolist()
     assert duplicated(pa.array([3, 1, 3, None, None])).tolist() == [True, False, True, False, False]
     assert duplicated(pa.array(["a"])).tolist() == [False]
+
+
+def test_duplicated_on_sorted_keys_takes_the_shortcut_only_when_strictly_increasing() -> None:
+    from features.contract.rules import _strictly_increasing, duplicated
+
+    ids = pa.chunked_array([pa.array(["I01", "I02"]), pa.array(["I03", "I04"])])
+    assert _strictly_increasing(ids) and not duplicated(ids).any()
+    # a repeat across a chunk boundary, a repeat inside a sorted run, a null: the general path decides
+    across = pa.chunked_array([pa.array(["I01", "I02"]), pa.array(["I02", "I04"])])
+    assert not _strictly_increasing(across)
+    assert duplicated(across).tolist() == [False, True, True, False]
+    assert duplicated(pa.array([1, 2, 2, 3])).tolist() == [False, True, True, False]
+    assert duplicated(pa.array(["a", None, "b", "b"])).tolist() == [False, False, True, True]

@@ -101,11 +101,19 @@ def duplicated(values: pa.Array | pa.ChunkedArray) -> np.ndarray:
 
     """
     n = len(values)
-    if n < 2:
+    if n < 2 or _strictly_increasing(values):  # exports sorted by their key: nothing to rank
         return np.zeros(n, dtype=bool)
     first = np.asarray(pc.rank(values, tiebreaker="min"))
     last = np.asarray(pc.rank(values, tiebreaker="max"))
     return (first != last) & _np_mask(pc.is_valid(values))
+
+
+def _strictly_increasing(values: pa.Array | pa.ChunkedArray) -> bool:
+    """Whether every value is present and greater than the one before it (then no value repeats)."""
+    if values.null_count:
+        return False
+    n = len(values)
+    return bool(pc.all(pc.greater(values.slice(1), values.slice(0, n - 1))).as_py())
 
 
 def arrow_isin(series: pd.Series, values: pa.Array) -> pd.Series:

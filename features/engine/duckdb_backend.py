@@ -52,12 +52,17 @@ def _materialise(con: duckdb.DuckDBPyConnection, st: Stmt) -> None:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {st.name} AS {st.sql}")
 
 
-def _register(con: duckdb.DuckDBPyConnection, tables: MutableMapping[str, pd.DataFrame]) -> None:
+def _register(con: duckdb.DuckDBPyConnection, tables: MutableMapping[str, pd.DataFrame]) -> set[str]:
     """Offer each prepared table to the statements under its name; big ones move into DuckDB, compressed.
 
     A table of at least :data:`OWN_COPY_ROWS` rows is copied into a compressed DuckDB table and removed from
     ``tables``: its pandas memory is freed, and what DuckDB holds counts against its memory limit (it spills).
+
+    Returns:
+        The names of the tables moved into DuckDB.
+
     """
+    moved: set[str] = set()
     for name in list(tables):
         arrow = pa.Table.from_pandas(tables[name], preserve_index=False)
         con.register(f"{name}_df", arrow)
@@ -65,9 +70,22 @@ def _register(con: duckdb.DuckDBPyConnection, tables: MutableMapping[str, pd.Dat
             _create_compact(con, name, f"SELECT * FROM {name}_df")
             con.unregister(f"{name}_df")
             del tables[name], arrow
+            moved.add(name)
         else:
             con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_df")
     pa.default_memory_pool().release_unused()
+    return moved
+
+
+def _drop(
+    con: duckdb.DuckDBPyConnection, names: list[str], by_name: dict[str, Stmt], moved: set[str]
+) -> None:
+    """Drop the tables no later statement reads: statements' tables and raw tables moved into DuckDB."""
+    for d in names:
+        if d in moved:
+            con.execute(f"DROP TABLE IF EXISTS compact.{d}")
+        elif d in by_name and not by_name[d].view:
+            con.execute(f"DROP TABLE IF EXISTS {d}")
 
 
 def run(
@@ -89,15 +107,15 @@ def run(
     con.execute("ATTACH ':memory:' AS compact (COMPRESS)")
     con.execute("SET search_path = 'memory,compact'")
     try:
-        _register(con, tables)
+        moved = _register(con, tables)
         by_name = {s.name: s for s in stmts}
         reads, last_use = last_uses(stmts)
         for i, st in enumerate(stmts):
             _materialise(con, st)
-            for d in reads[st.name]:
-                dep = by_name.get(d)
-                if last_use.get(d) == i and d != "cut" and not d.startswith("out_") and dep and not dep.view:
-                    con.execute(f"DROP TABLE IF EXISTS {d}")
+            done = [
+                d for d in reads[st.name] if last_use.get(d) == i and d != "cut" and not d.startswith("out_")
+            ]
+            _drop(con, done, by_name, moved)
             if on_step is not None:
                 on_step(st.name)
         result = con.sql(final_sql).to_arrow_table()

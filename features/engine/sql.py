@@ -879,11 +879,11 @@ def raw_tables(stmts: list[Stmt], name: str) -> set[str]:
 
 
 def last_uses(stmts: list[Stmt]) -> tuple[dict[str, set[str]], dict[str, int]]:
-    """What each statement reads (through views) and the index of the last statement reading each name."""
+    """What each statement reads (through views), raw tables included, and the last statement reading each."""
     by_name = {s.name: s for s in stmts}
 
     def reads(st: Stmt) -> set[str]:  # a view is evaluated by its readers: its inputs count as theirs
-        out: set[str] = set()
+        out: set[str] = set(st.tables)
         for d in st.deps:
             out.add(d)
             if d in by_name and by_name[d].view:
