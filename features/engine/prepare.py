@@ -75,7 +75,7 @@ ID_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
 #: per row instead of the text), which changes no value.
 DICTIONARY_COLUMNS: dict[str, tuple[str, ...]] = {"interactions": ("kind",)}
 #: Interactions are counted in slices of this many rows (bounds the temporary arrays of :func:`count_people`).
-PEOPLE_SLICE_ROWS = 1 << 22
+PEOPLE_SLICE_ROWS = 1 << 20
 TIMESTAMP_COLUMNS = {
     "interactions": ("started_at",),
     "tickets": ("opened_at", "closed_at"),
@@ -273,21 +273,28 @@ def encode_ids(tables: dict[str, pd.DataFrame]) -> None:
             tables[t][c] = _encoded(col, dictionary).set_axis(tables[t].index)
 
 
-def _list_parts(col: pd.Series) -> tuple[np.ndarray, np.ndarray]:
-    """Offsets (from 0) and item codes of an encoded list column, one array each (nulls as -1)."""
-    arr = pa.Table.from_pandas(col.to_frame(), preserve_index=False).column(0).combine_chunks()
-    offsets, items = _list_items(arr)
-    return offsets.astype(np.int64), items.fill_null(-1).to_numpy(zero_copy_only=False)
+def _codes(col: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray:
+    """Integer codes of rows ``lo..hi-1`` of an encoded identifier column (nulls as -1), as int64."""
+    part = col.slice(lo, hi - lo).combine_chunks().cast(pa.int64()).fill_null(-1)
+    return np.asarray(part.to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
+def _row_keys(col: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray:
+    """``row << 32 | code`` for every item of rows ``lo..hi-1`` of an encoded list column (row from 0)."""
+    offsets, items = _list_items(col.slice(lo, hi - lo).combine_chunks())
+    rows = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(offsets))
+    codes = np.asarray(items.cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+    return (rows << 32) | (codes & 0xFFFFFFFF)
 
 
 def _distinct_per_row(keys: list[np.ndarray], n: int) -> np.ndarray:
-    """Distinct codes of each row ``0..n-1`` from ``row << 32 | code`` keys (negative codes: nulls).
-
-    Each array of ``keys`` lists its rows in order, so the sort only merges a few long runs.
-    """
-    key = np.sort(np.concatenate([k[(k & 0xFFFFFFFF) != 0xFFFFFFFF] for k in keys]), kind="stable")
-    first = np.ones(len(key), dtype=bool)
-    first[1:] = key[1:] != key[:-1]
+    """Distinct codes of each row ``0..n-1`` from ``row << 32 | code`` keys (code -1: a null, not counted)."""
+    key = np.concatenate(keys)
+    key.sort()
+    first = np.empty(len(key), dtype=bool)
+    first[0] = True
+    np.not_equal(key[1:], key[:-1], out=first[1:])
+    first &= (key & 0xFFFFFFFF) != 0xFFFFFFFF
     return np.bincount(key[first] >> 32, minlength=n)
 
 
@@ -295,22 +302,18 @@ def count_people(tables: dict[str, pd.DataFrame]) -> None:
     """Add ``n_people`` to the encoded ``interactions``: distinct organizer and participants of each row.
 
     The same count as the distinct union of ``organizer_id``, ``internal_participants`` and
-    ``external_participants`` (nulls not counted), made here on the integer codes in slices of
-    :data:`PEOPLE_SLICE_ROWS` rows: list functions per row cost an engine far more.
+    ``external_participants`` (nulls not counted), made here on the integer codes, in slices of
+    :data:`PEOPLE_SLICE_ROWS` rows (small temporary arrays): list functions per row cost an engine far more.
     """
     if "interactions" not in tables:
         return
     ix = tables["interactions"]
-    org_col = pa.Table.from_pandas(ix[["organizer_id"]], preserve_index=False).column(0)
-    org = np.asarray(org_col.cast(pa.int64()).fill_null(-1).to_numpy(), dtype=np.int64)
-    lists = [_list_parts(ix[c]) for c in ("internal_participants", "external_participants")]
-    counts = np.zeros(len(ix), dtype=np.int64)
+    cols = ("organizer_id", "internal_participants", "external_participants")
+    arrow = pa.Table.from_pandas(ix[list(cols)], preserve_index=False)
+    counts = np.zeros(len(ix), dtype=np.int32)
     for lo in range(0, len(ix), PEOPLE_SLICE_ROWS):
         hi = min(lo + PEOPLE_SLICE_ROWS, len(ix))
-        rows = np.arange(hi - lo, dtype=np.int64)
-        keys = [(rows << 32) | (org[lo:hi] & 0xFFFFFFFF)]
-        for offsets, items in lists:
-            item_rows = np.repeat(rows, np.diff(offsets[lo : hi + 1]))
-            keys.append((item_rows << 32) | (items[offsets[lo] : offsets[hi]].astype(np.int64) & 0xFFFFFFFF))
+        org = (np.arange(hi - lo, dtype=np.int64) << 32) | (_codes(arrow.column(0), lo, hi) & 0xFFFFFFFF)
+        keys = [org, _row_keys(arrow.column(1), lo, hi), _row_keys(arrow.column(2), lo, hi)]
         counts[lo:hi] = _distinct_per_row(keys, hi - lo)
-    ix["n_people"] = counts.astype(np.int32)
+    ix["n_people"] = counts
