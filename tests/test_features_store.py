@@ -286,6 +286,7 @@ def test_tables_moved_into_duckdb_give_the_same_features(world, monkeypatch):
         return names
 
     monkeypatch.setattr(duckdb_backend, "OWN_COPY_ROWS", 1)  # every table moves in, compressed
+    monkeypatch.setattr(duckdb_backend, "MOVE_SLICE_ROWS", 7)  # in many slices
     monkeypatch.setattr(duckdb_backend, "_register", spy)
     got = compute_features(dict(world), ents)
     assert "interactions" in moved and "accounts" in moved

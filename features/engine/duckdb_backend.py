@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Callable, MutableMapping
+from collections.abc import Callable, Iterable, Iterator, MutableMapping
 
 import duckdb
 import pandas as pd
@@ -13,6 +13,8 @@ import pyarrow as pa
 from features.engine.sql import Stmt, last_uses
 
 OWN_COPY_ROWS = 1_000_000  # tables from this size on move into DuckDB, compressed
+MOVE_SLICE_ROWS = 4_000_000  # they move this many rows at a time (one slice is held uncompressed)
+COMPACT_SLICES = 4  # a compressed statement table with a slice key is built in this many slices
 
 
 def default_memory_limit() -> str:
@@ -36,10 +38,25 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
     return con
 
 
-def _create_compact(con: duckdb.DuckDBPyConnection, name: str, sql: str) -> None:
-    """Materialise ``sql`` as table ``name`` of the compressed in-memory database ``compact``."""
-    con.execute(f"CREATE OR REPLACE TABLE compact.{name} AS {sql}")
-    con.execute("CHECKPOINT compact")  # compresses the new table
+def _create_compact(con: duckdb.DuckDBPyConnection, name: str, parts: Iterable[str]) -> None:
+    """Materialise the union of the ``parts`` queries as table ``name`` of the compressed database.
+
+    DuckDB compresses a table when the database is checkpointed; until then it holds it uncompressed. A part
+    at a time, only one part is ever held uncompressed.
+    """
+    for i, sql in enumerate(parts):
+        verb = f"CREATE OR REPLACE TABLE compact.{name} AS" if i == 0 else f"INSERT INTO compact.{name}"
+        con.execute(f"{verb} {sql}")
+        con.execute("CHECKPOINT compact")  # compresses what was just written
+
+
+def _slices(sql: str, key: str) -> list[str]:
+    """The query ``sql`` as :data:`COMPACT_SLICES` queries by the integer column ``key`` (or whole)."""
+    if not key:
+        return [sql]
+    return [
+        f"SELECT * FROM ({sql}) AS s WHERE s.{key} % {COMPACT_SLICES} = {i}" for i in range(COMPACT_SLICES)
+    ]
 
 
 def _materialise(con: duckdb.DuckDBPyConnection, st: Stmt) -> None:
@@ -47,9 +64,16 @@ def _materialise(con: duckdb.DuckDBPyConnection, st: Stmt) -> None:
     if st.view:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {st.name} AS {st.sql}")
     elif st.compact:
-        _create_compact(con, st.name, st.sql)
+        _create_compact(con, st.name, _slices(st.sql, st.slice_key))
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {st.name} AS {st.sql}")
+
+
+def _arrow_slices(con: duckdb.DuckDBPyConnection, name: str, arrow: pa.Table) -> Iterator[str]:
+    """Offer ``arrow`` as ``<name>_df`` :data:`MOVE_SLICE_ROWS` rows at a time, yielding a query of each."""
+    for lo in range(0, arrow.num_rows, MOVE_SLICE_ROWS):
+        con.register(f"{name}_df", arrow.slice(lo, MOVE_SLICE_ROWS))
+        yield f"SELECT * FROM {name}_df"
 
 
 def _register(con: duckdb.DuckDBPyConnection, tables: MutableMapping[str, pd.DataFrame]) -> set[str]:
@@ -65,13 +89,13 @@ def _register(con: duckdb.DuckDBPyConnection, tables: MutableMapping[str, pd.Dat
     moved: set[str] = set()
     for name in list(tables):
         arrow = pa.Table.from_pandas(tables[name], preserve_index=False)
-        con.register(f"{name}_df", arrow)
         if arrow.num_rows >= OWN_COPY_ROWS:
-            _create_compact(con, name, f"SELECT * FROM {name}_df")
+            _create_compact(con, name, _arrow_slices(con, name, arrow))
             con.unregister(f"{name}_df")
             del tables[name], arrow
             moved.add(name)
         else:
+            con.register(f"{name}_df", arrow)
             con.execute(f"CREATE OR REPLACE TEMP VIEW {name} AS SELECT * FROM {name}_df")
     pa.default_memory_pool().release_unused()
     return moved

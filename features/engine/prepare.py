@@ -269,8 +269,10 @@ def encode_ids(tables: dict[str, pd.DataFrame]) -> None:
             continue
         uniques = [pc.unique(_items(col)).cast(pa.large_string()) for col in arrays.values()]
         dictionary = pc.unique(pa.concat_arrays(uniques)).drop_null()
-        for (t, c), col in arrays.items():
-            tables[t][c] = _encoded(col, dictionary).set_axis(tables[t].index)
+        for key in list(arrays):
+            t, c = key
+            tables[t][c] = _encoded(arrays.pop(key), dictionary).set_axis(tables[t].index)
+            pa.default_memory_pool().release_unused()  # the text just replaced goes back to the system
 
 
 def _codes(col: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray:

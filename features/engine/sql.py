@@ -36,6 +36,8 @@ class Stmt:
     """One named SELECT statement; ``tables`` are the raw tables it reads, ``deps`` earlier statements.
 
     ``compact`` marks a big table that several later statements read: an engine may store it compressed.
+    ``slice_key`` names an integer column of the result that filters push down to the statement's inputs: an
+    engine may build the table a slice of that key at a time.
     """
 
     name: str
@@ -44,6 +46,7 @@ class Stmt:
     deps: tuple[str, ...] = ()
     view: bool = False
     compact: bool = False
+    slice_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -461,9 +464,9 @@ def _interaction_staging() -> list[Stmt]:
     )
     return [
         Stmt("ix", ix, ("interactions",), view=True),
-        Stmt("ix_contact", ix_contact, ("contacts",), ("ix",), compact=True),
-        Stmt("ix_employee", ix_employee, ("employees",), ("ix",), compact=True),
-        Stmt("ix_account", ix_account, (), ("ix_contact",), compact=True),
+        Stmt("ix_contact", ix_contact, ("contacts",), ("ix",), compact=True, slice_key="interaction_id"),
+        Stmt("ix_employee", ix_employee, ("employees",), ("ix",), compact=True, slice_key="interaction_id"),
+        Stmt("ix_account", ix_account, (), ("ix_contact",), compact=True, slice_key="interaction_id"),
     ]
 
 
