@@ -14,7 +14,6 @@ from features.engine.sql import Stmt, last_uses
 
 OWN_COPY_ROWS = 1_000_000  # tables from this size on move into DuckDB, compressed
 MOVE_SLICE_ROWS = 4_000_000  # they move this many rows at a time (one slice is held uncompressed)
-COMPACT_SLICES = 4  # a compressed statement table with a slice key is built in this many slices
 
 
 def default_memory_limit() -> str:
@@ -50,21 +49,12 @@ def _create_compact(con: duckdb.DuckDBPyConnection, name: str, parts: Iterable[s
         con.execute("CHECKPOINT compact")  # compresses what was just written
 
 
-def _slices(sql: str, key: str) -> list[str]:
-    """The query ``sql`` as :data:`COMPACT_SLICES` queries by the integer column ``key`` (or whole)."""
-    if not key:
-        return [sql]
-    return [
-        f"SELECT * FROM ({sql}) AS s WHERE s.{key} % {COMPACT_SLICES} = {i}" for i in range(COMPACT_SLICES)
-    ]
-
-
 def _materialise(con: duckdb.DuckDBPyConnection, st: Stmt) -> None:
     """Create the statement's view or table (compressed when ``compact``)."""
     if st.view:
         con.execute(f"CREATE OR REPLACE TEMP VIEW {st.name} AS {st.sql}")
     elif st.compact:
-        _create_compact(con, st.name, _slices(st.sql, st.slice_key))
+        _create_compact(con, st.name, [st.sql])
     else:
         con.execute(f"CREATE OR REPLACE TEMP TABLE {st.name} AS {st.sql}")
 

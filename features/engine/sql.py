@@ -36,8 +36,6 @@ class Stmt:
     """One named SELECT statement; ``tables`` are the raw tables it reads, ``deps`` earlier statements.
 
     ``compact`` marks a big table that several later statements read: an engine may store it compressed.
-    ``slice_key`` names an integer column of the result that filters push down to the statement's inputs: an
-    engine may build the table a slice of that key at a time.
     """
 
     name: str
@@ -46,7 +44,6 @@ class Stmt:
     deps: tuple[str, ...] = ()
     view: bool = False
     compact: bool = False
-    slice_key: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +87,15 @@ def prev28(day: str = "sdn") -> str:
 def wsum(measure: str, cond: str) -> str:
     """Sum of ``measure`` over rows meeting ``cond`` (0 when none)."""
     return f"SUM(CASE WHEN {cond} THEN {measure} ELSE 0 END)"
+
+
+def seen(cond: str) -> str:
+    """1 when some row meets ``cond``, else 0: whether a count would be positive, from a small MAX state.
+
+    Every row of the windowed event tables stands for at least one event, so this equals ``count > 0``; a
+    grouping with millions of groups holds far less than it would for an integer SUM (a 128-bit state).
+    """
+    return f"MAX(CASE WHEN {cond} THEN 1 ELSE 0 END)"
 
 
 def ratio(num: str, den: str) -> str:
@@ -464,9 +470,9 @@ def _interaction_staging() -> list[Stmt]:
     )
     return [
         Stmt("ix", ix, ("interactions",), view=True),
-        Stmt("ix_contact", ix_contact, ("contacts",), ("ix",), compact=True, slice_key="interaction_id"),
-        Stmt("ix_employee", ix_employee, ("employees",), ("ix",), compact=True, slice_key="interaction_id"),
-        Stmt("ix_account", ix_account, (), ("ix_contact",), compact=True, slice_key="interaction_id"),
+        Stmt("ix_contact", ix_contact, ("contacts",), ("ix",), compact=True),
+        Stmt("ix_employee", ix_employee, ("employees",), ("ix",), compact=True),
+        Stmt("ix_account", ix_account, (), ("ix_contact",), compact=True),
     ]
 
 
@@ -558,10 +564,8 @@ def _acc_contact() -> list[Stmt]:
             view=True,
         )
     )
-    per = [(f"n{w}", wsum("n", win(w))) for w in WINDOWS] + [
-        (f"h{w}", wsum("hours", win(w))) for w in WINDOWS
-    ]
-    per += [("nprev", wsum("n", prev28())), ("last_exec_ts", "MAX(last_exec_ts)")]
+    per = [(f"n{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("hours", win(w))) for w in WINDOWS]
+    per += [("nprev", seen(prev28())), ("last_exec_ts", "MAX(last_exec_ts)")]
     per_sql = (
         f"SELECT cutoff_id, contact_id, is_exec, is_dm,\n  {_cols(per)}\nFROM acc_ct_w"
         " GROUP BY cutoff_id, contact_id, is_exec, is_dm"
@@ -624,10 +628,8 @@ def _acc_emp() -> list[Stmt]:
             view=True,
         )
     )
-    per = [(f"n{w}", wsum("n", win(w))) for w in WINDOWS] + [
-        (f"h{w}", wsum("hours", win(w))) for w in WINDOWS
-    ]
-    per += [(f"ah{w}", wsum("ah_hours", win(w))) for w in WINDOWS] + [("nprev", wsum("n", prev28()))]
+    per = [(f"n{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("hours", win(w))) for w in WINDOWS]
+    per += [(f"ah{w}", wsum("ah_hours", win(w))) for w in WINDOWS] + [("nprev", seen(prev28()))]
     per_sql = (
         f"SELECT cutoff_id, cdn, employee_id, role,\n  {_cols(per)}\nFROM acc_emp_w GROUP BY cutoff_id, cdn,"
         " employee_id, role"
