@@ -17,16 +17,12 @@ MOVE_SLICE_ROWS = 4_000_000  # they move this many rows at a time (one slice is 
 
 
 def default_memory_limit() -> str:
-    """Give DuckDB a fifth of the machine's memory; it spills beyond it.
-
-    The loaded tables, the engine's Python side and the result frames live beside DuckDB: with a fifth, the
-    scale world (41.5M interactions) builds within 6 GB on a 24 GB machine.
-    """
+    """Give DuckDB a third of the machine's memory (loaded and result frames live beside it); it spills."""
     try:
         total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
     except (ValueError, OSError, AttributeError):
         return "4GB"
-    return f"{max(1024, int(total / 5 / 2**20))}MiB"
+    return f"{max(1, int(total / 3 / 2**30))}GB"
 
 
 def connect(threads: int | None = None, memory_limit: str | None = None) -> duckdb.DuckDBPyConnection:
