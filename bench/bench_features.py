@@ -27,7 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rich.console import Console
 
-from bench.common import peak_rss_mb, timed, write_result
+from bench.common import own_peak_rss_mb, peak_rss_mb, timed, write_result
 from csat.settings import load_settings
 from features.build import build_store, label_frames
 
@@ -135,7 +135,7 @@ def build_only(data: Path, out: Path) -> None:
         "cutoffs": sum(result.rows.values()) + result.online_rows,
         "online_rows": result.online_rows,
         "features": len(result.features["baseline"]) + len(result.features["collaboration"]),
-        "peak_rss_mb": peak_rss_mb(),
+        "peak_rss_mb": own_peak_rss_mb(),  # the build's own: not the bench's tables at the time of the spawn
     }
     out.write_text(json.dumps(figures), encoding="utf-8")
 

@@ -20,6 +20,23 @@ def peak_rss_mb(children: bool = False) -> float:
     return resource.getrusage(who).ru_maxrss / 1024.0
 
 
+def own_peak_rss_mb() -> float:
+    """Peak resident set size of this process's own memory in MiB (Linux ``VmHWM``).
+
+    Unlike :func:`peak_rss_mb`, it does not inherit the parent's peak: ``getrusage`` carries the peak of the
+    forked copy of the parent across ``exec``, so a child started by a process holding 6 GB reports 6 GB.
+    Falls back to :func:`peak_rss_mb` where ``/proc`` is absent.
+    """
+    try:
+        status = Path("/proc/self/status").read_text(encoding="utf-8")
+    except OSError:
+        return peak_rss_mb()
+    for line in status.splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024.0
+    return peak_rss_mb()
+
+
 @contextmanager
 def timed(into: dict[str, float], key: str) -> Iterator[None]:
     """Store the wall-clock seconds of the block in ``into[key]``."""

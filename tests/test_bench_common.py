@@ -1,0 +1,27 @@
+"""Benchmark helpers: a child process's peak memory is its own, not its parent's."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+CHILD = (
+    "import json; from bench.common import own_peak_rss_mb, peak_rss_mb;"
+    " print(json.dumps([own_peak_rss_mb(), peak_rss_mb()]))"
+)
+
+
+@pytest.mark.skipif(not Path("/proc/self/status").exists(), reason="needs Linux /proc")
+def test_a_child_reports_its_own_peak_not_the_memory_its_parent_held() -> None:
+    held = bytearray(512 * 2**20)  # the parent holds 512 MiB when it starts the child
+    held[::4096] = b"x" * len(held[::4096])  # touched: resident
+    out = subprocess.run([sys.executable, "-c", CHILD], cwd=ROOT, capture_output=True, text=True, check=True)
+    own, inherited = json.loads(out.stdout)
+    del held
+    assert own < 400, f"the child's own peak should not count the parent's 512 MiB (got {own:.0f} MiB)"
+    assert inherited >= 512, "getrusage inherits the parent's peak (what the bench used to report)"
