@@ -275,18 +275,21 @@ def encode_ids(tables: dict[str, pd.DataFrame]) -> None:
             pa.default_memory_pool().release_unused()  # the text just replaced goes back to the system
 
 
+def _int64(codes: pa.Array) -> np.ndarray:
+    """Encoded identifiers as an int64 numpy array, nulls as -1."""
+    return np.asarray(codes.cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
+
+
 def _codes(col: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray:
     """Integer codes of rows ``lo..hi-1`` of an encoded identifier column (nulls as -1), as int64."""
-    part = col.slice(lo, hi - lo).combine_chunks().cast(pa.int64()).fill_null(-1)
-    return np.asarray(part.to_numpy(zero_copy_only=False), dtype=np.int64)
+    return _int64(col.slice(lo, hi - lo).combine_chunks())
 
 
 def _row_keys(col: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray:
     """``row << 32 | code`` for every item of rows ``lo..hi-1`` of an encoded list column (row from 0)."""
     offsets, items = _list_items(col.slice(lo, hi - lo).combine_chunks())
     rows = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(offsets))
-    codes = np.asarray(items.cast(pa.int64()).fill_null(-1).to_numpy(zero_copy_only=False), dtype=np.int64)
-    return (rows << 32) | (codes & 0xFFFFFFFF)
+    return (rows << 32) | (_int64(items) & 0xFFFFFFFF)
 
 
 def _distinct_per_row(keys: list[np.ndarray], n: int) -> np.ndarray:

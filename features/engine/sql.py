@@ -550,11 +550,11 @@ def _fill_out(
 
 
 def _acc_contact() -> list[Stmt]:
-    src = "SELECT account_id, contact_id, is_exec, is_dm, sdn, known_ts, 1 AS n, hours,"
+    src = "SELECT account_id, contact_id, is_exec, is_dm, sdn, known_ts, hours,"
     src += " CASE WHEN is_exec THEN started_at END AS last_exec_ts FROM ix_contact"
     keys = ["account_id", "contact_id", "is_exec", "is_dm"]
-    stmts = _preagg("acc_ct", src, keys, ["n", "hours"], ["last_exec_ts"], ("ix_contact",))
-    cols = "x.contact_id, x.is_exec, x.is_dm, x.sdn, x.n, x.hours, x.last_exec_ts"
+    stmts = _preagg("acc_ct", src, keys, ["hours"], ["last_exec_ts"], ("ix_contact",))
+    cols = "x.contact_id, x.is_exec, x.is_dm, x.sdn, x.hours, x.last_exec_ts"
     stmts.append(
         Stmt(
             "acc_ct_w",
@@ -564,18 +564,18 @@ def _acc_contact() -> list[Stmt]:
             view=True,
         )
     )
-    per = [(f"n{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("hours", win(w))) for w in WINDOWS]
-    per += [("nprev", seen(prev28())), ("last_exec_ts", "MAX(last_exec_ts)")]
+    per = [(f"seen{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("hours", win(w))) for w in WINDOWS]
+    per += [("seen_prev", seen(prev28())), ("last_exec_ts", "MAX(last_exec_ts)")]
     per_sql = (
         f"SELECT cutoff_id, contact_id, is_exec, is_dm,\n  {_cols(per)}\nFROM acc_ct_w"
         " GROUP BY cutoff_id, contact_id, is_exec, is_dm"
     )
     stmts.append(Stmt("acc_ct_per", per_sql, (), ("acc_ct_w",)))
-    items = [(f"contacts_reached_{w}d", wsum("1", f"n{w} > 0")) for w in WINDOWS]
-    items += [(f"executives_reached_{w}d", wsum("1", f"n{w} > 0 AND is_exec")) for w in WINDOWS]
-    items += [(f"decision_makers_reached_{w}d", wsum("1", f"n{w} > 0 AND is_dm")) for w in WINDOWS]
+    items = [(f"contacts_reached_{w}d", wsum("1", f"seen{w} = 1")) for w in WINDOWS]
+    items += [(f"executives_reached_{w}d", wsum("1", f"seen{w} = 1 AND is_exec")) for w in WINDOWS]
+    items += [(f"decision_makers_reached_{w}d", wsum("1", f"seen{w} = 1 AND is_dm")) for w in WINDOWS]
     items += [(f"top_contact_share_{w}d", ratio(f"MAX(h{w})", f"SUM(h{w})")) for w in WINDOWS]
-    items += [("contacts_reached_prev", wsum("1", "nprev > 0")), ("last_exec_ts", "MAX(last_exec_ts)")]
+    items += [("contacts_reached_prev", wsum("1", "seen_prev = 1")), ("last_exec_ts", "MAX(last_exec_ts)")]
     agg = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM acc_ct_per GROUP BY cutoff_id"
     stmts.append(Stmt("acc_ct_agg", agg, (), ("acc_ct_per",)))
     names = [n for n, _ in items if n not in ("contacts_reached_prev", "last_exec_ts")]
@@ -612,13 +612,13 @@ def _local_after_hours(ts: str, tz: str) -> str:
 def _acc_emp() -> list[Stmt]:
     src = (
         "SELECT a.account_id, e.employee_id, e.role, a.sdn,"
-        f" {later('a.known_ts', 'e.known_ts')} AS known_ts, 1 AS n, a.hours,"
+        f" {later('a.known_ts', 'e.known_ts')} AS known_ts, a.hours,"
         f" CASE WHEN {_local_after_hours('a.started_at', 'e.tz')} THEN a.hours ELSE 0.0 END AS ah_hours"
         " FROM ix_account AS a JOIN ix_employee AS e ON e.interaction_id = a.interaction_id"
     )
     keys = ["account_id", "employee_id", "role"]
-    stmts = _preagg("acc_emp", src, keys, ["n", "hours", "ah_hours"], [], ("ix_account", "ix_employee"))
-    cols = "x.employee_id, x.role, x.sdn, x.n, x.hours, x.ah_hours"
+    stmts = _preagg("acc_emp", src, keys, ["hours", "ah_hours"], [], ("ix_account", "ix_employee"))
+    cols = "x.employee_id, x.role, x.sdn, x.hours, x.ah_hours"
     stmts.append(
         Stmt(
             "acc_emp_w",
@@ -628,27 +628,27 @@ def _acc_emp() -> list[Stmt]:
             view=True,
         )
     )
-    per = [(f"n{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("hours", win(w))) for w in WINDOWS]
-    per += [(f"ah{w}", wsum("ah_hours", win(w))) for w in WINDOWS] + [("nprev", seen(prev28()))]
+    per = [(f"seen{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("hours", win(w))) for w in WINDOWS]
+    per += [(f"ah{w}", wsum("ah_hours", win(w))) for w in WINDOWS] + [("seen_prev", seen(prev28()))]
     per_sql = (
         f"SELECT cutoff_id, cdn, employee_id, role,\n  {_cols(per)}\nFROM acc_emp_w GROUP BY cutoff_id, cdn,"
         " employee_id, role"
     )
     stmts.append(Stmt("acc_emp_per", per_sql, (), ("acc_emp_w",)))
-    items = [(f"employees_engaged_{w}d", wsum("1", f"n{w} > 0")) for w in WINDOWS]
+    items = [(f"employees_engaged_{w}d", wsum("1", f"seen{w} = 1")) for w in WINDOWS]
     items += [
-        (f"manager_engaged_{w}d", f"MAX(CASE WHEN n{w} > 0 AND role = 'manager' THEN 1 ELSE 0 END)")
+        (f"manager_engaged_{w}d", f"MAX(CASE WHEN seen{w} = 1 AND role = 'manager' THEN 1 ELSE 0 END)")
         for w in WINDOWS
     ]
     items += [
-        (f"executive_engaged_{w}d", f"MAX(CASE WHEN n{w} > 0 AND role = 'executive' THEN 1 ELSE 0 END)")
+        (f"executive_engaged_{w}d", f"MAX(CASE WHEN seen{w} = 1 AND role = 'executive' THEN 1 ELSE 0 END)")
         for w in WINDOWS
     ]
-    items.append(("employees_engaged_trend_28d", f"{wsum('1', 'n28 > 0')} - {wsum('1', 'nprev > 0')}"))
+    items.append(("employees_engaged_trend_28d", f"{wsum('1', 'seen28 = 1')} - {wsum('1', 'seen_prev = 1')}"))
     items += [
         (
             f"after_hours_share_{w}d",
-            f"CASE WHEN {wsum('1', f'n{w} > 0')} >= {MIN_GROUP} THEN"
+            f"CASE WHEN {wsum('1', f'seen{w} = 1')} >= {MIN_GROUP} THEN"
             f" {ratio(f'SUM(ah{w})', f'SUM(h{w})')} END",
         )
         for w in WINDOWS
@@ -716,7 +716,7 @@ def _internal_network() -> list[Stmt]:
         "SELECT employee_id, partner, sdn, kdn, SUM(n) AS n FROM emp_pair_r"
         " GROUP BY employee_id, partner, sdn, kdn"
     )
-    team = "SELECT cutoff_id, cdn, employee_id FROM acc_emp_per WHERE n28 > 0"
+    team = "SELECT cutoff_id, cdn, employee_id FROM acc_emp_per WHERE seen28 = 1"
     team_days = "SELECT DISTINCT employee_id, cdn FROM team"
     size = bucket_size(28)
     days = spread("team_days", "employee_id, cdn", "cdn - 28", 28, size)
