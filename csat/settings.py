@@ -56,7 +56,7 @@ class Settings(BaseSettings):
         None,
         pattern=r"^\d+(\.\d+)?\s*(KB|MB|GB|TB|KiB|MiB|GiB|TiB)$",
         description="Memory DuckDB may use for the feature build before it spills to disk, e.g. 4GB"
-        " (default: a third of the machine's memory).",
+        " (default: a third of the machine's memory, at most 4GB).",
     )
     spark_master: str | None = Field(
         None, description="Spark master URL for the spark engine (default local[2]: two local cores)."

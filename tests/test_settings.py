@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import duckdb
 import pytest
 from pydantic import ValidationError
 
@@ -59,6 +60,25 @@ def test_duckdb_memory_limit_reaches_the_engine(tmp_path: Path, monkeypatch: pyt
     monkeypatch.delenv("CSAT_DUCKDB_MEMORY_LIMIT")
     with pytest.raises(ValidationError, match="duckdb_memory_limit"):
         load_settings(config)
+
+
+@pytest.mark.parametrize(("ram_gib", "limit"), [(24, "4GB"), (64, "4GB"), (9, "3GB"), (4, "1GB"), (2, "1GB")])
+def test_duckdb_default_limit_is_a_third_of_memory_at_most_4gb(
+    ram_gib: int, limit: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from features.engine import duckdb_backend
+
+    sizes = {"SC_PAGE_SIZE": 4096, "SC_PHYS_PAGES": ram_gib * 2**30 // 4096}
+    monkeypatch.setattr(duckdb_backend.os, "sysconf", lambda name: sizes[name])
+    assert duckdb_backend.default_memory_limit() == limit
+    engine, plain = duckdb_backend.connect(threads=1), duckdb.connect()
+    plain.execute(f"SET memory_limit = '{limit}'")
+    query = "SELECT current_setting('memory_limit')"
+    try:
+        assert engine.execute(query).fetchone() == plain.execute(query).fetchone()
+    finally:
+        engine.close()
+        plain.close()
 
 
 def test_secret_in_file_is_refused_and_env_secret_is_hidden(
