@@ -286,13 +286,17 @@ class Runtime:
 
         """
         table = self.risk_table()
+        former = table["former"].to_numpy(dtype=bool)
+        table = table[~former]
         frame = _filter(table, segment, region, csm, min_band, page)
         frame = frame.sort_values("key", ascending=False, kind="stable")
         frame = frame.assign(rank=np.arange(1, len(frame) + 1))
         frame = _sort(frame, str(page.get("sort") or "risk"), bool(page.get("descending", True)))
         rows = frame.iloc[offset : offset + limit]
         items = [_item(r) for r in rows.itertuples(index=False)]
-        page_out = s.AtRiskPage(total=len(frame), offset=offset, limit=limit, items=items)
+        page_out = s.AtRiskPage(
+            total=len(frame), offset=offset, limit=limit, items=items, former_customers=int(former.sum())
+        )
         if page.get("with_facets"):
             page_out.facets = _facets(table)
         return page_out
@@ -330,6 +334,7 @@ class Runtime:
                 "change": churn_p - before,
                 "top_driver": self._top_drivers(res["churn"]),
                 "reasons": self._reasons(frame, res),
+                "former": _former_customers(frame),
             }
         )
 
@@ -459,6 +464,7 @@ TABLE_COLUMNS = [
     "change",
     "top_driver",
     "reasons",
+    "former",
 ]
 #: A feature's window suffix: ``seat_utilisation_28d`` and ``_90d`` are one reason, not two.
 WINDOW = re.compile(r"_\d+d$")
@@ -511,6 +517,17 @@ def _item(r: Any) -> s.AtRiskItem:
         churn_change_7d=None if _isnull(r.change) else float(r.change),
         reasons=list(r.reasons),
     )
+
+
+def _former_customers(frame: pd.DataFrame) -> np.ndarray:
+    """Accounts that have already left: a renewal with outcome ``churned`` known before the store's date.
+
+    The churn frames count an account as active at a snapshot only without such a renewal; the at-risk list
+    follows them. Without a renewals table no account is known to have left.
+    """
+    if "renewals_churned_prior" not in frame:
+        return np.zeros(len(frame), dtype=bool)
+    return frame["renewals_churned_prior"].fillna(0).to_numpy(dtype=float) > 0
 
 
 def _facets(table: pd.DataFrame) -> s.Facets:

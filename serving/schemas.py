@@ -167,10 +167,15 @@ class Facets(BaseModel):
 class AtRiskPage(BaseModel):
     """A page of the at-risk list."""
 
-    total: int
+    total: int = Field(description="Current customers that match the filters.")
     offset: int
     limit: int
     items: list[AtRiskItem]
+    former_customers: int = Field(
+        0,
+        description="Accounts not listed because they have already left (a churned renewal), whatever the"
+        " filters.",
+    )
     facets: Facets = Field(
         default=Facets(segments=[], regions=[], csm_teams=[]),
         description="The values the filters offer (empty lists unless asked for with with_facets).",

@@ -26,7 +26,7 @@ def _page(service, **kw) -> s.AtRiskPage:  # noqa: ANN001
 def test_list_items_carry_name_team_and_two_plain_reasons(service) -> None:  # noqa: ANN001
     page = _page(service, with_facets=True)
     meta = service.runtime.accounts
-    assert page.total == len(service.runtime.store)
+    assert page.total + page.former_customers == len(service.runtime.store)
     for item in page.items:
         assert item.name == meta.at[item.account_id, "name"]
         assert len(item.reasons) <= 2 and all(": " in r for r in item.reasons)

@@ -145,9 +145,14 @@ def test_list_loads_filters_and_searches(page, page_runtime) -> None:  # noqa: A
     _shot(page, "page-list.png", full=False)
     print(f"list timings (ms): {page.evaluate('window.csatPage.timings')}")
 
-    everyone = len(rt.store)
+    listed = _at_risk(rt, "low")
+    everyone, former = listed.total, listed.former_customers
+    assert former > 0 and everyone + former == len(rt.store)  # accounts that have left are not listed
     page.select_option("#f-band", "all")
     assert _wait_list(page, everyone) == min(50, everyone)
+    assert f"{everyone:,} accounts match ({former:,} former customers not listed)" in page.inner_text(
+        "#list-summary"
+    )
     segment = at_risk.items[0].segment
     page.select_option("#f-segment", segment)
     narrowed = _at_risk(rt, "low", segment=segment).total

@@ -97,7 +97,7 @@ def test_unknown_feature_name_is_a_client_error_naming_it(service) -> None:
 
 def test_at_risk_is_ranked_filtered_and_paged(service) -> None:
     page = service.at_risk(segment=None, region=None, csm_id=None, min_band="low", offset=0, limit=10)
-    assert page.total == len(service.runtime.store)
+    assert page.total + page.former_customers == len(service.runtime.store)
     assert [i.rank for i in page.items] == list(range(1, 11))
     order = {"low": 0, "medium": 1, "high": 2}
     bands = [order[i.risk_band] for i in page.items]
@@ -109,9 +109,32 @@ def test_at_risk_is_ranked_filtered_and_paged(service) -> None:
     assert only.items and all(i.segment == seg for i in only.items)
     csm = next(iter(service.runtime.csm.values()))
     mine = service.at_risk(segment=None, region=None, csm_id=csm, min_band="low", offset=0, limit=200)
-    expected = {a for a, c in service.runtime.csm.items() if c == csm and a in service.runtime.store.index}
+    store = service.runtime.store
+    current = set(store.index[~(store["renewals_churned_prior"] > 0)])
+    expected = {a for a, c in service.runtime.csm.items() if c == csm and a in current}
     assert {i.account_id for i in mine.items} == expected
     assert csm not in mine.model_dump_json()
+
+
+def test_at_risk_leaves_out_the_accounts_that_have_already_left(service) -> None:
+    import os
+    from pathlib import Path
+
+    store = service.runtime.store
+    renewals = pd.read_parquet(Path(os.environ["CSAT_DATA_DIR"]) / "renewals.parquet")
+    cutoff = pd.Timestamp("2026-01-01")  # the store's date (conftest)
+    known = pd.to_datetime(renewals["renewal_date"]) < cutoff
+    if "recorded_at" in renewals:
+        known &= ~(pd.to_datetime(renewals["recorded_at"]) >= cutoff)
+    left = renewals[(renewals["outcome"] == "churned") & known]
+    gone = set(left["account_id"]) & set(store.index)
+    assert gone, "the serving world should hold accounts that churned before the store's date"
+    page = service.at_risk(segment=None, region=None, csm_id=None, min_band="low", offset=0, limit=200)
+    assert page.former_customers == len(gone)
+    assert page.total == len(store) - len(gone) == len(page.items)
+    assert not {i.account_id for i in page.items} & gone
+    one = next(iter(gone))
+    assert service.explain(account_id=one).account_id == one  # still explained when asked for by id
 
 
 def test_model_info_names_versions_and_metrics(service) -> None:

@@ -156,7 +156,8 @@ function renderList(page) {
   const tbody = $("accounts").tBodies[0];
   tbody.replaceChildren(frag);
   const last = Math.min(page.offset + page.items.length, page.total);
-  $("list-summary").textContent = `${page.total.toLocaleString("en")} accounts match`;
+  const former = page.former_customers ? ` (${page.former_customers.toLocaleString("en")} former customers not listed)` : "";
+  $("list-summary").textContent = `${page.total.toLocaleString("en")} accounts match${former}`;
   $("page-info").textContent = page.total ? `${page.offset + 1}\u2013${last} of ${page.total.toLocaleString("en")}` : "none";
   $("prev").disabled = page.offset === 0;
   $("next").disabled = last >= page.total;
