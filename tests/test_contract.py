@@ -442,6 +442,28 @@ def test_under_threshold_keeps_good_rows_and_writes_rejects(
     assert not list(result.rejects_path.glob(".*tmp"))  # atomic write left no temporary file
 
 
+def test_a_file_that_changes_during_the_load_stops_it_with_its_name(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from features.contract import loader
+
+    edit_csv(data_dir, world, "contacts", (2, "seniority", "intern"))
+    first = loader.read_raw
+    reads: list[str] = []
+
+    def read_then_grow(file):  # noqa: ANN001, ANN202 - the second read (for the rejects) sees one more row
+        reads.append(file.table)
+        table = first(file)
+        return table if reads.count(file.table) == 1 else pa.concat_tables([table, table.slice(0, 1)])
+
+    monkeypatch.setattr(loader, "read_raw", read_then_grow)
+    error = load_error(data_dir, tmp_path)
+    assert reads.count("contacts") == 2  # read, then read again for its rejects
+    assert reads.count("accounts") == 1  # a table without rejects is read once
+    changed = "contacts.csv: the file changed while it was loaded (6 rows, then 7)"
+    assert f"contacts [unreadable_file]: {changed}" in str(error)
+
+
 def test_stale_rejects_file_is_removed(
     tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
 ) -> None:

@@ -193,12 +193,11 @@ def _load_table(file: TableFile, refs: dict[str, Keys], report: ValidationReport
     spec = TABLE_SPECS[file.table]
     counts = report.tables[file.table] = TableReport(file.table, file.path)
     try:
-        raw = read_raw(file)
-        counts.rows_read = raw.num_rows
-        report.problems += _missing_columns(spec, raw.column_names)
-        frame, failures = _build_frame(spec, raw)
+        columns, counts.rows_read = _read_columns(file)
+        report.problems += _missing_columns(spec, list(columns))
+        frame, failures = _build_frame(spec, columns, counts.rows_read)
     except UnreadableFileError as err:
-        report.problems.append(Problem(spec.name, "", UNREADABLE_FILE, 0, detail=str(err), fatal=True))
+        report.problems.append(_unreadable(spec, err))
         return None
     failures = _merge_type_failures(failures, value_failures(spec, frame))
     failures += _reference_failures(spec, frame, failures, refs, report.notes)
@@ -208,7 +207,38 @@ def _load_table(file: TableFile, refs: dict[str, Keys], report: ValidationReport
     kept = _finalize(spec, frame if keep.all() else frame[keep])
     counts.rows_kept, counts.rows_rejected = len(kept), int((~keep).sum())
     report.problems += [_problem(spec.name, f) for f in failures]
-    return _Loaded(kept, rejects_table(spec.name, raw, failures) if failures else None)
+    try:
+        return _Loaded(kept, _rejects(spec, file, counts.rows_read, failures))
+    except UnreadableFileError as err:
+        report.problems.append(_unreadable(spec, err))
+        return None
+
+
+def _unreadable(spec: TableSpec, err: UnreadableFileError) -> Problem:
+    return Problem(spec.name, "", UNREADABLE_FILE, 0, detail=str(err), fatal=True)
+
+
+def _read_columns(file: TableFile) -> tuple[dict[str, pa.ChunkedArray], int]:
+    """The file's columns by name, and its row count.
+
+    The table itself is not kept: :func:`_build_frame` drops each column once parsed, so a column that parsing
+    converts (timestamps, numbers) is not held twice. The rejects re-read the file (:func:`_rejects`).
+    """
+    raw = read_raw(file)
+    return dict(zip(raw.column_names, raw.columns, strict=True)), raw.num_rows
+
+
+def _rejects(spec: TableSpec, file: TableFile, rows_read: int, failures: list[Failure]) -> pa.Table | None:
+    """The rejected rows with their original values, read again from the file (None without failures)."""
+    if not failures:
+        return None
+    raw = read_raw(file)
+    if raw.num_rows != rows_read:
+        raise UnreadableFileError(
+            f"{file.path.name}: the file changed while it was loaded"
+            f" ({rows_read:,} rows, then {raw.num_rows:,})"
+        )
+    return rejects_table(spec.name, raw, failures)
 
 
 def _missing_columns(spec: TableSpec, present: list[str]) -> list[Problem]:
@@ -224,25 +254,28 @@ def _missing_columns(spec: TableSpec, present: list[str]) -> list[Problem]:
     return problems
 
 
-def _build_frame(spec: TableSpec, raw: pa.Table) -> tuple[pd.DataFrame, list[Failure]]:
+def _build_frame(
+    spec: TableSpec, columns: dict[str, pa.ChunkedArray], num_rows: int
+) -> tuple[pd.DataFrame, list[Failure]]:
+    """Parse every column into the frame, taking each out of ``columns`` (emptied) as it is parsed."""
     data: dict[str, pd.Series] = {}
     failures: list[Failure] = []
     for col in spec.columns:
-        if col.name in raw.column_names:
-            column = raw.column(col.name)
+        if col.name in columns:
+            column = columns.pop(col.name)
         elif not col.required and col.fill_if_absent:
-            column = pa.chunked_array([pa.nulls(raw.num_rows, pa.string())], pa.string())
+            column = pa.chunked_array([pa.nulls(num_rows, pa.string())], pa.string())
         else:
             continue
         values, bad = _parse(column, col)
+        del column  # its buffers go now unless the parsed values share them
         data[col.name] = values
         if bad.any():
             failures.append(
                 Failure(col.name, TYPE_RULES[col.kind], np.flatnonzero(bad), TYPE_HINTS[col.kind])
             )
-    for name in raw.column_names:
-        if name not in data:
-            data[name] = parse_extra(raw.column(name))
+    for name in list(columns):
+        data[name] = parse_extra(columns.pop(name))
     return pd.DataFrame(data, copy=False), failures
 
 
