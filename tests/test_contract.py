@@ -172,6 +172,25 @@ def test_parsed_text_shares_the_files_buffers(tmp_path: Path, world: dict[str, p
     assert stored.buffers()[2].address == raw.column("ticket_id").chunk(0).buffers()[2].address
 
 
+def test_float_columns_keep_their_values_and_reject_infinities_in_writable_arrays() -> None:
+    import numpy as np
+
+    from features.contract.parsing import parse_column
+
+    spec = next(c for c in TABLE_SPECS["interactions"].columns if c.name == "duration_minutes")
+    clean = pa.chunked_array([[1.5, None], [30.0]], pa.float64())
+    parsed = parse_column(clean, spec)
+    assert not parsed.bad.any() and parsed.values.array.to_numpy().flags.writeable
+    np.testing.assert_array_equal(parsed.values.to_numpy(), [1.5, np.nan, 30.0])
+    single = pa.chunked_array([[2.0, 3.0]], pa.float64())  # one chunk without nulls: numpy may share it
+    values = parse_column(single, spec).values
+    values.iloc[0] = 9.0  # the frame owns a writable copy
+    assert single.chunk(0)[0].as_py() == 2.0
+    parsed = parse_column(pa.chunked_array([[1.0, float("inf")], [-float("inf")]]), spec)
+    assert parsed.bad.tolist() == [False, True, True]
+    np.testing.assert_array_equal(parsed.values.to_numpy(), [1.0, np.nan, np.nan])
+
+
 def test_optional_columns_absent_are_filled(
     tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
 ) -> None:

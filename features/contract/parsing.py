@@ -232,7 +232,9 @@ def _parse_float(arr: pa.ChunkedArray) -> Parsed:
     else:
         values = np.full(len(arr), np.nan)
         bad = _present(arr)
-    return Parsed(pd.Series(np.where(bad, np.nan, values)), bad)
+    if bad.any() or not values.flags.writeable:  # else the column is used as read, without a second copy
+        values = np.where(bad, np.nan, values)
+    return Parsed(pd.Series(values), bad)
 
 
 def _parse_bool(arr: pa.ChunkedArray) -> Parsed:
