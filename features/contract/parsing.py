@@ -167,7 +167,16 @@ def _bool_series(arr: pa.ChunkedArray, nullable: bool = True) -> pd.Series:
 
 def _timestamp_series(arr: pa.ChunkedArray) -> pd.Series:
     values = np.asarray(arr.to_numpy(zero_copy_only=False), dtype="datetime64[us]")
-    return pd.Series(values)
+    return _owned_series(values)
+
+
+def _owned_series(values: np.ndarray) -> pd.Series:
+    """A Series of ``values`` without a further copy when the array is already the frame's own (writable).
+
+    pandas copies an ndarray it is handed unless told not to; a read-only array (a view of Arrow's buffers) is
+    still copied, so the frame never writes into the file's memory.
+    """
+    return pd.Series(values, copy=not values.flags.writeable)
 
 
 def _cast_int64(arr: pa.ChunkedArray) -> pa.ChunkedArray:
@@ -232,9 +241,9 @@ def _parse_float(arr: pa.ChunkedArray) -> Parsed:
     else:
         values = np.full(len(arr), np.nan)
         bad = _present(arr)
-    if bad.any() or not values.flags.writeable:  # else the column is used as read, without a second copy
+    if bad.any():
         values = np.where(bad, np.nan, values)
-    return Parsed(pd.Series(values), bad)
+    return Parsed(_owned_series(values), bad)
 
 
 def _parse_bool(arr: pa.ChunkedArray) -> Parsed:
