@@ -63,3 +63,19 @@ def test_account_extras_are_features(results):
     assert {"crm_contract_type", "crm_discount_pct", "crm_auto_renew"} <= set(feats.columns)
     assert feats["crm_contract_type"].dropna().map(type).eq(str).all()
     assert feats["crm_discount_pct"].dtype == "float64"
+
+
+@pytest.mark.slow
+def test_money_counts_to_the_cent_and_time_to_the_millisecond(results):
+    """Amounts are summed as whole cents and durations as whole milliseconds (exact in any order).
+
+    Shifting every amount by under half a cent and every duration by under half a millisecond leaves every
+    feature exactly as it was; summing the raw fractions would not.
+    """
+    feats, _ = results["dense"]
+    world = make_world(**WORLDS["dense"])
+    world["invoices"]["amount_usd"] += 0.0049
+    world["renewals"]["arr_change_usd"] -= 0.0049
+    world["interactions"]["duration_minutes"] += 0.000008  # 0.48 ms
+    shifted = compute_features(world, entities_for(world, n=18, seed=WORLDS["dense"]["seed"]))
+    pd.testing.assert_frame_equal(shifted, feats, check_exact=True)

@@ -29,6 +29,10 @@ WINDOWS = (28, 90, 180)
 MIN_GROUP = 5  # smallest group of our people a per-team figure may describe
 REPLY_WINDOW_DAYS = 7
 MEANINGFUL_MAX_PEOPLE = 5
+MS_PER_MINUTE = 60_000
+MS_PER_HOUR = 60 * MS_PER_MINUTE
+CENTS_PER_USD = 100
+FAST_REPLY_S = 24 * 3600  # a reply within 24 hours counts as fast
 
 
 @dataclass(frozen=True)
@@ -96,6 +100,27 @@ def seen(cond: str) -> str:
     grouping with millions of groups holds far less than it would for an integer SUM (a 128-bit state).
     """
     return f"MAX(CASE WHEN {cond} THEN 1 ELSE 0 END)"
+
+
+def exact(expr: str, units_per: int) -> str:
+    """A quantity as a whole number of its smallest unit (``units_per`` to one), held in a double.
+
+    Doubles that hold whole numbers below 2**53 add up exactly, in any order. Sums of them therefore do not
+    depend on the order a parallel engine adds rows in, and a build is reproducible bit for bit; sums of
+    fractional hours or dollars are not (they differ in the last bits from run to run). The rounding is
+    lossless for inputs given to a thousandth of a minute or to the cent.
+    """
+    return f"ROUND(CAST({expr} AS DOUBLE) * {units_per}.0)"
+
+
+def in_hours(ms: str) -> str:
+    """Hours from a sum of whole milliseconds (:func:`exact`)."""
+    return f"CAST({ms} AS DOUBLE) / {MS_PER_HOUR}.0"
+
+
+def in_usd(cents: str) -> str:
+    """Dollars from a sum of whole cents (:func:`exact`)."""
+    return f"CAST({cents} AS DOUBLE) / {CENTS_PER_USD}.0"
 
 
 def ratio(num: str, den: str) -> str:
@@ -246,7 +271,7 @@ def _contacts() -> list[Stmt]:
 
 def _invoices() -> list[Stmt]:
     staged = (
-        "SELECT i.account_id, i.amount_usd, i.paid_at,"
+        f"SELECT i.account_id, {exact('i.amount_usd', CENTS_PER_USD)} AS amount_cents, i.paid_at,"
         f" {known('i.issued_at', 'i')} AS known_ts, {dn('i.issued_at')} AS idn, {dn('i.due_at')} AS ddn,"
         f" {dn('i.paid_at')} AS pdn FROM invoices AS i"
     )
@@ -255,9 +280,9 @@ def _invoices() -> list[Stmt]:
     late = f"({paid} AND j.pdn > j.ddn)"
     items = [
         ("invoices_365d", _f(wsum("1", "j.idn >= j.cdn - 365"))),
-        ("invoiced_usd_365d", _f(wsum("j.amount_usd", "j.idn >= j.cdn - 365"))),
+        ("invoiced_usd_365d", in_usd(wsum("j.amount_cents", "j.idn >= j.cdn - 365"))),
         ("overdue_open_invoices", _f(wsum("1", overdue))),
-        ("overdue_open_usd", _f(wsum("j.amount_usd", overdue))),
+        ("overdue_open_usd", in_usd(wsum("j.amount_cents", overdue))),
         ("max_days_overdue", _f(f"COALESCE(MAX(CASE WHEN {overdue} THEN j.cdn - j.ddn END), 0)")),
         ("paid_late_invoices_365d", _f(wsum("1", late))),
         ("avg_days_late_365d", f"AVG(CASE WHEN {late} THEN CAST(j.pdn - j.ddn AS DOUBLE) END)"),
@@ -274,11 +299,11 @@ def _invoices() -> list[Stmt]:
 
 def _renewals() -> list[Stmt]:
     staged = (
-        "SELECT r.account_id, r.outcome, r.arr_change_usd,"
+        f"SELECT r.account_id, r.outcome, {exact('r.arr_change_usd', CENTS_PER_USD)} AS change_cents,"
         f" {known('r.renewal_date', 'r')} AS known_ts, {dn('r.renewal_date')} AS rdn FROM renewals AS r"
     )
     joined = (
-        "SELECT c.cutoff_id, c.cdn, x.account_id, x.outcome, x.arr_change_usd, x.rdn,"
+        "SELECT c.cutoff_id, c.cdn, x.account_id, x.outcome, x.change_cents, x.rdn,"
         " MAX(x.rdn) OVER (PARTITION BY c.cutoff_id) AS last_rdn FROM cut AS c"
         " LEFT JOIN ren AS x ON x.account_id = c.account_id AND x.known_ts < c.as_of"
     )
@@ -287,8 +312,8 @@ def _renewals() -> list[Stmt]:
         ("renewals_expanded_prior", _f(wsum("1", "j.outcome = 'expanded'"))),
         ("renewals_contracted_prior", _f(wsum("1", "j.outcome = 'contracted'"))),
         ("renewals_churned_prior", _f(wsum("1", "j.outcome = 'churned'"))),
-        ("arr_change_prior_usd", _f("COALESCE(SUM(j.arr_change_usd), 0)")),
-        ("last_arr_change_usd", _f("SUM(CASE WHEN j.rdn = j.last_rdn THEN j.arr_change_usd END)")),
+        ("arr_change_prior_usd", in_usd("COALESCE(SUM(j.change_cents), 0)")),
+        ("last_arr_change_usd", in_usd("SUM(CASE WHEN j.rdn = j.last_rdn THEN j.change_cents END)")),
         ("days_since_last_renewal", _f("MAX(j.cdn - j.last_rdn)")),
     ]
     out = f"SELECT j.cutoff_id,\n  {_cols(items)}\nFROM ren_j AS j GROUP BY j.cutoff_id"
@@ -345,7 +370,7 @@ def _tickets() -> list[Stmt]:
     )
     is_open = "(j.account_id IS NOT NULL AND j.closed_now = 0)"
     resolved = "(j.closed_now = 1 AND j.cldn >= j.cdn - {w})"
-    res_hours = f"{seconds('j.opened_at', 'j.closed_at')} / 3600.0"
+    res_s = seconds("j.opened_at", "j.closed_at")
     items = [(f"tickets_{w}d", _f(wsum("1", f"j.odn >= j.cdn - {w}"))) for w in WINDOWS]
     items += [
         (f"tickets_sev{s}_180d", _f(wsum("1", f"j.severity = {s} AND j.odn >= j.cdn - 180")))
@@ -362,9 +387,9 @@ def _tickets() -> list[Stmt]:
             f"COALESCE(MAX(CASE WHEN {is_open} THEN {seconds('j.opened_at', 'j.as_of')} END), 0) / 86400.0",
         ),
         ("resolved_tickets_90d", _f(wsum("1", resolved.format(w=90)))),
-        ("avg_resolution_hours_90d", f"AVG(CASE WHEN {resolved.format(w=90)} THEN {res_hours} END)"),
-        ("avg_resolution_hours_180d", f"AVG(CASE WHEN {resolved.format(w=180)} THEN {res_hours} END)"),
-        ("max_resolution_hours_180d", f"MAX(CASE WHEN {resolved.format(w=180)} THEN {res_hours} END)"),
+        ("avg_resolution_hours_90d", f"AVG(CASE WHEN {resolved.format(w=90)} THEN {res_s} END) / 3600.0"),
+        ("avg_resolution_hours_180d", f"AVG(CASE WHEN {resolved.format(w=180)} THEN {res_s} END) / 3600.0"),
+        ("max_resolution_hours_180d", f"MAX(CASE WHEN {resolved.format(w=180)} THEN {res_s} END) / 3600.0"),
         ("reopened_180d", _f(wsum("j.reopened_count", resolved.format(w=180)))),
         (
             "tickets_trend_28d",
@@ -433,17 +458,18 @@ def _usage() -> list[Stmt]:
 
 def _interaction_staging() -> list[Stmt]:
     ix = (
-        "SELECT i.interaction_id, i.kind, i.started_at, CAST(i.duration_minutes AS DOUBLE) / 60.0 AS hours,"
+        "SELECT i.interaction_id, i.kind, i.started_at,"
+        f" {exact('i.duration_minutes', MS_PER_MINUTE)} AS ms,"
         " i.organizer_id, i.internal_participants, i.external_participants,"
         " i.n_people,"
         f" {known('i.started_at', 'i')} AS known_ts, {dn('i.started_at')} AS sdn FROM interactions AS i"
     )
     people_cols = (
-        "x.interaction_id, x.kind, x.hours, x.n_people, x.started_at, x.sdn, x.known_ts, x.organizer_id"
+        "x.interaction_id, x.kind, x.ms, x.n_people, x.started_at, x.sdn, x.known_ts, x.organizer_id"
     )
     meaningful = f"(p.kind IN ('email', 'meeting') AND p.n_people <= {MEANINGFUL_MAX_PEOPLE})"
     ix_contact = (
-        f"SELECT p.interaction_id, k.account_id, k.contact_id, p.kind, p.hours, {meaningful} AS meaningful,"
+        f"SELECT p.interaction_id, k.account_id, k.contact_id, p.kind, p.ms, {meaningful} AS meaningful,"
         " p.person_id = p.organizer_id AS is_org,"
         " k.seniority = 'executive' AS is_exec, COALESCE(k.is_decision_maker, FALSE) AS is_dm,"
         " p.started_at, p.sdn,"
@@ -464,7 +490,7 @@ def _interaction_staging() -> list[Stmt]:
         " JOIN employees AS e ON e.employee_id = p.person_id"
     )
     ix_account = (
-        "SELECT interaction_id, account_id, MIN(kind) AS kind, MIN(hours) AS hours,"
+        "SELECT interaction_id, account_id, MIN(kind) AS kind, MIN(ms) AS ms,"
         " MAX(CASE WHEN meaningful THEN 1 ELSE 0 END) AS meaningful, MIN(started_at) AS started_at,"
         " MIN(sdn) AS sdn, MIN(known_ts) AS known_ts FROM ix_contact GROUP BY interaction_id, account_id"
     )
@@ -489,15 +515,15 @@ def _preagg(
 
 def _acc_ix() -> list[Stmt]:
     src = (
-        "SELECT account_id, sdn, known_ts, 1 AS n, hours,"
-        " CASE WHEN kind = 'email' THEN hours ELSE 0.0 END AS email_hours,"
-        " CASE WHEN kind = 'meeting' THEN hours ELSE 0.0 END AS meeting_hours,"
-        " CASE WHEN kind = 'call' THEN hours ELSE 0.0 END AS call_hours,"
-        " CASE WHEN meaningful = 1 THEN hours ELSE 0.0 END AS meaningful_hours,"
+        "SELECT account_id, sdn, known_ts, 1 AS n, ms,"
+        " CASE WHEN kind = 'email' THEN ms ELSE 0.0 END AS email_ms,"
+        " CASE WHEN kind = 'meeting' THEN ms ELSE 0.0 END AS meeting_ms,"
+        " CASE WHEN kind = 'call' THEN ms ELSE 0.0 END AS call_ms,"
+        " CASE WHEN meaningful = 1 THEN ms ELSE 0.0 END AS meaningful_ms,"
         " CASE WHEN kind = 'meeting' THEN started_at END AS last_meeting_ts, started_at AS last_ts"
         " FROM ix_account"
     )
-    measures = ["n", "hours", "email_hours", "meeting_hours", "call_hours", "meaningful_hours"]
+    measures = ["n", "ms", "email_ms", "meeting_ms", "call_ms", "meaningful_ms"]
     stmts = _preagg("acc_ix", src, ["account_id"], measures, ["last_meeting_ts", "last_ts"], ("ix_account",))
     cols = "x.sdn, " + ", ".join(f"x.{m}" for m in [*measures, "last_meeting_ts", "last_ts"])
     stmts.append(
@@ -511,21 +537,20 @@ def _acc_ix() -> list[Stmt]:
     )
     items: list[tuple[str, str]] = []
     for kind in ("email", "meeting", "call"):
-        items += [(f"{kind}_hours_{w}d", wsum(f"{kind}_hours", win(w))) for w in WINDOWS]
-    items += [(f"customer_hours_{w}d", wsum("hours", win(w))) for w in WINDOWS]
+        items += [(f"{kind}_hours_{w}d", in_hours(wsum(f"{kind}_ms", win(w)))) for w in WINDOWS]
+    items += [(f"customer_hours_{w}d", in_hours(wsum("ms", win(w)))) for w in WINDOWS]
     items += [(f"customer_interactions_{w}d", _f(wsum("n", win(w)))) for w in WINDOWS]
     items += [
-        (f"meaningful_share_{w}d", ratio(wsum("meaningful_hours", win(w)), wsum("hours", win(w))))
-        for w in WINDOWS
+        (f"meaningful_share_{w}d", ratio(wsum("meaningful_ms", win(w)), wsum("ms", win(w)))) for w in WINDOWS
     ]
-    for key, measure in (
-        ("email_hours", "email_hours"),
-        ("meeting_hours", "meeting_hours"),
-        ("call_hours", "call_hours"),
-        ("customer_hours", "hours"),
-        ("customer_interactions", "n"),
+    for key, measure, unit in (
+        ("email_hours", "email_ms", in_hours),
+        ("meeting_hours", "meeting_ms", in_hours),
+        ("call_hours", "call_ms", in_hours),
+        ("customer_hours", "ms", in_hours),
+        ("customer_interactions", "n", _f),
     ):
-        items.append((f"{key}_trend_28d", _f(f"{wsum(measure, win(28))} - {wsum(measure, prev28())}")))
+        items.append((f"{key}_trend_28d", unit(f"{wsum(measure, win(28))} - {wsum(measure, prev28())}")))
     items += [
         ("days_since_last_meeting", f"{seconds('MAX(last_meeting_ts)', 'MAX(as_of)')} / 86400.0"),
         ("days_since_last_interaction", f"{seconds('MAX(last_ts)', 'MAX(as_of)')} / 86400.0"),
@@ -550,11 +575,11 @@ def _fill_out(
 
 
 def _acc_contact() -> list[Stmt]:
-    src = "SELECT account_id, contact_id, is_exec, is_dm, sdn, known_ts, hours,"
+    src = "SELECT account_id, contact_id, is_exec, is_dm, sdn, known_ts, ms,"
     src += " CASE WHEN is_exec THEN started_at END AS last_exec_ts FROM ix_contact"
     keys = ["account_id", "contact_id", "is_exec", "is_dm"]
-    stmts = _preagg("acc_ct", src, keys, ["hours"], ["last_exec_ts"], ("ix_contact",))
-    cols = "x.contact_id, x.is_exec, x.is_dm, x.sdn, x.hours, x.last_exec_ts"
+    stmts = _preagg("acc_ct", src, keys, ["ms"], ["last_exec_ts"], ("ix_contact",))
+    cols = "x.contact_id, x.is_exec, x.is_dm, x.sdn, x.ms, x.last_exec_ts"
     stmts.append(
         Stmt(
             "acc_ct_w",
@@ -564,7 +589,7 @@ def _acc_contact() -> list[Stmt]:
             view=True,
         )
     )
-    per = [(f"seen{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("hours", win(w))) for w in WINDOWS]
+    per = [(f"seen{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("ms", win(w))) for w in WINDOWS]
     per += [("seen_prev", seen(prev28())), ("last_exec_ts", "MAX(last_exec_ts)")]
     per_sql = (
         f"SELECT cutoff_id, contact_id, is_exec, is_dm,\n  {_cols(per)}\nFROM acc_ct_w"
@@ -612,13 +637,13 @@ def _local_after_hours(ts: str, tz: str) -> str:
 def _acc_emp() -> list[Stmt]:
     src = (
         "SELECT a.account_id, e.employee_id, e.role, a.sdn,"
-        f" {later('a.known_ts', 'e.known_ts')} AS known_ts, a.hours,"
-        f" CASE WHEN {_local_after_hours('a.started_at', 'e.tz')} THEN a.hours ELSE 0.0 END AS ah_hours"
+        f" {later('a.known_ts', 'e.known_ts')} AS known_ts, a.ms,"
+        f" CASE WHEN {_local_after_hours('a.started_at', 'e.tz')} THEN a.ms ELSE 0.0 END AS ah_ms"
         " FROM ix_account AS a JOIN ix_employee AS e ON e.interaction_id = a.interaction_id"
     )
     keys = ["account_id", "employee_id", "role"]
-    stmts = _preagg("acc_emp", src, keys, ["hours", "ah_hours"], [], ("ix_account", "ix_employee"))
-    cols = "x.employee_id, x.role, x.sdn, x.hours, x.ah_hours"
+    stmts = _preagg("acc_emp", src, keys, ["ms", "ah_ms"], [], ("ix_account", "ix_employee"))
+    cols = "x.employee_id, x.role, x.sdn, x.ms, x.ah_ms"
     stmts.append(
         Stmt(
             "acc_emp_w",
@@ -628,8 +653,8 @@ def _acc_emp() -> list[Stmt]:
             view=True,
         )
     )
-    per = [(f"seen{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("hours", win(w))) for w in WINDOWS]
-    per += [(f"ah{w}", wsum("ah_hours", win(w))) for w in WINDOWS] + [("seen_prev", seen(prev28()))]
+    per = [(f"seen{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("ms", win(w))) for w in WINDOWS]
+    per += [(f"ah{w}", wsum("ah_ms", win(w))) for w in WINDOWS] + [("seen_prev", seen(prev28()))]
     per_sql = (
         f"SELECT cutoff_id, cdn, employee_id, role,\n  {_cols(per)}\nFROM acc_emp_w GROUP BY cutoff_id, cdn,"
         " employee_id, role"
@@ -770,7 +795,7 @@ def _responsiveness() -> list[Stmt]:
     cand = (
         "SELECT i.interaction_id AS inbound_id, i.account_id, i.sdn,"
         f" {later('i.known_ts', 'o.known_ts')} AS known_ts,"
-        f" {seconds('i.started_at', 'o.started_at')} / 3600.0"
+        f" {seconds('i.started_at', 'o.started_at')}"
         f" AS delay FROM ({spread_in}) AS i JOIN outbound AS o ON o.contact_id = i.contact_id"
         f" AND {bucket_of('o.sdn', size)} = i.bkt"
         " AND o.started_at > i.started_at AND o.started_at <= i.started_at + INTERVAL"
@@ -789,7 +814,8 @@ def _responsiveness() -> list[Stmt]:
     src = (
         "SELECT account_id, sdn, known_ts, 0 AS n_in, rm - COALESCE(prev, 0.0) AS d_delay,"
         " CASE WHEN prev IS NULL THEN 1 ELSE 0 END AS d_replied,"
-        " CASE WHEN rm <= 24.0 AND (prev IS NULL OR prev > 24.0) THEN 1 ELSE 0 END AS d_fast"
+        f" CASE WHEN rm <= {FAST_REPLY_S} AND (prev IS NULL OR prev > {FAST_REPLY_S}) THEN 1 ELSE 0 END"
+        " AS d_fast"
         " FROM reply_steps WHERE prev IS NULL OR rm < prev"
         " UNION ALL SELECT account_id, sdn, known_ts, 1 AS n_in, 0.0 AS d_delay, 0 AS d_replied, 0 AS d_fast"
         " FROM inbound"
@@ -818,7 +844,8 @@ def _responsiveness() -> list[Stmt]:
         ("inbound_emails_90d", _f(wsum("n_in", win(90)))),
     ]
     items += [
-        (f"reply_hours_avg_{w}d", ratio(wsum("d_delay", win(w)), wsum("d_replied", win(w)))) for w in WINDOWS
+        (f"reply_hours_avg_{w}d", f"{ratio(wsum('d_delay', win(w)), wsum('d_replied', win(w)))} / 3600.0")
+        for w in WINDOWS
     ]
     items += [
         ("replied_24h_share_90d", ratio(wsum("d_fast", win(90)), wsum("n_in", win(90)))),

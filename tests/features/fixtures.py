@@ -178,7 +178,7 @@ def make_world(
             "issued_at": issued,
             "due_at": due.astype("datetime64[us]"),
             "paid_at": paid.astype("datetime64[us]"),
-            "amount_usd": rng.uniform(100, 5000, n_inv),
+            "amount_usd": np.round(rng.uniform(100, 5000, n_inv), 2),  # to the cent, as invoices are
         }
     )
     n_sv = accounts * 10
@@ -201,7 +201,7 @@ def make_world(
             "outcome": pd.Series(
                 rng.choice(["renewed", "churned", "expanded", "contracted"], n_rn), dtype="str"
             ),
-            "arr_change_usd": rng.normal(0, 1000, n_rn),
+            "arr_change_usd": np.round(rng.normal(0, 1000, n_rn), 2),
         }
     )
     world = {
