@@ -32,7 +32,8 @@ MEANINGFUL_MAX_PEOPLE = 5
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 60 * MS_PER_MINUTE
 CENTS_PER_USD = 100
-FAST_REPLY_S = 24 * 3600  # a reply within 24 hours counts as fast
+S_PER_HOUR = 3600
+FAST_REPLY_S = 24 * S_PER_HOUR  # a reply within 24 hours counts as fast
 
 
 @dataclass(frozen=True)
@@ -116,6 +117,11 @@ def exact(expr: str, units_per: int) -> str:
 def in_hours(ms: str) -> str:
     """Hours from a sum of whole milliseconds (:func:`exact`)."""
     return f"CAST({ms} AS DOUBLE) / {MS_PER_HOUR}.0"
+
+
+def in_hours_s(s: str) -> str:
+    """Hours from whole seconds (or an average of them)."""
+    return f"{s} / {S_PER_HOUR}.0"
 
 
 def in_usd(cents: str) -> str:
@@ -371,6 +377,10 @@ def _tickets() -> list[Stmt]:
     is_open = "(j.account_id IS NOT NULL AND j.closed_now = 0)"
     resolved = "(j.closed_now = 1 AND j.cldn >= j.cdn - {w})"
     res_s = seconds("j.opened_at", "j.closed_at")
+
+    def res_in(w: int) -> str:  # resolution seconds of the tickets resolved in the last w days
+        return f"CASE WHEN {resolved.format(w=w)} THEN {res_s} END"
+
     items = [(f"tickets_{w}d", _f(wsum("1", f"j.odn >= j.cdn - {w}"))) for w in WINDOWS]
     items += [
         (f"tickets_sev{s}_180d", _f(wsum("1", f"j.severity = {s} AND j.odn >= j.cdn - 180")))
@@ -387,9 +397,9 @@ def _tickets() -> list[Stmt]:
             f"COALESCE(MAX(CASE WHEN {is_open} THEN {seconds('j.opened_at', 'j.as_of')} END), 0) / 86400.0",
         ),
         ("resolved_tickets_90d", _f(wsum("1", resolved.format(w=90)))),
-        ("avg_resolution_hours_90d", f"AVG(CASE WHEN {resolved.format(w=90)} THEN {res_s} END) / 3600.0"),
-        ("avg_resolution_hours_180d", f"AVG(CASE WHEN {resolved.format(w=180)} THEN {res_s} END) / 3600.0"),
-        ("max_resolution_hours_180d", f"MAX(CASE WHEN {resolved.format(w=180)} THEN {res_s} END) / 3600.0"),
+        ("avg_resolution_hours_90d", in_hours_s(f"AVG({res_in(90)})")),
+        ("avg_resolution_hours_180d", in_hours_s(f"AVG({res_in(180)})")),
+        ("max_resolution_hours_180d", in_hours_s(f"MAX({res_in(180)})")),
         ("reopened_180d", _f(wsum("j.reopened_count", resolved.format(w=180)))),
         (
             "tickets_trend_28d",
@@ -844,7 +854,7 @@ def _responsiveness() -> list[Stmt]:
         ("inbound_emails_90d", _f(wsum("n_in", win(90)))),
     ]
     items += [
-        (f"reply_hours_avg_{w}d", f"{ratio(wsum('d_delay', win(w)), wsum('d_replied', win(w)))} / 3600.0")
+        (f"reply_hours_avg_{w}d", in_hours_s(ratio(wsum("d_delay", win(w)), wsum("d_replied", win(w)))))
         for w in WINDOWS
     ]
     items += [
