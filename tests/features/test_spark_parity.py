@@ -3,8 +3,8 @@
 One local Spark session (two cores) serves the whole module. Two worlds: the hand-made fixture with
 ``recorded_at`` (rows known late, weeks late, or before their stamp) and a few stamps with fractions of a
 second, and a tiny simulated ``late`` world built into two complete stores (CSAT, churn, online).
-Counts (columns whose DuckDB values are all whole numbers) must be equal; other floats equal within 1e-9
-relative (1e-9 absolute near zero, as in the reference tests).
+Every value must be exactly equal: sums are of whole numbers (milliseconds, cents, seconds, counts), which
+both engines add exactly in any order, and the rest is the same IEEE arithmetic on the same operands.
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from rich.console import Console
 from csat.settings import Settings
 from features.build import build_store
 from features.engine import compute_features
-from tests.features.compare import is_missing, same
+from tests.features.compare import is_missing
 from tests.features.fixtures import STAMPS, entities_for, make_world
 
 TEST_CONF = {
@@ -48,16 +48,14 @@ def spark() -> Any:
 
 
 def assert_same_frames(duck: pd.DataFrame, spark: pd.DataFrame, features: list[str]) -> None:
-    """Equal row for row: counts exactly, floats within 1e-9, categories and NULLs alike."""
+    """Equal row for row, exactly: numbers, categories and NULLs alike."""
     assert list(duck.columns) == list(spark.columns)
     pd.testing.assert_frame_equal(duck.drop(columns=features), spark.drop(columns=features))
     wrong: dict[str, list] = {}
     for name in features:
         d, s = duck[name].tolist(), spark[name].tolist()
-        values = [v for v in d if not is_missing(v)]
-        counts = bool(values) and all(isinstance(v, float) and float(v).is_integer() for v in values)
         for i, (a, b) in enumerate(zip(d, s, strict=True)):
-            ok = ((is_missing(a) and is_missing(b)) or a == b) if counts else same(a, b)
+            ok = (is_missing(a) and is_missing(b)) or a == b
             if not ok:
                 wrong.setdefault(name, []).append((i, a, b))
     assert not wrong, {k: v[:3] for k, v in wrong.items()}
