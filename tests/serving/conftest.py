@@ -10,12 +10,14 @@ from pathlib import Path
 
 import pytest
 
+#: The online store's date: the world's end, so that the windows hold its data.
+STORE_DATE = "2026-01-01"
 #: The whole world in one Python process (one import of the heavy stack): simulate, build, train, import.
-BUILD = """
+BUILD = f"""
 from csat.cli import app
 for args in (
     ["simulate", "--accounts", "100", "--months", "24", "--seed", "11", "--out", "data/raw"],
-    ["features", "build", "--as-of", "2026-01-01"],  # the world's end: windows hold its data
+    ["features", "build", "--as-of", "{STORE_DATE}"],
     ["train", "--target", "all", "--candidates", "1", "--n-boot", "20", "--threads", "2"],
 ):
     app(args, standalone_mode=False)

@@ -2,9 +2,14 @@
 
 from __future__ import annotations
 
+import os
+from pathlib import Path
+
 import numpy as np
 import pandas as pd
 import pytest
+
+from tests.serving.conftest import STORE_DATE
 
 pytestmark = pytest.mark.slow
 
@@ -117,12 +122,9 @@ def test_at_risk_is_ranked_filtered_and_paged(service) -> None:
 
 
 def test_at_risk_leaves_out_the_accounts_that_have_already_left(service) -> None:
-    import os
-    from pathlib import Path
-
     store = service.runtime.store
     renewals = pd.read_parquet(Path(os.environ["CSAT_DATA_DIR"]) / "renewals.parquet")
-    cutoff = pd.Timestamp("2026-01-01")  # the store's date (conftest)
+    cutoff = pd.Timestamp(STORE_DATE)
     known = pd.to_datetime(renewals["renewal_date"]) < cutoff
     if "recorded_at" in renewals:
         known &= ~(pd.to_datetime(renewals["recorded_at"]) >= cutoff)
