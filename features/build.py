@@ -168,10 +168,9 @@ def build_frames(
     """
     engine = engine or settings.engine
     keys = list(entity_frames)
-    parts = [df.assign(_frame=k) for k, df in entity_frames.items()]
-    if not parts:
+    if not keys:
         return {}
-    both = pd.concat(parts, ignore_index=True)
+    both = pd.concat(list(entity_frames.values()), ignore_index=True)
     feats = compute_features(
         tables if release_tables and isinstance(tables, dict) else dict(tables),
         both,
@@ -181,10 +180,11 @@ def build_frames(
         engine_options=engine_options(settings, engine),
         release_tables=release_tables,
     )
-    out = {}
-    for k in keys:
-        part = feats[feats["_frame"] == k].drop(columns="_frame").reset_index(drop=True)
-        out[k] = part
+    out, start = {}, 0
+    for k in keys:  # compute_features keeps the entity rows in order: each frame is one run of rows
+        stop = start + len(entity_frames[k])
+        out[k] = feats.iloc[start:stop].reset_index(drop=True)
+        start = stop
     return out
 
 

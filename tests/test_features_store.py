@@ -67,6 +67,26 @@ def test_build_frames_can_free_the_raw_tables_it_was_handed(world):
     pd.testing.assert_frame_equal(got, expected)
 
 
+def test_frames_built_in_one_run_equal_frames_built_alone(world):
+    settings = load_settings()
+    accounts = world["accounts"]["account_id"]
+    frames = {
+        "early": pd.DataFrame({"account_id": accounts, "as_of": pd.Timestamp("2024-03-01")}),
+        "empty": pd.DataFrame(
+            {"account_id": pd.Series([], dtype=str), "as_of": pd.Series([], dtype="M8[us]")}
+        ),
+        "late": pd.DataFrame({"account_id": accounts[::-1], "as_of": pd.Timestamp("2024-06-15 10:30")}),
+    }
+    together = build_frames(world, frames, settings)
+    assert list(together) == list(frames)
+    assert together["empty"].empty
+    for name in ("early", "late"):
+        alone = build_frames(world, {name: frames[name]}, settings)[name]
+        got = together[name]
+        pd.testing.assert_frame_equal(got, alone)
+        assert list(got["account_id"]) == list(frames[name]["account_id"])
+
+
 def test_a_build_that_loads_the_tables_frees_them_during_the_run(world, tmp_path, monkeypatch):
     from features import build
 

@@ -491,8 +491,7 @@ def _interaction_staging() -> list[Stmt]:
     )
     ix_employee = (
         f"SELECT p.interaction_id, e.employee_id, e.role, {meaningful} AS meaningful,"
-        " p.person_id = p.organizer_id AS is_org, p.kind, p.started_at, p.sdn,"
-        " COALESCE(e.timezone, 'UTC') AS tz,"
+        " p.person_id = p.organizer_id AS is_org, p.sdn, COALESCE(e.timezone, 'UTC') AS tz,"
         f" {later('p.known_ts', 'COALESCE(e.recorded_at, p.known_ts)')} AS known_ts"
         f" FROM (SELECT {people_cols}, u.person_id FROM ix AS x CROSS JOIN UNNEST(x.internal_participants)"
         f" AS u(person_id) UNION ALL SELECT {people_cols}, x.organizer_id AS person_id FROM ix AS x"
