@@ -55,6 +55,11 @@ class Keys:
     kept: pa.Array
     seen: pa.Array
 
+    @property
+    def all_kept(self) -> bool:
+        """Whether no key was lost with a rejected row (both hold distinct keys, ``kept`` within ``seen``)."""
+        return len(self.kept) == len(self.seen)
+
 
 def fk_rule(labels: list[str]) -> str:
     """Rule name of a foreign key.
@@ -242,8 +247,8 @@ def run_schema(
         One :class:`Failure` per (column, rule), with all failing rows.
 
     """
-    try:
-        schema.validate(frame, lazy=True)
+    try:  # in place: the schemas coerce nothing, so pandera's defensive copy of the frame is pure cost
+        schema.validate(frame, lazy=True, inplace=True)
     except SchemaErrors as err:
         return _failures_from_cases(err.failure_cases, frame_labels or {})
     return []
@@ -299,6 +304,8 @@ def foreign_key_failures(
         rows = failures[0].rows
         seen = arrow_isin(frame[column].iloc[rows], keys.seen).to_numpy()
         return _split(column, rule, rows[~seen], rows[seen]), 0
+    if keys.all_kept:
+        return failures, 0
     values = frame[column].dropna()
     to_rejected = int((arrow_isin(values, keys.seen) & ~arrow_isin(values, keys.kept)).sum())
     return failures, to_rejected
@@ -322,7 +329,7 @@ def list_fk_failures(
     lists = as_arrow(series)
     items = pc.list_flatten(lists)
     kept = _np_mask(pc.is_in(items, value_set=keys.kept))
-    seen = _np_mask(pc.is_in(items, value_set=keys.seen))
+    seen = kept if keys.all_kept else _np_mask(pc.is_in(items, value_set=keys.seen))
     dangling = np.flatnonzero(rows_of_items(lists, ~seen))
     to_rejected = np.setdiff1d(np.flatnonzero(rows_of_items(lists, seen & ~kept)), dangling)
     rule = fk_rule(labels)
