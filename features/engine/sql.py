@@ -512,14 +512,29 @@ def _interaction_staging() -> list[Stmt]:
 
 
 def _preagg(
-    name: str, source_sql: str, keys: list[str], sums: list[str], maxes: list[str], deps: tuple
+    name: str,
+    source_sql: str,
+    keys: list[str],
+    sums: list[str],
+    maxes: list[str],
+    deps: tuple,
+    raw_view: bool = False,
 ) -> list[Stmt]:
-    """Raw rows ``<name>_r`` (with kdn) and their day aggregate ``<name>_p`` by keys, stamp and known day."""
+    """Raw rows ``<name>_r`` (with kdn) and their day aggregate ``<name>_p`` by keys, stamp and known day.
+
+    ``raw_view`` leaves the raw rows a view, for a source that is a cheap projection of a stored table: its
+    two readers (the day aggregate, and the same-day rows of :func:`windowed`) then read the stored table
+    instead of a second, uncompressed copy of every row. On the scale world ``acc_ix``'s statements took 25 s
+    instead of 33 s (means of three alternating runs), with the same values.
+    """
     raw = f"SELECT s.*, {dn('s.known_ts')} AS kdn FROM ({source_sql}) AS s"
     group = ", ".join([*keys, "sdn", "kdn"])
     aggs = [f"SUM({m}) AS {m}" for m in sums] + [f"MAX({m}) AS {m}" for m in maxes]
     agg = f"SELECT {group}, {', '.join(aggs)} FROM {name}_r GROUP BY {group}"
-    return [Stmt(f"{name}_r", raw, (), deps), Stmt(f"{name}_p", agg, (), (f"{name}_r",))]
+    return [
+        Stmt(f"{name}_r", raw, (), deps, view=raw_view),
+        Stmt(f"{name}_p", agg, (), (f"{name}_r",)),
+    ]
 
 
 def _acc_ix() -> list[Stmt]:
@@ -533,7 +548,8 @@ def _acc_ix() -> list[Stmt]:
         " FROM ix_account"
     )
     measures = ["n", "ms", "email_ms", "meeting_ms", "call_ms", "meaningful_ms"]
-    stmts = _preagg("acc_ix", src, ["account_id"], measures, ["last_meeting_ts", "last_ts"], ("ix_account",))
+    maxes = ["last_meeting_ts", "last_ts"]
+    stmts = _preagg("acc_ix", src, ["account_id"], measures, maxes, ("ix_account",), raw_view=True)
     cols = "x.sdn, " + ", ".join(f"x.{m}" for m in [*measures, "last_meeting_ts", "last_ts"])
     stmts.append(
         Stmt(
@@ -587,7 +603,7 @@ def _acc_contact() -> list[Stmt]:
     src = "SELECT account_id, contact_id, is_exec, is_dm, sdn, known_ts, ms,"
     src += " CASE WHEN is_exec THEN started_at END AS last_exec_ts FROM ix_contact"
     keys = ["account_id", "contact_id", "is_exec", "is_dm"]
-    stmts = _preagg("acc_ct", src, keys, ["ms"], ["last_exec_ts"], ("ix_contact",))
+    stmts = _preagg("acc_ct", src, keys, ["ms"], ["last_exec_ts"], ("ix_contact",), raw_view=True)
     cols = "x.contact_id, x.is_exec, x.is_dm, x.sdn, x.ms, x.last_exec_ts"
     stmts.append(
         Stmt(
@@ -600,9 +616,11 @@ def _acc_contact() -> list[Stmt]:
     )
     per = [(f"seen{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("ms", win(w))) for w in WINDOWS]
     per += [("seen_prev", seen(prev28())), ("last_exec_ts", "MAX(last_exec_ts)")]
+    # A contact's seniority and decision-maker flag are the contacts row's (contact_id is unique): grouping
+    # by the contact alone and carrying the flags as MAX measured 15-20% faster than grouping by all three.
     per_sql = (
-        f"SELECT cutoff_id, contact_id, is_exec, is_dm,\n  {_cols(per)}\nFROM acc_ct_w"
-        " GROUP BY cutoff_id, contact_id, is_exec, is_dm"
+        f"SELECT cutoff_id, contact_id, MAX(is_exec) AS is_exec, MAX(is_dm) AS is_dm,\n  {_cols(per)}\n"
+        "FROM acc_ct_w GROUP BY cutoff_id, contact_id"
     )
     stmts.append(Stmt("acc_ct_per", per_sql, (), ("acc_ct_w",)))
     items = [(f"contacts_reached_{w}d", wsum("1", f"seen{w} = 1")) for w in WINDOWS]
@@ -664,9 +682,11 @@ def _acc_emp() -> list[Stmt]:
     )
     per = [(f"seen{w}", seen(win(w))) for w in WINDOWS] + [(f"h{w}", wsum("ms", win(w))) for w in WINDOWS]
     per += [(f"ah{w}", wsum("ah_ms", win(w))) for w in WINDOWS] + [("seen_prev", seen(prev28()))]
+    # cdn is the cutoff's and role the employee's (employee_id is unique): grouping by the two ids alone
+    # measured about 13% faster on the scale world than grouping by all four.
     per_sql = (
-        f"SELECT cutoff_id, cdn, employee_id, role,\n  {_cols(per)}\nFROM acc_emp_w GROUP BY cutoff_id, cdn,"
-        " employee_id, role"
+        f"SELECT cutoff_id, MAX(cdn) AS cdn, employee_id, MAX(role) AS role,\n  {_cols(per)}\n"
+        "FROM acc_emp_w GROUP BY cutoff_id, employee_id"
     )
     stmts.append(Stmt("acc_emp_per", per_sql, (), ("acc_emp_w",)))
     items = [(f"employees_engaged_{w}d", wsum("1", f"seen{w} = 1")) for w in WINDOWS]
