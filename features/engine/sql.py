@@ -550,7 +550,7 @@ def _acc_ix() -> list[Stmt]:
     measures = ["n", "ms", "email_ms", "meeting_ms", "call_ms", "meaningful_ms"]
     maxes = ["last_meeting_ts", "last_ts"]
     stmts = _preagg("acc_ix", src, ["account_id"], measures, maxes, ("ix_account",), raw_view=True)
-    cols = "x.sdn, " + ", ".join(f"x.{m}" for m in [*measures, "last_meeting_ts", "last_ts"])
+    cols = "x.sdn, " + ", ".join(f"x.{m}" for m in [*measures, *maxes])
     stmts.append(
         Stmt(
             "acc_ix_w",
