@@ -76,6 +76,9 @@ ID_KEYS: dict[str, dict[str, tuple[str, ...]]] = {
 DICTIONARY_COLUMNS: dict[str, tuple[str, ...]] = {"interactions": ("kind",)}
 #: Interactions are counted in slices of this many rows (bounds the temporary arrays of :func:`count_people`).
 PEOPLE_SLICE_ROWS = 1 << 20
+#: Each list's first this many items are compared position by position; a row with a longer list is counted
+#: by sorting its items (on the scale world 96% of interactions have at most 3 people in all).
+PEOPLE_SLOTS = 3
 TIMESTAMP_COLUMNS = {
     "interactions": ("started_at",),
     "tickets": ("opened_at", "closed_at"),
@@ -285,11 +288,20 @@ def _codes(col: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray:
     return _int64(col.slice(lo, hi - lo).combine_chunks())
 
 
-def _row_keys(col: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray:
-    """``row << 32 | code`` for every item of rows ``lo..hi-1`` of an encoded list column (row from 0)."""
-    offsets, items = _list_items(col.slice(lo, hi - lo).combine_chunks())
-    rows = np.repeat(np.arange(hi - lo, dtype=np.int64), np.diff(offsets))
-    return (rows << 32) | (_int64(items) & 0xFFFFFFFF)
+def _slots(offsets: np.ndarray, items: np.ndarray, k: int) -> list[np.ndarray]:
+    """The first ``k`` items of every list as ``k`` arrays of one value per row, -1 past a list's end."""
+    lens = np.diff(offsets)
+    src = items if len(items) else np.full(1, -1, dtype=np.int64)
+    last = len(src) - 1
+    return [np.where(lens > j, src[np.minimum(offsets[:-1] + j, last)], -1) for j in range(k)]
+
+
+def _row_keys(offsets: np.ndarray, items: np.ndarray, rows: np.ndarray) -> np.ndarray:
+    """``row << 32 | code`` for every item of the lists of ``rows`` (positions in the slice, ascending)."""
+    lens = offsets[rows + 1] - offsets[rows]
+    first = np.repeat(offsets[rows] - (np.cumsum(lens) - lens), lens)
+    at = first + np.arange(lens.sum(), dtype=np.int64)
+    return (np.repeat(rows, lens) << 32) | (items[at] & 0xFFFFFFFF)
 
 
 def _distinct_per_row(keys: list[np.ndarray], n: int) -> np.ndarray:
@@ -303,12 +315,50 @@ def _distinct_per_row(keys: list[np.ndarray], n: int) -> np.ndarray:
     return np.bincount(key[first] >> 32, minlength=n)
 
 
+def _distinct_by_slots(slots: list[np.ndarray]) -> np.ndarray:
+    """Distinct non-null (not -1) values of each row across ``slots`` (one array per position)."""
+    out = np.zeros(len(slots[0]), dtype=np.int64)
+    for j, value in enumerate(slots):
+        first = value != -1
+        for earlier in slots[:j]:
+            first &= earlier != value
+        out += first
+    return out
+
+
+def _count_slice(cols: list[pa.ChunkedArray], lo: int, hi: int) -> np.ndarray:
+    """Distinct people of rows ``lo..hi-1``: organizer (column 0) and the items of two list columns.
+
+    Rows whose lists fit in :data:`PEOPLE_SLOTS` positions are counted by comparing positions; the others by
+    sorting ``row << 32 | code`` keys.
+    """
+    org = _codes(cols[0], lo, hi)
+    lists = []
+    for col in cols[1:]:
+        offsets, items = _list_items(col.slice(lo, hi - lo).combine_chunks())
+        lists.append((offsets.astype(np.int64), _int64(items)))
+    slots = [org]
+    long = np.zeros(hi - lo, dtype=bool)
+    for offsets, items in lists:
+        slots += _slots(offsets, items, PEOPLE_SLOTS)
+        long |= np.diff(offsets) > PEOPLE_SLOTS
+    out = _distinct_by_slots(slots)
+    rows = np.flatnonzero(long)
+    if len(rows):
+        keys = [(rows << 32) | (org[rows] & 0xFFFFFFFF)]
+        keys += [_row_keys(offsets, items, rows) for offsets, items in lists]
+        out[rows] = _distinct_per_row(keys, hi - lo)[rows]
+    return out
+
+
 def count_people(tables: dict[str, pd.DataFrame]) -> None:
     """Add ``n_people`` to the encoded ``interactions``: distinct organizer and participants of each row.
 
     The same count as the distinct union of ``organizer_id``, ``internal_participants`` and
     ``external_participants`` (nulls not counted), made here on the integer codes, in slices of
     :data:`PEOPLE_SLICE_ROWS` rows (small temporary arrays): list functions per row cost an engine far more.
+    On the scale world (41.5M interactions) comparing positions took 3.5 s where sorting every row's keys
+    took 11.8 s, with the same counts.
     """
     if "interactions" not in tables:
         return
@@ -318,7 +368,5 @@ def count_people(tables: dict[str, pd.DataFrame]) -> None:
     counts = np.zeros(len(ix), dtype=np.int32)
     for lo in range(0, len(ix), PEOPLE_SLICE_ROWS):
         hi = min(lo + PEOPLE_SLICE_ROWS, len(ix))
-        org = (np.arange(hi - lo, dtype=np.int64) << 32) | (_codes(arrow.column(0), lo, hi) & 0xFFFFFFFF)
-        keys = [org, _row_keys(arrow.column(1), lo, hi), _row_keys(arrow.column(2), lo, hi)]
-        counts[lo:hi] = _distinct_per_row(keys, hi - lo)
+        counts[lo:hi] = _count_slice(arrow.columns, lo, hi)
     ix["n_people"] = counts

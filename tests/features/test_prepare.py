@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import duckdb
+import numpy as np
 import pandas as pd
 import pyarrow as pa
 import pytest
@@ -64,11 +65,13 @@ def test_encode_ids_keeps_equality_within_each_key_space() -> None:
     assert lengths == [2, 1, 1]
 
 
+@pytest.mark.parametrize("slots", [1, 3])  # 1: lists of 2+ items are counted by sorting; 3: all by position
 @pytest.mark.parametrize("slice_rows", [1, 2, 1 << 22])
 def test_count_people_counts_distinct_people_per_interaction(
-    monkeypatch: pytest.MonkeyPatch, slice_rows: int
+    monkeypatch: pytest.MonkeyPatch, slice_rows: int, slots: int
 ) -> None:
     monkeypatch.setattr(prepare, "PEOPLE_SLICE_ROWS", slice_rows)
+    monkeypatch.setattr(prepare, "PEOPLE_SLOTS", slots)
     internal = pa.array([["E1"], ["E1", "E2", "E1"], None, [], ["E2", None], ["E1"]], pa.list_(pa.string()))
     external = pa.array([["C1"], ["C1", "C1"], ["C2"], [], [], ["E1", "C1"]], pa.list_(pa.string()))
     ix = pd.DataFrame(
@@ -87,6 +90,36 @@ def test_count_people_counts_distinct_people_per_interaction(
     encode_ids(tables)
     count_people(tables)
     assert tables["interactions"]["n_people"].tolist() == expected == [2, 3, 1, 1, 1, 3]
+
+
+@pytest.mark.parametrize("slots", [0, 1, 2, 3, 8])
+def test_count_people_equals_a_set_count_on_random_rows(monkeypatch: pytest.MonkeyPatch, slots: int) -> None:
+    monkeypatch.setattr(prepare, "PEOPLE_SLICE_ROWS", 37)
+    monkeypatch.setattr(prepare, "PEOPLE_SLOTS", slots)
+    rng = np.random.default_rng(7)
+    people = [*(f"E{i}" for i in range(6)), *(f"C{i}" for i in range(6)), None]
+
+    def some() -> list[str | None] | None:
+        return None if rng.random() < 0.05 else list(rng.choice(people, size=int(rng.integers(0, 11))))
+
+    rows = [(rng.choice(people), some(), some()) for _ in range(300)]
+    ix = pd.DataFrame(
+        {
+            "organizer_id": [r[0] for r in rows],
+            "internal_participants": pd.Series(
+                pd.arrays.ArrowExtensionArray(pa.array([r[1] for r in rows], pa.list_(pa.string())))
+            ),
+            "external_participants": pd.Series(
+                pd.arrays.ArrowExtensionArray(pa.array([r[2] for r in rows], pa.list_(pa.string())))
+            ),
+        }
+    )
+    expected = [len({p for p in [o, *(a or []), *(b or [])] if p is not None}) for o, a, b in rows]
+    tables = {"interactions": ix}
+    encode_ids(tables)
+    count_people(tables)
+    assert tables["interactions"]["n_people"].tolist() == expected
+    assert max(len(r[1] or []) for r in rows) > 8  # some lists are longer than any slot count tried
 
 
 def test_encode_ids_handles_chunked_sliced_and_null_lists() -> None:
