@@ -5,8 +5,10 @@ from __future__ import annotations
 import io
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 import pytest
 from rich.console import Console
@@ -21,6 +23,7 @@ from features.contract import (
     load_contract,
     output_dtype,
 )
+from features.contract.parsing import LIST_ITEM_RE, bad_list_rows
 from features.contract.schemas import validation_order
 from tests.contract_fixtures import csv_frame, make_world, write_csv, write_parquet, write_world
 
@@ -419,6 +422,26 @@ def test_malformed_list_fields_in_csv(tmp_path: Path, data_dir: Path, world: dic
     found = [p for p in result.report.problems if p.column == "internal_participants"]
     assert [(p.rule, p.rows) for p in found] == [("list_format", [1, 2, 3, 4, 5, 6, 7])]
     assert result.tables["interactions"]["interaction_id"].tolist() == ["i8"]
+
+
+@pytest.mark.parametrize("item_type", [pa.string(), pa.large_string()])
+def test_list_item_check_agrees_with_the_item_pattern(item_type: pa.DataType) -> None:
+    rng = np.random.default_rng(11)
+    plain = ["a", "Z", "7", "-", "é", "€"]
+    special = [" ", "\t", "\n", "\r", "\f", "\v", '"', "'", "[", "]", "\u00a0"]
+    weights = [0.12] * len(plain) + [0.28 / len(special)] * len(special)
+    items = [
+        None
+        if rng.random() < 0.01
+        else "".join(rng.choice(plain + special, int(rng.integers(0, 5)), p=weights))
+        for _ in range(6000)
+    ]
+    lists = pa.array([items[i : i + 2] for i in range(0, len(items), 2)], pa.list_(item_type))
+    chunked = pa.chunked_array([lists.slice(0, 333), lists.slice(333, 0), lists.slice(333)])
+    ok = pc.match_substring_regex(pa.array(items, pa.string()), LIST_ITEM_RE).fill_null(False).to_pylist()
+    expected = [not (ok[i] and ok[i + 1]) for i in range(0, len(items), 2)]
+    assert bad_list_rows(chunked).tolist() == expected
+    assert 0.1 < sum(expected) / len(expected) < 0.9  # both kinds of rows, in numbers
 
 
 def test_malformed_list_elements_in_parquet(tmp_path: Path, world: dict[str, pd.DataFrame]) -> None:

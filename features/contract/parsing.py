@@ -23,6 +23,13 @@ PLAIN_INT_RE = r"^-?(0|[1-9]\d{0,17})$"
 FLOAT_RE = r"^-?(\d+\.?\d*|\.\d+)([eE][+-]?\d+)?$"
 DATE_RE = r"^\d{4}-\d{2}-\d{2}$"
 LIST_ITEM_RE = r"""^[^\s"'\[\]]([^"'\[\]]*[^\s"'\[\]])?$"""
+#: Bytes that make a list item suspect: at either end (whitespace as RE2's ``\s``, quotes, brackets), or
+#: anywhere (quotes, brackets, and a line break, left to the regex's own reading). An item free of them is
+#: well formed; a suspect one is judged by :data:`LIST_ITEM_RE`.
+_EDGE_BYTES = np.zeros(256, dtype=bool)
+_EDGE_BYTES[list(b"\t\n\f\r \"'[]")] = True
+_INNER_BYTES = np.zeros(256, dtype=bool)
+_INNER_BYTES[list(b"\n\"'[]")] = True
 STR_DTYPE = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype (Arrow-backed)
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
@@ -313,8 +320,45 @@ def bad_list_rows(lists: pa.ChunkedArray) -> np.ndarray:
 
     """
     items = pc.list_flatten(lists)
-    ok = _matches(items, LIST_ITEM_RE)
+    ok = np.concatenate([_items_ok(chunk) for chunk in items.chunks] or [np.zeros(0, dtype=bool)])
     return rows_of_items(lists, ~ok)
+
+
+def _items_ok(chunk: pa.Array) -> np.ndarray:
+    """Whether each item of a text chunk matches :data:`LIST_ITEM_RE`.
+
+    The bytes are scanned for the few that can break the pattern (:data:`_EDGE_BYTES`, :data:`_INNER_BYTES`);
+    only the items holding one, and empty or null items, go through the regex. On the scale world's 104M
+    participant IDs this took about 1 s where the regex over all of them took 4.8 s.
+    """
+    if not (pa.types.is_string(chunk.type) or pa.types.is_large_string(chunk.type)):
+        chunk = chunk.cast(pa.large_string())
+    n = len(chunk)
+    if n == 0:
+        return np.zeros(0, dtype=bool)
+    width = np.int32 if pa.types.is_string(chunk.type) else np.int64
+    offsets = np.frombuffer(chunk.buffers()[1], dtype=width)[chunk.offset : chunk.offset + n + 1]
+    data = chunk.buffers()[2]
+    start, end = int(offsets[0]), int(offsets[-1])
+    if end == start:
+        return _np_bool(pc.match_substring_regex(chunk, LIST_ITEM_RE))
+    text = np.frombuffer(data, dtype=np.uint8)
+    lens = np.diff(offsets)
+    suspect = lens == 0
+    if chunk.null_count:
+        suspect |= ~_np_bool(pc.is_valid(chunk))
+    # first and last byte of every item (an empty item, already suspect, reads a neighbour's)
+    suspect |= _EDGE_BYTES[text[np.minimum(offsets[:-1], end - 1)]]
+    suspect |= _EDGE_BYTES[text[np.maximum(offsets[1:] - 1, start)]]
+    raw = text[start:end].tobytes()
+    if any(raw.find(bytes([b])) >= 0 for b in np.flatnonzero(_INNER_BYTES)):  # rare: find the items
+        inner = np.flatnonzero(_INNER_BYTES[text[start:end]]) + start
+        suspect[np.searchsorted(offsets, inner, side="right") - 1] = True
+    ok = ~suspect
+    check = np.flatnonzero(suspect)
+    if len(check):
+        ok[check] = _np_bool(pc.match_substring_regex(chunk.take(pa.array(check)), LIST_ITEM_RE))
+    return ok
 
 
 def rows_of_items(lists: pa.ChunkedArray, item_mask: np.ndarray) -> np.ndarray:
