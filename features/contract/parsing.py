@@ -28,8 +28,9 @@ LIST_ITEM_RE = r"""^[^\s"'\[\]]([^"'\[\]]*[^\s"'\[\]])?$"""
 #: well formed; a suspect one is judged by :data:`LIST_ITEM_RE`.
 _EDGE_BYTES = np.zeros(256, dtype=bool)
 _EDGE_BYTES[list(b"\t\n\f\r \"'[]")] = True
+_INNER = b"\n\"'[]"
 _INNER_BYTES = np.zeros(256, dtype=bool)
-_INNER_BYTES[list(b"\n\"'[]")] = True
+_INNER_BYTES[list(_INNER)] = True
 STR_DTYPE = pd.StringDtype(na_value=np.nan)  # pandas' default "str" dtype (Arrow-backed)
 TRUE_WORDS = ("true", "1", "yes")
 FALSE_WORDS = ("false", "0", "no")
@@ -143,7 +144,7 @@ def _trim(arr: pa.ChunkedArray) -> pa.ChunkedArray:
     return pc.utf8_trim_whitespace(_as_text(arr))
 
 
-def _matches(text: pa.ChunkedArray, pattern: str) -> np.ndarray:
+def _matches(text: pa.ChunkedArray | pa.Array, pattern: str) -> np.ndarray:
     return _np_bool(pc.match_substring_regex(text, pattern))
 
 
@@ -341,7 +342,7 @@ def _items_ok(chunk: pa.Array) -> np.ndarray:
     data = chunk.buffers()[2]
     start, end = int(offsets[0]), int(offsets[-1])
     if end == start:
-        return _np_bool(pc.match_substring_regex(chunk, LIST_ITEM_RE))
+        return _matches(chunk, LIST_ITEM_RE)
     text = np.frombuffer(data, dtype=np.uint8)
     lens = np.diff(offsets)
     suspect = lens == 0
@@ -351,13 +352,13 @@ def _items_ok(chunk: pa.Array) -> np.ndarray:
     suspect |= _EDGE_BYTES[text[np.minimum(offsets[:-1], end - 1)]]
     suspect |= _EDGE_BYTES[text[np.maximum(offsets[1:] - 1, start)]]
     raw = text[start:end].tobytes()
-    if any(raw.find(bytes([b])) >= 0 for b in np.flatnonzero(_INNER_BYTES)):  # rare: find the items
+    if any(bytes([b]) in raw for b in _INNER):  # rare: find the items
         inner = np.flatnonzero(_INNER_BYTES[text[start:end]]) + start
         suspect[np.searchsorted(offsets, inner, side="right") - 1] = True
     ok = ~suspect
     check = np.flatnonzero(suspect)
     if len(check):
-        ok[check] = _np_bool(pc.match_substring_regex(chunk.take(pa.array(check)), LIST_ITEM_RE))
+        ok[check] = _matches(chunk.take(pa.array(check)), LIST_ITEM_RE)
     return ok
 
 

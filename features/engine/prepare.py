@@ -288,9 +288,8 @@ def _codes(col: pa.ChunkedArray, lo: int, hi: int) -> np.ndarray:
     return _int64(col.slice(lo, hi - lo).combine_chunks())
 
 
-def _slots(offsets: np.ndarray, items: np.ndarray, k: int) -> list[np.ndarray]:
+def _slots(offsets: np.ndarray, lens: np.ndarray, items: np.ndarray, k: int) -> list[np.ndarray]:
     """The first ``k`` items of every list as ``k`` arrays of one value per row, -1 past a list's end."""
-    lens = np.diff(offsets)
     src = items if len(items) else np.full(1, -1, dtype=np.int64)
     last = len(src) - 1
     return [np.where(lens > j, src[np.minimum(offsets[:-1] + j, last)], -1) for j in range(k)]
@@ -340,8 +339,9 @@ def _count_slice(cols: list[pa.ChunkedArray], lo: int, hi: int) -> np.ndarray:
     slots = [org]
     long = np.zeros(hi - lo, dtype=bool)
     for offsets, items in lists:
-        slots += _slots(offsets, items, PEOPLE_SLOTS)
-        long |= np.diff(offsets) > PEOPLE_SLOTS
+        lens = np.diff(offsets)
+        slots += _slots(offsets, lens, items, PEOPLE_SLOTS)
+        long |= lens > PEOPLE_SLOTS
     out = _distinct_by_slots(slots)
     rows = np.flatnonzero(long)
     if len(rows):
