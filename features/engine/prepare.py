@@ -281,7 +281,7 @@ def _encode_all(
     arrays: Mapping[tuple[str, str], pa.ChunkedArray],
 ) -> dict[tuple[str, str], pa.ChunkedArray]:
     """:func:`_dictionary_encoded` of each column's identifiers, columns in parallel (Arrow frees the GIL)."""
-    with ThreadPoolExecutor(max_workers=os.cpu_count() or 1) as pool:
+    with ThreadPoolExecutor(max_workers=min(len(arrays), os.cpu_count() or 1) or 1) as pool:
         done = pool.map(lambda col: _dictionary_encoded(_items(col)), arrays.values())
         return dict(zip(arrays, done, strict=True))
 
