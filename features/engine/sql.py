@@ -26,6 +26,8 @@ from dataclasses import dataclass
 EPOCH_DATE = "DATE '1970-01-01'"
 NEVER = "TIMESTAMP '1900-01-01 00:00:00'"
 WINDOWS = (28, 90, 180)
+TREND_DAYS = 28  # a trend compares the last TREND_DAYS days with the TREND_DAYS days before them
+PREV_TREND_START = 2 * TREND_DAYS  # days before the cutoff's day where that earlier period starts
 MIN_GROUP = 5  # smallest group of our people a per-team figure may describe
 REPLY_WINDOW_DAYS = 7
 MEANINGFUL_MAX_PEOPLE = 5
@@ -79,19 +81,19 @@ def later(a: str, b: str) -> str:
     return f"GREATEST({a}, {b})"
 
 
-def win(w: int, day: str = "sdn") -> str:
-    """Condition: the row's stamp day lies in the last ``w`` days."""
-    return f"{day} >= cdn - {w}"
+def win(w: int, day: str = "sdn", cut: str = "cdn") -> str:
+    """Condition: the row's stamp day lies in the last ``w`` days before the cutoff's day ``cut``."""
+    return f"{day} >= {cut} - {w}"
 
 
-def prev28(day: str = "sdn") -> str:
-    """Condition: the row's stamp day lies in the 28 days before the last 28."""
-    return f"{day} >= cdn - 56 AND {day} < cdn - 28"
+def prev28(day: str = "sdn", cut: str = "cdn") -> str:
+    """Condition: the row's stamp day lies in the 28 days before the last 28 (:data:`TREND_DAYS`)."""
+    return f"{day} >= {cut} - {PREV_TREND_START} AND {day} < {cut} - {TREND_DAYS}"
 
 
 #: Edges, in days before the cutoff's day, of the window classes of :func:`window_class`: every window of
 #: :data:`WINDOWS`, and the start of the 28 days before the last 28.
-CLASS_EDGES = tuple(sorted({*WINDOWS, 56}))
+CLASS_EDGES = tuple(sorted({*WINDOWS, PREV_TREND_START}))
 
 
 def window_class(day: str = "sdn") -> str:
@@ -113,7 +115,7 @@ def class_win(w: int) -> str:
 
 def class_prev28() -> str:
     """Condition on ``cls``: the class is the 28 days before the last 28 (:func:`prev28`)."""
-    return f"cls = {CLASS_EDGES.index(56)}"
+    return f"cls = {CLASS_EDGES.index(PREV_TREND_START)}"
 
 
 def by_class(source: str, sums: list[str], maxes: list[str]) -> str:
@@ -444,10 +446,7 @@ def _tickets() -> list[Stmt]:
         ("reopened_180d", _f(wsum("j.reopened_count", resolved.format(w=180)))),
         (
             "tickets_trend_28d",
-            _f(
-                f"{wsum('1', 'j.odn >= j.cdn - 28')} -"
-                f" {wsum('1', 'j.odn >= j.cdn - 56 AND j.odn < j.cdn - 28')}"
-            ),
+            _f(f"{wsum('1', win(TREND_DAYS, 'j.odn', 'j.cdn'))} - {wsum('1', prev28('j.odn', 'j.cdn'))}"),
         ),
     ]
     out = f"SELECT j.cutoff_id,\n  {_cols(items)}\nFROM tk_j AS j GROUP BY j.cutoff_id"
@@ -469,7 +468,7 @@ def _usage() -> list[Stmt]:
         " FROM cut AS c LEFT JOIN us AS x ON x.account_id = c.account_id AND x.known_ts < c.as_of"
         " AND x.sdn >= c.cdn - 90"
     )
-    w28, p28 = win(28), prev28()
+    w28, p28 = win(TREND_DAYS), prev28()
     util28 = ratio(
         f"SUM(CASE WHEN {w28} THEN active_users END)", f"SUM(CASE WHEN {w28} THEN licensed_seats END)"
     )

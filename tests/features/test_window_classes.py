@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 import duckdb
 import pytest
 
@@ -9,12 +11,13 @@ from features.engine.sql import WINDOWS, class_prev28, class_win, prev28, win, w
 
 
 @pytest.fixture()
-def classed() -> duckdb.DuckDBPyConnection:
+def classed() -> Iterator[duckdb.DuckDBPyConnection]:
     """One cutoff day and a row on each of the 200 days before it (today included), with its class."""
     con = duckdb.connect(":memory:")
     con.execute("CREATE TABLE t AS SELECT 20000 AS cdn, 20000 - back AS sdn FROM range(0, 201) AS r(back)")
     con.execute(f"CREATE TABLE c AS SELECT *, {window_class()} AS cls FROM t")
-    return con
+    yield con
+    con.close()
 
 
 def _days(con: duckdb.DuckDBPyConnection, cond: str) -> list[int]:
