@@ -13,6 +13,7 @@ from rich.table import Table
 
 from csat.settings import Settings, load_settings
 from training.data import TARGETS, Target, load_catalog, load_offline, rebuild_store
+from training.evaluate import Interval
 from training.pipeline import Comparison
 from training.promote import EXIT_ERROR, Decision, GateConfig, exit_code, retrain_target
 from training.tracking import TrainingRecord, ui_command
@@ -47,6 +48,14 @@ def _progress(console: Console) -> Progress:
     )
 
 
+def _auc_cell(iv: Interval | None, signed: bool = False) -> str:
+    """An AUC (or, ``signed``, a difference of AUCs) with its interval; ``-`` when there is none."""
+    if iv is None:
+        return "-"
+    f = "+.3f" if signed else ".3f"
+    return f"{iv.point:{f}} [{iv.low:{f}}, {iv.high:{f}}]"
+
+
 def _summary_table(results: list[tuple[Comparison, TrainingRecord]]) -> Table:
     table = Table(title="Test-period ROC AUC [95% CI]")
     for col in ("target", "baseline", "enriched", "lift (paired)", "oracle", "registered"):
@@ -54,13 +63,9 @@ def _summary_table(results: list[tuple[Comparison, TrainingRecord]]) -> Table:
     for comp, rec in results:
         cells: list[str] = [comp.target]
         for name in ("baseline", "enriched"):
-            iv = comp.results[name].metrics["roc_auc"] if name in comp.results else None
-            cells.append(f"{iv.point:.3f} [{iv.low:.3f}, {iv.high:.3f}]" if iv else "-")
-        for iv in (
-            comp.lift["roc_auc"] if comp.lift else None,
-            comp.oracle["roc_auc"] if comp.oracle else None,
-        ):
-            cells.append(f"{iv.point:+.3f} [{iv.low:+.3f}, {iv.high:+.3f}]" if iv else "-")
+            cells.append(_auc_cell(comp.results[name].metrics["roc_auc"] if name in comp.results else None))
+        cells.append(_auc_cell(comp.lift["roc_auc"] if comp.lift else None, signed=True))
+        cells.append(_auc_cell(comp.oracle["roc_auc"] if comp.oracle else None))
         cells.append(f"{rec.registered_name} v{rec.version} ({', '.join(rec.aliases)})")
         table.add_row(*cells)
     return table
