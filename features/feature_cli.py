@@ -16,6 +16,7 @@ from rich.table import Table
 
 from csat.settings import Settings, load_settings
 from features.catalog import Feature, catalog, catalog_markdown
+from features.labels import FRAME_COLUMNS
 
 features_app = typer.Typer(
     help="The feature store: catalog, build, and per-account features.", no_args_is_help=True
@@ -145,6 +146,38 @@ def account_features(settings: Settings, account_id: str, as_of: datetime | None
     return compute_features(tables, ents, exclude_account_columns=settings.exclude_account_columns)
 
 
+def _shown(value: object) -> str:
+    if value is None or (isinstance(value, float) and math.isnan(value)):
+        return "-"
+    return f"{value:.4g}" if isinstance(value, float) else str(value)
+
+
+def feature_rows(row: pd.Series) -> list[tuple[str, str, str, str]]:
+    """One account's feature values as (feature, set, value, description), in the row's column order.
+
+    The entity and label columns (example_id, account_id, as_of, label) are not features and are left out;
+    any other column outside the catalog is a ``crm_`` custom accounts column, a baseline feature.
+
+    Args:
+        row: one row of the online store or of a computed frame.
+
+    Returns:
+        The rows of the table ``csat features show`` prints.
+
+    """
+    by_name = {f.name: f for f in catalog()}
+    out: list[tuple[str, str, str, str]] = []
+    for col in row.index:
+        if col in FRAME_COLUMNS:
+            continue
+        f = by_name.get(col)
+        if f is not None:
+            out.append((col, f.feature_set, _shown(row[col]), f.description))
+        else:
+            out.append((col, "baseline", _shown(row[col]), "CRM custom field (a custom accounts column)"))
+    return out
+
+
 @features_app.command("show")
 def show_command(
     ctx: typer.Context,
@@ -160,23 +193,9 @@ def show_command(
         Console(stderr=True).print(f"[red]unknown account {account_id!r}")
         raise typer.Exit(1)
     row = frame.iloc[0]
-    by_name = {f.name: f for f in catalog()}
     table = Table(title=f"{account_id} as of {row['as_of']}")
     for col in ("feature", "set", "value", "description"):
         table.add_column(col, overflow="fold")
-    for col in frame.columns:
-        if col in ("account_id", "as_of"):
-            continue
-        f = by_name.get(col)
-        value = row[col]
-        shown = (
-            "-"
-            if value is None or (isinstance(value, float) and math.isnan(value))
-            else f"{value:.4g}"
-            if isinstance(value, float)
-            else str(value)
-        )
-        table.add_row(
-            col, f.feature_set if f else "baseline", shown, f.description if f else "CRM custom field"
-        )
+    for cells in feature_rows(row):
+        table.add_row(*cells)
     Console().print(table)

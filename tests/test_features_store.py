@@ -282,11 +282,27 @@ def test_cli_list_build_show(built, tmp_path):
     res = runner.invoke(features_app, ["list", "--markdown", str(md)])
     assert res.exit_code == 0, res.output
     assert "email_hours_28d" in res.output and md.read_text().count("| `") == len(catalog())
-    res = runner.invoke(features_app, ["show", "A2"], obj=settings)
+    res = runner.invoke(features_app, ["show", "A2"], obj=settings, terminal_width=250)
     assert res.exit_code == 0, res.output
     assert "tenure_days" in res.output
+    shown = {line.split("│")[1].strip() for line in res.output.splitlines() if line.count("│") == 5}
+    assert "crm_contract_type" in shown and "tenure_days" in shown
+    assert not shown & {"example_id", "account_id", "as_of", "label"}  # entity columns are not features
     res = runner.invoke(features_app, ["show", "NOPE"], obj=settings)
     assert res.exit_code == 1
+
+
+def test_show_lists_features_with_their_set_and_custom_columns_as_crm_fields(built):
+    from features.feature_cli import account_features, feature_rows
+
+    settings, _ = built
+    row = account_features(settings, "A2").iloc[0]
+    rows = {name: (fset, desc) for name, fset, _, desc in feature_rows(row)}
+    by_name = {f.name: f for f in catalog()}
+    assert set(by_name) <= set(rows)
+    assert all(rows[n] == (f.feature_set, f.description) for n, f in by_name.items())
+    assert set(rows) - set(by_name) == {"crm_contract_type", "crm_auto_renew", "crm_discount_pct"}
+    assert rows["crm_contract_type"] == ("baseline", "CRM custom field (a custom accounts column)")
 
 
 def test_tables_moved_into_duckdb_give_the_same_features(world, monkeypatch):
