@@ -9,10 +9,12 @@ import typer
 
 from csat.settings import SettingsError, load_settings
 from features.contract.cli import validate_command
+from features.contract.report import ContractError
 from features.feature_cli import features_app
 from features.simulator.cli import simulate_command
 from serving.cli import score_all_command, serve_command, serving_app
 from training.cli import retrain, train, ui
+from training.split import SplitError
 
 app = typer.Typer(
     help="Customer-success risk from baseline and collaboration signals.",
@@ -47,6 +49,15 @@ app.command("serve")(serve_command)
 app.command("score-all")(score_all_command)
 
 
+#: Errors in the user's input or in the order of the steps (a store not built yet), not in the program:
+#: a command that raises one ends with its message and exit code 2, without a traceback.
+USER_ERRORS: tuple[type[Exception], ...] = (ContractError, FileNotFoundError, SplitError)
+
+
 def main() -> None:
     """Entry point of the ``csat`` console script."""
-    app()
+    try:
+        app()
+    except USER_ERRORS as err:
+        typer.echo(f"error: {err}", err=True)
+        raise SystemExit(2) from err
