@@ -72,9 +72,11 @@ def _summary_table(results: list[tuple[Comparison, TrainingRecord]]) -> Table:
 
 
 TargetOpt = Annotated[TargetChoice, typer.Option("--target", "-t", help="csat, churn or all.")]
-CandOpt = Annotated[int, typer.Option(help="Random-search candidates per feature set (same for every set).")]
-BootOpt = Annotated[int, typer.Option(help="Bootstrap replicates for every interval.")]
-ThreadOpt = Annotated[int, typer.Option(help="LightGBM threads (fixed for determinism).")]
+CandOpt = Annotated[
+    int, typer.Option(min=1, help="Random-search candidates per feature set (same for every set).")
+]
+BootOpt = Annotated[int, typer.Option(min=10, help="Bootstrap replicates for every interval (at least 10).")]
+ThreadOpt = Annotated[int, typer.Option(min=1, help="LightGBM threads (fixed for determinism).")]
 SeedsOpt = Annotated[
     int, typer.Option(min=1, help="Fits per set with different seeds; the lift interval covers their spread.")
 ]
