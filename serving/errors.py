@@ -1,18 +1,26 @@
-"""Error bodies as the OpenAPI spec declares them.
+"""Client errors: their bodies as the OpenAPI spec declares them, JSON bodies only, and one log line each.
 
 BentoML 1.4 sends a client error raised as ``BentoMLException`` as a one-element JSON list
 (``[{"error": ...}]``) while its OpenAPI spec declares an object; this middleware unwraps such bodies so every
 4xx answer is ``{"error": ...}``; a validation error's structured ``detail`` (a list) becomes the JSON
 string the spec declares.
+
+BentoML also logs every client error at ERROR with its traceback, and a validation error's traceback quotes
+the input (``input_value=...``): a CSM id sent as a filter would land in the log.
+:class:`ClientErrorLogFilter` turns those records into one WARNING line naming the route and the kinds of
+error, never the input.
 """
 
 from __future__ import annotations
 
 import json
+import logging
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
 Message = MutableMapping[str, Any]
+#: The logger BentoML's HTTP app reports request exceptions on (``log_exception``).
+BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"
 
 
 class ErrorShapeMiddleware:
@@ -61,3 +69,67 @@ def unwrap(body: bytes) -> bytes:
     if "detail" in data and not isinstance(data["detail"], str):
         data["detail"] = json.dumps(data["detail"])
     return json.dumps(data).encode()
+
+
+class JsonBodyMiddleware:
+    """Answer 415 to a POST to an API route whose body is not JSON (a form or plain text).
+
+    BentoML would parse a form body and answer "Extra inputs are not permitted" with the whole body as the
+    field's name, echoing the input back; the client learns nothing about the real mistake.
+    """
+
+    def __init__(self, app: Callable[..., Awaitable[None]], page_prefix: str) -> None:
+        self.app = app
+        self.page_prefix = page_prefix
+
+    async def __call__(self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
+        """Refuse a non-JSON content type on API POSTs; pass everything else through untouched."""
+        if scope.get("type") == "http" and scope.get("method") == "POST" and not self._page(scope):
+            kind = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
+            if kind and kind != b"application/json":
+                body = json.dumps({"error": "the request body must be JSON (Content-Type: application/json)"})
+                headers = [(b"content-type", b"application/json")]
+                await send({"type": "http.response.start", "status": 415, "headers": headers})
+                await send({"type": "http.response.body", "body": body.encode()})
+                return
+        await self.app(scope, receive, send)
+
+    def _page(self, scope: Message) -> bool:
+        return str(scope.get("path", "")).startswith(self.page_prefix)
+
+
+class ClientErrorLogFilter(logging.Filter):
+    """Rewrite BentoML's record of a client error (4xx) as one WARNING line without the input or traceback."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        """Keep every record; a client error's loses its traceback and names only the kinds of error."""
+        exc = record.exc_info[1] if record.exc_info else None
+        what = client_error_summary(exc) if exc is not None else None
+        if what is None:
+            return True
+        route = record.args if isinstance(record.args, tuple) else ()
+        where = f"{route[0]} [{route[1]}]" if len(route) == 2 else "a request"
+        record.msg, record.args = "client error on %s: %s", (where, what)
+        record.exc_info, record.exc_text = None, None
+        record.levelno, record.levelname = logging.WARNING, "WARNING"
+        return True
+
+
+def client_error_summary(exc: BaseException) -> str | None:
+    """What a client error was, without its input: ``None`` when ``exc`` is not a client error."""
+    from bentoml.exceptions import BentoMLException
+    from pydantic import ValidationError
+
+    if isinstance(exc, ValidationError):
+        kinds = sorted({str(e["type"]) for e in exc.errors(include_input=False, include_context=False)})
+        return f"{exc.error_count()} validation error(s) ({', '.join(kinds)})"
+    if isinstance(exc, BentoMLException) and int(exc.error_code.value) < 500:
+        return f"{type(exc).__name__} ({int(exc.error_code.value)})"
+    return None
+
+
+def quiet_client_errors() -> None:
+    """Install :class:`ClientErrorLogFilter` on BentoML's HTTP logger, once per process."""
+    logger = logging.getLogger(BENTOML_HTTP_LOGGER)
+    if not any(isinstance(f, ClientErrorLogFilter) for f in logger.filters):
+        logger.addFilter(ClientErrorLogFilter())

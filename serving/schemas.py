@@ -1,4 +1,8 @@
-"""Request and response bodies of the service; defaults double as the OpenAPI page's examples."""
+"""Request and response bodies of the service.
+
+What a request must name (the accounts, the rows) is required: its examples are shown on the OpenAPI page,
+never used in place of a missing field.
+"""
 
 from __future__ import annotations
 
@@ -17,6 +21,7 @@ Band = Literal["low", "medium", "high"]
 Source = Literal["store", "stored_scores", "supplied", "raw_at_date"]
 Trend = Literal["rising", "falling", "flat"]
 SortKey = Literal["risk", "churn", "satisfaction", "change", "name"]
+EXAMPLE_IDS = ["A000001", "A000002"]  # the simulator's first accounts: examples on the OpenAPI page
 
 
 def _example_features() -> dict[str, FeatureValue]:
@@ -34,7 +39,7 @@ class FeatureRow(Strict):
 
     account_id: AccountId | None = Field(None, description="Optional label echoed back.")
     features: dict[Annotated[str, Field(max_length=100)], FeatureValue] = Field(
-        default=_example_features(),
+        examples=[_example_features()],
         max_length=500,
         description="Feature name -> value (numbers, flags or category text); names must be model features.",
     )
@@ -217,7 +222,7 @@ class ScoreRequest(Strict):
     """Accounts to score from the online store."""
 
     account_ids: list[AccountId] = Field(
-        default=["A000001", "A000002"],
+        examples=[EXAMPLE_IDS],
         min_length=1,
         max_length=MAX_ACCOUNTS,
         description=f"Account ids (at most {MAX_ACCOUNTS}); unknown ones are reported per item.",
@@ -230,11 +235,22 @@ class ScoreRequest(Strict):
     )
 
 
+class ScoreBatchRequest(Strict):
+    """Accounts to score live; concurrent requests are batched by the server."""
+
+    account_ids: list[AccountId] = Field(
+        examples=[EXAMPLE_IDS],
+        min_length=1,
+        max_length=MAX_ACCOUNTS,
+        description=f"Account ids (at most {MAX_ACCOUNTS}); an unknown one gets an error item.",
+    )
+
+
 class FeaturesRequest(Strict):
     """Rows of caller-supplied features."""
 
     rows: list[FeatureRow] = Field(
-        default=[FeatureRow(account_id=None)],
+        examples=[[{"account_id": None, "features": _example_features()}]],
         min_length=1,
         max_length=MAX_ACCOUNTS,
         description="At most 100.",
@@ -245,7 +261,7 @@ class FeaturesRequest(Strict):
 class ExplainRequest(Strict):
     """One account to explain in full."""
 
-    account_id: AccountId = "A000001"
+    account_id: AccountId = Field(examples=[EXAMPLE_IDS[0]])
 
 
 class AtRiskRequest(Strict):
@@ -274,7 +290,7 @@ class EmptyRequest(Strict):
 class HistoryRequest(Strict):
     """One account's stored score history."""
 
-    account_id: AccountId = "A000001"
+    account_id: AccountId = Field(examples=[EXAMPLE_IDS[0]])
     limit: int = Field(50, ge=1, le=1000)
 
 
@@ -299,7 +315,7 @@ class RiskHistory(BaseModel):
 class AccountViewRequest(Strict):
     """One account for the page's account view."""
 
-    account_id: AccountId = "A000001"
+    account_id: AccountId = Field(examples=[EXAMPLE_IDS[0]])
 
 
 class CollabPeriod(BaseModel):

@@ -14,15 +14,12 @@ from bentoml.exceptions import InvalidArgument, NotFound, ServiceUnavailable
 from pydantic import Field
 
 from serving import schemas as s
-from serving.errors import ErrorShapeMiddleware
+from serving.errors import ErrorShapeMiddleware, JsonBodyMiddleware, quiet_client_errors
 from serving.models import MODEL_NAMES
 from serving.page.app import PAGE, PREFIX, OpenShellMiddleware
 from serving.security import TokenMiddleware
 
 log = logging.getLogger("csat.serving")
-
-EXAMPLE_IDS = ["A000001", "A000002"]
-EXAMPLE_ROWS = [s.FeatureRow(account_id=None)]
 
 
 @bentoml.asgi_app(PAGE, path=PREFIX, name="page")  # the account-risk page: /ui/
@@ -36,6 +33,7 @@ class CsatService:
     def __init__(self) -> None:
         from serving.loading import load_runtime
 
+        quiet_client_errors()  # a client error is one log line, never its input (a CSM id filter, say)
         self.runtime = None
         self.problem = ""
         try:
@@ -57,9 +55,7 @@ class CsatService:
     @bentoml.api(route="/score", input_spec=s.ScoreRequest)
     def score(
         self,
-        account_ids: Annotated[
-            list[s.AccountId], Field(min_length=1, max_length=s.MAX_ACCOUNTS)
-        ] = EXAMPLE_IDS,
+        account_ids: Annotated[list[s.AccountId], Field(min_length=1, max_length=s.MAX_ACCOUNTS)],
         top_k: Annotated[int, Field(ge=1, le=s.MAX_TOP)] = 5,
         live: bool = False,
         as_of: s.AsOfDate | None = None,
@@ -77,7 +73,13 @@ class CsatService:
         except LiveUnavailableError as err:
             raise ServiceUnavailable(str(err)) from err
 
-    @bentoml.api(route="/score_batch", batchable=True, max_batch_size=s.MAX_ACCOUNTS, max_latency_ms=10_000)
+    @bentoml.api(
+        route="/score_batch",
+        input_spec=s.ScoreBatchRequest,
+        batchable=True,
+        max_batch_size=s.MAX_ACCOUNTS,
+        max_latency_ms=10_000,
+    )
     def score_batch(
         self,
         account_ids: Annotated[list[s.AccountId], Field(min_length=1, max_length=s.MAX_ACCOUNTS)],
@@ -92,7 +94,7 @@ class CsatService:
     @bentoml.api(route="/score_features", input_spec=s.FeaturesRequest)
     def score_features(
         self,
-        rows: Annotated[list[s.FeatureRow], Field(min_length=1, max_length=s.MAX_ACCOUNTS)] = EXAMPLE_ROWS,
+        rows: Annotated[list[s.FeatureRow], Field(min_length=1, max_length=s.MAX_ACCOUNTS)],
         top_k: Annotated[int, Field(ge=1, le=s.MAX_TOP)] = 5,
     ) -> s.ScoreResponse:
         """Score features supplied by the caller (at most 100 rows); absent features are flagged."""
@@ -104,7 +106,7 @@ class CsatService:
             raise InvalidArgument(str(err)) from err
 
     @bentoml.api(route="/explain", input_spec=s.ExplainRequest)
-    def explain(self, account_id: s.AccountId = EXAMPLE_IDS[0]) -> s.Explanation:
+    def explain(self, account_id: s.AccountId) -> s.Explanation:
         """Every contribution for one account, summed by group and by feature set."""
         try:
             return self._rt().explain(account_id)
@@ -112,7 +114,7 @@ class CsatService:
             raise NotFound("account_id: unknown account") from err
 
     @bentoml.api(route="/history", input_spec=s.HistoryRequest)
-    def history(self, account_id: s.AccountId = EXAMPLE_IDS[0], limit: int = 50) -> s.RiskHistory:
+    def history(self, account_id: s.AccountId, limit: int = 50) -> s.RiskHistory:
         """Stored batch scores of one account, oldest first, with its churn-risk trend."""
         try:
             return self._rt().history(account_id, limit)
@@ -142,7 +144,7 @@ class CsatService:
         )  # fmt: skip
 
     @bentoml.api(route="/account_view", input_spec=s.AccountViewRequest)
-    def account_view(self, account_id: s.AccountId = EXAMPLE_IDS[0]) -> s.AccountView:
+    def account_view(self, account_id: s.AccountId) -> s.AccountView:
         """The page's account view: scores and trend, every driver, collaboration picture, action lines."""
         from serving.page.view import build_view
 
@@ -158,6 +160,7 @@ class CsatService:
 
 
 CsatService.add_asgi_middleware(ErrorShapeMiddleware)  # type: ignore[attr-defined]
+CsatService.add_asgi_middleware(JsonBodyMiddleware, page_prefix=PREFIX)  # type: ignore[attr-defined]
 # outside the token check: the page's static shell (no data) opens without a token; its data calls need one
 CsatService.add_asgi_middleware(OpenShellMiddleware)  # type: ignore[attr-defined]
 CsatService.add_asgi_middleware(TokenMiddleware)  # type: ignore[attr-defined]

@@ -54,12 +54,41 @@ def test_batch_with_unknown_account_answers_the_rest(client, ids) -> None:  # no
         ("/score_features", b'{"rows": [{"features": {"arr_usd": "lots"}}]}', "arr_usd"),
         ("/explain", b'{"account_id": 5}', "account_id"),
         ("/at_risk", b'{"limit": 100000}', "limit"),
+        ("/score", b"{}", "account_ids"),
+        ("/score", b"", "account_ids"),
+        ("/score_batch", b'{"account_ids": ["A1"], "top_k": 3}', "top_k"),
+        ("/score_features", b"{}", "rows"),
+        ("/score_features", b'{"rows": [{"account_id": "A1"}]}', "features"),
+        ("/explain", b"{}", "account_id"),
+        ("/history", b"{}", "account_id"),
+        ("/account_view", b"{}", "account_id"),
     ],
 )
 def test_bad_input_is_4xx_naming_the_field(client, route: str, body: bytes, field: str) -> None:  # noqa: ANN001
     r = client.post(route, content=body, headers={"content-type": "application/json"})
     assert 400 <= r.status_code < 500, r.text
     assert field in r.text
+
+
+def test_a_body_that_is_not_json_is_415_and_not_echoed(client) -> None:  # noqa: ANN001
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    r = client.post("/at_risk", content=b'{"csm_id":"E00111"}', headers=form)
+    assert r.status_code == 415 and "application/json" in r.json()["error"]
+    assert "E00111" not in r.text
+
+
+def test_a_client_error_is_one_log_line_without_its_input(client, caplog) -> None:  # noqa: ANN001
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        assert client.post("/at_risk", json={"csm_id": ["E00111"]}).status_code == 400
+        assert client.post("/at_risk", json={"csm_id": "E00111" * 20}).status_code == 400
+        assert client.post("/explain", json={"account_id": "E00111"}).status_code == 404
+    assert "E00111" not in caplog.text and "Traceback" not in caplog.text
+    lines = [r for r in caplog.records if r.getMessage().startswith("client error on ")]
+    assert [r.levelname for r in lines] == ["WARNING"] * 3
+    assert "/at_risk [POST]: 1 validation error(s) (string_type)" in lines[0].getMessage()
+    assert "/explain [POST]: NotFound (404)" in lines[2].getMessage()
 
 
 def test_too_many_items(client) -> None:  # noqa: ANN001
