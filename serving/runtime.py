@@ -177,25 +177,40 @@ class Runtime:
     def score_at(self, ids: list[str], top_k: int, as_of: date) -> s.ScoreResponse:
         """Score accounts as of another date: their features computed now from the raw tables.
 
+        An account that was not yet a customer on that date gets an error item, not a score.
+
         Raises:
+            BadRequestError: the date is after the newest data the service has (the online store's as-of).
             LiveUnavailableError: no raw tables to compute from, or they are still loading.
 
         """
+        self._check_not_after_store(as_of)
         if self.live is None or not self.live.available:
             raise LiveUnavailableError("scoring at another date needs the raw tables (CSAT_DATA_DIR)")
         if not self.live.wait(LIVE_LOAD_WAIT_S):
             raise LiveUnavailableError("the raw tables for scoring at another date are loading; retry soon")
         known_ids = self.live.known(ids)
-        errors = [
-            s.ItemError(index=i, account_id=a, error="unknown account_id")
-            for i, a in enumerate(ids)
-            if a not in known_ids
-        ]
         known = list(dict.fromkeys(a for a in ids if a in known_ids))
-        frame = self.live.frame(known, as_of) if known else pd.DataFrame()
-        by_id = dict(zip(known, self.answers(frame, "raw_at_date", top_k, False), strict=True))
-        results = [by_id[a] for a in ids if a in known_ids]
+        frame = self.live.frame(known, as_of) if known else pd.DataFrame(columns=["account_id"])
+        if "tenure_days" in frame.columns:  # a negative tenure: the account became a customer after as_of
+            frame = frame[~(pd.to_numeric(frame["tenure_days"]) < 0)].reset_index(drop=True)
+        customers = [str(a) for a in frame["account_id"]]
+        errors = [
+            s.ItemError(index=i, account_id=a, error=_not_scored_at(a in known_ids, as_of))
+            for i, a in enumerate(ids)
+            if a not in customers
+        ]
+        by_id = dict(zip(customers, self.answers(frame, "raw_at_date", top_k, False), strict=True))
+        results = [by_id[a] for a in ids if a in customers]
         return s.ScoreResponse(results=results, errors=errors, model_versions=self.versions)
+
+    def _check_not_after_store(self, as_of: date) -> None:
+        latest = pd.to_datetime(self.store["as_of"]).max() if len(self.store) else None
+        if latest is not None and not _isnull(latest) and pd.Timestamp(as_of) > latest:
+            raise BadRequestError(
+                f"as_of: {as_of} is after the newest data the service has (the online store is as of"
+                f" {latest}); the future has no data to score"
+            )
 
     def history(self, account_id: str, limit: int) -> s.RiskHistory:
         """Stored scores of one account, oldest first, with the churn-risk trend."""
@@ -399,6 +414,10 @@ class Runtime:
             store_as_of=None if as_of is None or _isnull(as_of) else str(as_of),
             accounts_in_store=len(self.store),
         )
+
+
+def _not_scored_at(known: bool, as_of: date) -> str:
+    return f"not yet a customer on {as_of}" if known else "unknown account_id"
 
 
 def _cut(answer: s.AccountScore, k: int) -> s.AccountScore:

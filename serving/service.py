@@ -62,14 +62,17 @@ class CsatService:
     ) -> s.ScoreResponse:
         """Score accounts by id (at most 100): stored batch scores, else live; unknown ids in ``errors``.
 
-        With ``as_of``, the features are computed from the raw tables as of that date (slower: seconds).
+        With ``as_of``, the features are computed from the raw tables as of that date (slower: seconds); the
+        date may not be after the online store's, and an account not yet a customer then gets an error item.
         """
-        from serving.runtime import LiveUnavailableError
+        from serving.runtime import BadRequestError, LiveUnavailableError
 
         if as_of is None:
             return self._rt().score_ids(list(account_ids), top_k, live)
         try:
             return self._rt().score_at(list(account_ids), top_k, as_of)
+        except BadRequestError as err:
+            raise InvalidArgument(str(err)) from err
         except LiveUnavailableError as err:
             raise ServiceUnavailable(str(err)) from err
 

@@ -48,6 +48,7 @@ def test_batch_with_unknown_account_answers_the_rest(client, ids) -> None:  # no
         ("/score", b'{"account_ids": ["A1"], "colour": 1}', "colour"),
         ("/score", b'{"account_ids": ["A1"], "as_of": "yesterday"}', "as_of"),
         ("/score", b'{"account_ids": ["A1"], "as_of": "0001-01-01"}', "as_of"),
+        ("/score", b'{"account_ids": ["A1"], "as_of": "2100-01-01"}', "as_of"),
         ("/score_features", b'{"rows": [{"features": {"arr_usd": NaN}}]}', "arr_usd"),
         ("/score_features", b'{"rows": [{"features": {"arr_usd": Infinity}}]}', "arr_usd"),
         ("/score_features", b'{"rows": [{"features": {"no_such_feature": 1}}]}', "no_such_feature"),

@@ -177,3 +177,33 @@ def test_scoring_at_an_earlier_date_uses_that_date(service, account_ids) -> None
     late = service.score(account_ids=ids, top_k=3, as_of=date(2026, 1, 1))
     assert all(r.as_of and r.as_of.startswith("2025-03-01") for r in early.results)
     assert [r.churn_probability for r in early.results] != [r.churn_probability for r in late.results]
+
+
+def test_scoring_after_the_online_store_date_is_refused(service, account_ids) -> None:  # noqa: ANN001
+    from datetime import date
+
+    from bentoml.exceptions import InvalidArgument
+
+    with pytest.raises(InvalidArgument, match="as_of: 2026-01-02 is after the newest data"):
+        service.score(account_ids=account_ids[:1], top_k=3, as_of=date(2026, 1, 2))
+
+
+def test_an_account_is_not_scored_before_it_became_a_customer(service, account_ids) -> None:  # noqa: ANN001
+    from datetime import timedelta
+
+    _wait_for_raw_tables(service)
+    accounts = service.runtime.live.tables()["accounts"].set_index("account_id")
+    a, b = account_ids[:2]
+    since = pd.Timestamp(accounts.loc[a, "customer_since"]).date()
+    day_before = since - timedelta(days=1)
+    got = service.score(account_ids=[a, b, "NOPE-9"], top_k=3, as_of=day_before)
+    b_was_customer = pd.Timestamp(accounts.loc[b, "customer_since"]).date() <= day_before
+    assert [r.account_id for r in got.results] == ([b] if b_was_customer else [])
+    assert got.errors[0].model_dump() == {
+        "index": 0,
+        "account_id": a,
+        "error": f"not yet a customer on {day_before}",
+    }
+    assert got.errors[-1].error == "unknown account_id"
+    on_the_day = service.score(account_ids=[a], top_k=3, as_of=since)
+    assert [r.account_id for r in on_the_day.results] == [a] and not on_the_day.errors
