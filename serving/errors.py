@@ -3,7 +3,8 @@
 BentoML 1.4 sends a client error raised as ``BentoMLException`` as a one-element JSON list
 (``[{"error": ...}]``) while its OpenAPI spec declares an object; this middleware unwraps such bodies so every
 4xx answer is ``{"error": ...}``; a validation error's structured ``detail`` (a list) becomes the JSON
-string the spec declares.
+string the spec declares, and its ``error`` names the fields and what is wrong with them (BentoML's names an
+internal class, ``1 validation error for AtRiskRequestIODescriptor``).
 
 BentoML also logs every client error at ERROR with its traceback, and a validation error's traceback quotes
 the input (``input_value=...``): a CSM id sent as a filter would land in the log.
@@ -67,8 +68,20 @@ def unwrap(body: bytes) -> bytes:
     elif not isinstance(data, dict):
         return body
     if "detail" in data and not isinstance(data["detail"], str):
+        if isinstance(data["detail"], list) and data["detail"]:
+            data["error"] = invalid_fields(data["detail"])
         data["detail"] = json.dumps(data["detail"])
     return json.dumps(data).encode()
+
+
+def invalid_fields(errors: list[Any]) -> str:
+    """``invalid request: <field>: <message>; ...`` from pydantic's error list (instead of its class name)."""
+    parts = []
+    for e in errors:
+        loc = ".".join(str(x) for x in e.get("loc", ())) if isinstance(e, dict) else ""
+        msg = e.get("msg", "invalid") if isinstance(e, dict) else str(e)
+        parts.append(f"{loc}: {msg}" if loc else str(msg))
+    return "invalid request: " + "; ".join(parts)
 
 
 class JsonBodyMiddleware:

@@ -71,6 +71,14 @@ def test_bad_input_is_4xx_naming_the_field(client, route: str, body: bytes, fiel
     assert field in r.text
 
 
+def test_a_validation_error_names_each_field_and_its_problem(client) -> None:  # noqa: ANN001
+    r = client.post("/at_risk", json={"limit": 0, "sort": "colour"})
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error.startswith("invalid request: ") and "IODescriptor" not in error
+    assert "limit: Input should be greater than or equal to 1" in error and "sort: Input should be" in error
+
+
 def test_a_body_that_is_not_json_is_415_and_not_echoed(client) -> None:  # noqa: ANN001
     form = {"content-type": "application/x-www-form-urlencoded"}
     r = client.post("/at_risk", content=b'{"csm_id":"E00111"}', headers=form)
