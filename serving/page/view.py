@@ -97,6 +97,10 @@ class Rule:
     say: Callable[[dict[str, float | None]], str]
 
 
+#: Days without any interaction after which the account counts as gone quiet.
+QUIET_DAYS = 14
+
+
 def _lt(v: float | None, limit: float) -> bool:
     return v is not None and v < limit
 
@@ -183,6 +187,29 @@ RULES = (
             "Book a working session."
         ),
     ),
+    Rule(
+        frozenset(
+            {
+                *(f"customer_{m}_{w}d" for m in ("interactions", "hours") for w in (28, 90, 180)),
+                *(f"{kind}_hours_{w}d" for kind in ("email", "call") for w in (28, 90, 180)),
+                "customer_interactions_trend_28d",
+                "customer_hours_trend_28d",
+                "days_since_last_interaction",
+            }
+        ),
+        lambda v: (
+            _lt(v["customer_interactions_trend_28d"], 0)
+            or _lt(v["customer_hours_28d"], 0.75 * (v["customer_hours_90d"] or 0) * 28 / 90)
+            or (v["days_since_last_interaction"] or 0) > QUIET_DAYS
+            or v["days_since_last_interaction"] is None
+        ),
+        lambda v: (
+            f"Less contact overall: {_count(v['customer_interactions_28d'])} emails, meetings, calls and "
+            f"chats in the last 28 days ({_signed_count(v['customer_interactions_trend_28d'])} against the "
+            f"28 before); last interaction {_days(v['days_since_last_interaction'])}. "
+            "Check in on their goals and plans."
+        ),
+    ),
 )
 RULE_INPUTS = (
     "contacts_reached_90d",
@@ -193,6 +220,11 @@ RULE_INPUTS = (
     "replied_24h_share_90d",
     "meeting_hours_trend_28d",
     "days_since_last_meeting",
+    "customer_interactions_28d",
+    "customer_interactions_trend_28d",
+    "customer_hours_28d",
+    "customer_hours_90d",
+    "days_since_last_interaction",
 )
 
 
@@ -250,6 +282,10 @@ def _share(v: float | None) -> str:
 
 def _signed(v: float | None) -> str:
     return "unknown" if v is None else f"{v:+.1f}"
+
+
+def _signed_count(v: float | None) -> str:
+    return "unknown" if v is None else f"{v:+,.0f}"
 
 
 def _days(v: float | None) -> str:

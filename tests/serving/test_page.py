@@ -110,32 +110,38 @@ def test_account_view_holds_scores_history_drivers_and_collaboration(service) ->
     assert [p.days_ago_to for p in view.collaboration.periods] == [28, 56, 90, 180]
 
 
+def driver(feature: str, direction: str) -> s.Driver:
+    return s.Driver(
+        feature=feature,
+        description=feature,
+        group="g",
+        feature_set="collaboration",
+        value=1.0,
+        contribution=0.5,
+        direction=direction,
+    )
+
+
+def explanation(drivers: list[s.Driver]) -> s.Explanation:
+    part = s.ModelExplanation(
+        probability=0.5,
+        band="high",
+        base_value=0.0,
+        raw_score=0.5,
+        contributions=drivers,
+        by_group=[],
+        by_feature_set=[],
+        collaboration_share=1.0,
+    )
+    return s.Explanation(account_id="A", as_of=None, risk_band="high", satisfaction=part, churn=part)
+
+
+def _explanation_of(features: list[str], direction: str) -> s.Explanation:
+    return explanation([driver(f, direction) for f in features])
+
+
 def test_action_lines_follow_the_drivers() -> None:
     from serving.page.view import actions
-
-    def driver(feature: str, direction: str) -> s.Driver:
-        return s.Driver(
-            feature=feature,
-            description=feature,
-            group="g",
-            feature_set="collaboration",
-            value=1.0,
-            contribution=0.5,
-            direction=direction,
-        )
-
-    def explanation(drivers: list[s.Driver]) -> s.Explanation:
-        part = s.ModelExplanation(
-            probability=0.5,
-            band="high",
-            base_value=0.0,
-            raw_score=0.5,
-            contributions=drivers,
-            by_group=[],
-            by_feature_set=[],
-            collaboration_share=1.0,
-        )
-        return s.Explanation(account_id="A", as_of=None, risk_band="high", satisfaction=part, churn=part)
 
     row = pd.Series(
         {
@@ -171,6 +177,34 @@ def test_action_lines_follow_the_drivers() -> None:
     healthy = row.copy()
     healthy[["contacts_reached_90d", "contact_coverage_90d"]] = [12.0, 0.8]
     assert not any(ln.startswith("Few contacts") for ln in actions(healthy, explanation(risky)))
+
+
+def test_less_contact_overall_is_an_action_when_the_volume_drivers_raise_risk() -> None:
+    from serving.page.view import actions
+
+    quiet = pd.Series(
+        {
+            "customer_interactions_28d": 14.0,
+            "customer_interactions_trend_28d": -15.0,
+            "customer_hours_28d": 1.9,
+            "customer_hours_90d": 60.0,
+            "days_since_last_interaction": 3.0,
+        }
+    )
+    lines = actions(quiet, _explanation_of(["customer_interactions_28d"], "raises risk"))
+    assert lines == [
+        "Less contact overall: 14 emails, meetings, calls and chats in the last 28 days (-15 against the 28"
+        " before); last interaction 3 days ago. Check in on their goals and plans."
+    ]
+    steady = quiet.copy()
+    steady[["customer_interactions_trend_28d", "customer_hours_28d"]] = [2.0, 20.0]
+    assert actions(steady, _explanation_of(["customer_interactions_28d"], "raises risk")) == []
+    gone = steady.copy()
+    gone["days_since_last_interaction"] = None
+    assert actions(gone, _explanation_of(["days_since_last_interaction"], "raises risk"))[0].endswith(
+        "last interaction none in 180 days. Check in on their goals and plans."
+    )
+    assert actions(quiet, _explanation_of(["customer_interactions_28d"], "lowers risk")) == []
 
 
 def test_shell_opens_without_token_but_data_needs_it(http_client) -> None:  # noqa: ANN001
