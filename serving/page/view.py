@@ -289,4 +289,6 @@ def _signed_count(v: float | None) -> str:
 
 
 def _days(v: float | None) -> str:
-    return "none in 180 days" if v is None else f"{v:.0f} days ago"
+    if v is None:
+        return "none in 180 days"
+    return "less than a day ago" if v < 1 else f"{v:.0f} days ago"

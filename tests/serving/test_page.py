@@ -205,6 +205,12 @@ def test_less_contact_overall_is_an_action_when_the_volume_drivers_raise_risk() 
         "last interaction none in 180 days. Check in on their goals and plans."
     )
     assert actions(quiet, _explanation_of(["customer_interactions_28d"], "lowers risk")) == []
+    today = quiet.copy()
+    today["days_since_last_interaction"] = 0.4
+    assert (
+        "; last interaction less than a day ago."
+        in actions(today, _explanation_of(["customer_interactions_28d"], "raises risk"))[0]
+    )
 
 
 def test_shell_opens_without_token_but_data_needs_it(http_client) -> None:  # noqa: ANN001
