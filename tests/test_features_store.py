@@ -219,6 +219,16 @@ def test_missing_tables_leave_groups_out(world, tmp_path):
     assert any("usage" in n for n in result.notes)
 
 
+def test_an_empty_optional_table_leaves_its_groups_out_like_a_missing_one(world, tmp_path):
+    tables = {**world, "invoices": world["invoices"].iloc[0:0]}
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    result = build_store(settings, tables=tables)
+    frame, manifest = read_offline(settings.store_dir, "csat")
+    assert manifest["groups_missing"] == ["billing"]
+    assert "invoices_365d" not in frame.columns and "overdue_open_invoices" not in frame.columns
+    assert "feature group 'billing' left out: table(s) invoices missing or empty" in result.notes
+
+
 def test_exclude_account_columns(world, tmp_path):
     settings = load_settings(
         data_dir=tmp_path / "raw", store_dir=tmp_path / "store", exclude_account_columns=["discount_pct"]

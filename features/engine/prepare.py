@@ -121,11 +121,11 @@ def extra_kinds(accounts: pd.DataFrame, exclude: Collection[str] = ()) -> dict[s
 def plan(tables: Mapping[str, pd.DataFrame], exclude_account_columns: Collection[str] = ()) -> Plan:
     """Decide which feature groups the tables allow and declare the account extras.
 
-    An ``interactions`` table with no rows counts as missing: the collaboration set is then empty.
+    An optional table with no rows counts as missing: the groups that read it are left out (the build says
+    so) instead of offering features that are constant by construction. With no interactions the collaboration
+    set is empty.
     """
-    present = {n for n, df in tables.items() if df is not None}
-    if "interactions" in present and len(tables["interactions"]) == 0:
-        present.discard("interactions")
+    present = {n for n, df in tables.items() if df is not None and (n == "accounts" or len(df) > 0)}
     feats: list[Feature] = []
     missing: dict[str, list[str]] = {}
     for g in groups():
