@@ -546,6 +546,18 @@ def test_missing_column_hints_at_case(tmp_path: Path, data_dir: Path, world: dic
     assert "found 'Outcome': column names are lower case" in str(load_error(data_dir, tmp_path))
 
 
+def test_an_optional_column_in_other_case_stops_the_load(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    frame = csv_frame("accounts", world["accounts"]).rename(columns={"csm_id": "CSM_ID"})
+    write_csv(data_dir, "accounts", frame)
+    message = str(load_error(data_dir, tmp_path))
+    assert (
+        "accounts.csm_id [missing_column]: optional column 'csm_id' found as 'CSM_ID' in accounts:"
+        " column names are lower case" in message
+    )
+
+
 def test_missing_required_tables(tmp_path: Path, data_dir: Path) -> None:
     for name in ("accounts", "surveys", "renewals"):
         (data_dir / f"{name}.csv").unlink()

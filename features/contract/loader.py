@@ -251,6 +251,13 @@ def _missing_columns(spec: TableSpec, present: list[str]) -> list[Problem]:
         if name in by_lower:
             detail += f" (found {by_lower[name]!r}: column names are lower case)"
         problems.append(Problem(spec.name, name, MISSING_COLUMN, 0, detail=detail, fatal=True))
+    for col in spec.columns:  # an optional column in other case would be read as a custom column, silently
+        if not col.required and col.name not in present and col.name in by_lower:
+            detail = (
+                f"optional column {col.name!r} found as {by_lower[col.name]!r} in {spec.name}: column names"
+                " are lower case (as it is, it would be ignored or read as a custom column)"
+            )
+            problems.append(Problem(spec.name, col.name, MISSING_COLUMN, 0, detail=detail, fatal=True))
     return problems
 
 
