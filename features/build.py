@@ -14,6 +14,7 @@ from typing import Any
 
 import pandas as pd
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from csat.settings import Settings
@@ -238,6 +239,9 @@ def build_store(
         msg = f"feature group {group!r} left out: table(s) {', '.join(lacking)} missing or empty"
         notes.append(msg)
         console.print(f"[yellow]{msg}")
+    for msg in p.notes:
+        notes.append(msg)
+        console.print(f"[yellow]{escape(msg)}")
     chosen, _, where = select_statements(p, statements(p.extras))
     computed = set(where)
     version = feature_set_version(p)

@@ -229,6 +229,32 @@ def test_an_empty_optional_table_leaves_its_groups_out_like_a_missing_one(world,
     assert "feature group 'billing' left out: table(s) invoices missing or empty" in result.notes
 
 
+def test_a_custom_column_of_people_ids_is_left_out_and_said(world, tmp_path):
+    accounts = world["accounts"].copy()
+    accounts["account_manager"] = world["employees"]["employee_id"].iloc[0]  # a person's id per account
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    result = build_store(settings, tables={**world, "accounts": accounts})
+    frame, manifest = read_offline(settings.store_dir, "csat")
+    assert "crm_account_manager" not in frame.columns and "account_manager" not in manifest["extras"]
+    assert "crm_contract_type" in frame.columns  # other custom columns stay
+    assert (
+        "custom column accounts.account_manager left out: it holds employee or contact ids"
+        " (a feature never identifies a person)" in result.notes
+    )
+
+
+def test_a_text_custom_column_of_mostly_numbers_is_noted():
+    from features.engine.prepare import screen_extras
+
+    accounts = pd.DataFrame({"health": [str(50 + i) for i in range(19)] + ["1,047.5"], "tier": ["gold"] * 20})
+    kept, notes = screen_extras(accounts, {"health": "text", "tier": "text"}, {"E1"})
+    assert kept == {"health": "text", "tier": "text"}
+    assert notes == [
+        "custom column accounts.health offered as text (a category): 1 of 20 values are not numbers,"
+        " e.g. '1,047.5'"
+    ]
+
+
 def test_exclude_account_columns(world, tmp_path):
     settings = load_settings(
         data_dir=tmp_path / "raw", store_dir=tmp_path / "store", exclude_account_columns=["discount_pct"]

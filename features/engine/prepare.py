@@ -100,6 +100,7 @@ class Plan:
     features: list[Feature]
     groups_missing: dict[str, list[str]] = field(default_factory=dict)
     extras: dict[str, str] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
 
 
 def extra_kinds(accounts: pd.DataFrame, exclude: Collection[str] = ()) -> dict[str, str]:
@@ -116,6 +117,54 @@ def extra_kinds(accounts: pd.DataFrame, exclude: Collection[str] = ()) -> dict[s
         else:
             out[col] = "text"
     return out
+
+
+#: A text custom column with at least this share of its values numbers is probably a number column with typos.
+MOSTLY_NUMBERS = 0.9
+
+
+def people_ids(tables: Mapping[str, pd.DataFrame]) -> set[str]:
+    """Every employee and contact id in the tables: values no feature may carry."""
+    ids: set[str] = set()
+    for table, col in (("employees", "employee_id"), ("contacts", "contact_id")):
+        df = tables.get(table)
+        if df is not None and col in df.columns:
+            ids.update(df[col].dropna().astype(str))
+    return ids
+
+
+def screen_extras(
+    accounts: pd.DataFrame, kinds: dict[str, str], people: set[str]
+) -> tuple[dict[str, str], list[str]]:
+    """Drop custom columns that hold people's ids; note text columns that are mostly numbers.
+
+    Args:
+        accounts: the accounts table.
+        kinds: the custom columns and their kinds (:func:`extra_kinds`).
+        people: employee and contact ids (:func:`people_ids`).
+
+    Returns:
+        The columns kept with their kinds, and one note per column dropped or typed as text despite numbers.
+
+    """
+    kept: dict[str, str] = {}
+    notes: list[str] = []
+    for col, kind in kinds.items():
+        values = accounts[col].dropna().astype(str) if kind == "text" else pd.Series(dtype=str)
+        if people and values.isin(people).any():
+            notes.append(
+                f"custom column accounts.{col} left out: it holds employee or contact ids"
+                " (a feature never identifies a person)"
+            )
+            continue
+        kept[col] = kind
+        numbers = pd.to_numeric(values, errors="coerce").notna()
+        if len(values) and MOSTLY_NUMBERS <= numbers.mean() < 1:
+            notes.append(
+                f"custom column accounts.{col} offered as text (a category): {int((~numbers).sum()):,} of"
+                f" {len(values):,} values are not numbers, e.g. {values[~numbers].iloc[0][:40]!r}"
+            )
+    return kept, notes
 
 
 def plan(tables: Mapping[str, pd.DataFrame], exclude_account_columns: Collection[str] = ()) -> Plan:
@@ -135,8 +184,10 @@ def plan(tables: Mapping[str, pd.DataFrame], exclude_account_columns: Collection
         else:
             feats.extend(g.features)
     extras: dict[str, str] = {}
+    notes: list[str] = []
     if "accounts" in present:
         kinds = extra_kinds(tables["accounts"], exclude_account_columns)
+        kinds, notes = screen_extras(tables["accounts"], kinds, people_ids(tables))
         declared = {f.name: f for f in account_extra_features(kinds)}
         for col, kind in kinds.items():
             name = extra_feature_name(col)
@@ -144,7 +195,7 @@ def plan(tables: Mapping[str, pd.DataFrame], exclude_account_columns: Collection
                 extras[col] = kind
                 feats.append(declared.pop(name))
     feats.sort(key=lambda f: f.feature_set != "baseline")  # stable: baseline (with extras) first
-    return Plan(present, feats, missing, extras)
+    return Plan(present, feats, missing, extras, notes)
 
 
 def _naive_utc(s: pd.Series) -> pd.Series:
