@@ -44,13 +44,17 @@ class BuildResult:
 
 
 def data_fingerprint(data_dir: Path | None, tables: Mapping[str, pd.DataFrame]) -> str:
-    """Fingerprint the raw data cheaply: file names, sizes and modification times, plus row counts."""
+    """Fingerprint the raw data: row counts and columns, plus each file's name and a hash of its bytes.
+
+    The bytes, not the modification time: an export job that rewrites identical files (or a copy of the
+    folder) leaves the fingerprint unchanged, so a retrain on unchanged data keeps the champion.
+    """
     parts: list[Any] = sorted((n, len(df), list(df.columns)) for n, df in tables.items())
     if data_dir is not None and Path(data_dir).is_dir():
         for p in sorted(Path(data_dir).iterdir()):
             if p.is_file():
-                st = p.stat()
-                parts.append((p.name, st.st_size, st.st_mtime_ns))
+                with p.open("rb") as f:
+                    parts.append((p.name, hashlib.file_digest(f, "blake2b").hexdigest()))
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
 
 

@@ -363,3 +363,22 @@ def test_tables_moved_into_duckdb_give_the_same_features(world, monkeypatch):
     got = compute_features(dict(world), ents)
     assert "interactions" in moved and "accounts" in moved
     pd.testing.assert_frame_equal(got, expected)
+
+
+def test_the_data_fingerprint_follows_the_bytes_not_the_file_times(tmp_path):
+    import os
+    import shutil
+
+    from features.build import data_fingerprint
+
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "accounts.csv").write_text("account_id\nA1\n")
+    tables = {"accounts": pd.DataFrame({"account_id": ["A1"]})}
+    before = data_fingerprint(raw, tables)
+    copy = tmp_path / "copy"
+    shutil.copytree(raw, copy)
+    os.utime(copy / "accounts.csv", (1, 1))  # rewritten by an export job: new time, same bytes
+    assert data_fingerprint(copy, tables) == before
+    (copy / "accounts.csv").write_text("account_id\nA2\n")  # same size, other bytes
+    assert data_fingerprint(copy, tables) != before
