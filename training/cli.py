@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-import subprocess
+import math
+import os
+from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
 
@@ -12,7 +14,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from csat.settings import Settings, load_settings
-from training.data import TARGETS, Target, load_catalog, load_offline, rebuild_store
+from training.data import TARGETS, Target, load_catalog, load_offline, rebuild_store, unknown_features
 from training.evaluate import Interval
 from training.pipeline import Comparison
 from training.promote import EXIT_ERROR, Decision, GateConfig, exit_code, retrain_target
@@ -125,16 +127,42 @@ def _decision_table(decisions: list[Decision]) -> Table:
     return table
 
 
+def _tolerance(value: float) -> float:
+    if not math.isfinite(value) or value < 0:
+        raise typer.BadParameter(f"must be a finite number >= 0, got {value}")
+    return value
+
+
+def _known_features(names: list[str] | None) -> list[str] | None:
+    unknown = unknown_features(names or [], load_catalog())
+    if unknown:
+        raise typer.BadParameter(
+            f"not a feature of the catalog: {', '.join(unknown)} (see `csat features list`)"
+        )
+    return names
+
+
 @app.command()
 def retrain(
     ctx: typer.Context,
     target: TargetOpt = TargetChoice.all,
     tolerance: Annotated[
-        float, typer.Option(help="Largest ROC AUC drop vs the champion still promoted.")
+        float,
+        typer.Option(callback=_tolerance, help="Largest ROC AUC drop vs the champion still promoted (>= 0)."),
     ] = 0.005,
     rebuild: Annotated[bool, typer.Option(help="Rebuild the feature store from the raw data first.")] = True,
+    as_of: Annotated[
+        datetime | None,
+        typer.Option(
+            "--as-of",
+            formats=["%Y-%m-%d"],
+            help="Rebuild the online store as of this date YYYY-MM-DD (default: now; a simulated world ends"
+            " earlier).",
+        ),
+    ] = None,
     accept_drift: Annotated[
-        list[str] | None, typer.Option(help="Feature whose drift is explained (repeatable).")
+        list[str] | None,
+        typer.Option(callback=_known_features, help="Feature whose drift is explained (repeatable)."),
     ] = None,
     candidates: CandOpt = 8,
     n_boot: BootOpt = 1000,
@@ -143,7 +171,8 @@ def retrain(
 ) -> None:
     """Rebuild features, train a challenger and promote it to champion only through the gates.
 
-    Exit code 0: promoted or kept; 3: a gate refused the challenger; 1: error (champion unchanged).
+    Exit code 0: promoted or kept; 3: a gate refused the challenger; 1: error (champion unchanged); 2: bad
+    options.
     """
     settings = _settings(ctx)
     console = Console()
@@ -157,7 +186,7 @@ def retrain(
         with _progress(console) as progress:
             if rebuild:
                 task = progress.add_task("rebuilding the feature store", total=None)
-                rebuild_store(settings, console=console)
+                rebuild_store(settings, as_of=as_of.date() if as_of else None, console=console)
                 progress.update(task, completed=1, total=1)
             for t in _targets(target):
                 task = progress.add_task(f"retraining {t}", total=None)
@@ -178,4 +207,5 @@ def ui(
 ) -> None:
     """Open the MLflow UI on the project's tracking store."""
     settings = _settings(ctx)
-    raise typer.Exit(subprocess.call(ui_command(settings, host, port)))
+    cmd = ui_command(settings, host, port)
+    os.execvp(cmd[0], cmd)  # the MLflow server takes this process's place: a signal to it stops the server

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import date
 from pathlib import Path
 from typing import Any, Literal
 
@@ -114,17 +115,34 @@ def load_offline(settings: Settings, target: Target) -> OfflineData:
     return OfflineData(target=target, frame=frame, manifest=manifest)
 
 
-def rebuild_store(settings: Settings, console: Any = None) -> None:
+def unknown_features(names: list[str], catalog: FeatureCatalog) -> list[str]:
+    """The names that are neither catalog features nor custom ``crm_`` account features.
+
+    Args:
+        names: feature names a user gave.
+        catalog: the feature catalog.
+
+    Returns:
+        The unknown ones, in the order given.
+
+    """
+    from features.catalog import EXTRA_PREFIX
+
+    return [n for n in names if n not in catalog.features and not n.startswith(EXTRA_PREFIX)]
+
+
+def rebuild_store(settings: Settings, as_of: date | None = None, console: Any = None) -> None:
     """Rebuild the offline and online store from ``settings.data_dir`` (used by ``csat retrain``).
 
     Args:
         settings: the project settings.
+        as_of: the online store's date (default: now).
         console: optional rich console for progress output.
 
     """
     from features.build import build_store
 
-    build_store(settings, console=console)
+    build_store(settings, as_of=as_of, console=console)
 
 
 def model_feature_sets(manifest: dict[str, Any], catalog: FeatureCatalog) -> dict[str, list[str]]:

@@ -75,6 +75,7 @@ class Comparison:
     oracle_threshold: float | None
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
+    n_boot: int | None = None  # bootstrap replicates behind every interval
 
     @property
     def champion_set(self) -> str:
@@ -293,6 +294,7 @@ def compare(
         oracle_threshold=oracle_thr,
         frame=frame,
         notes=notes,
+        n_boot=n_boot,
     )
 
 

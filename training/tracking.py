@@ -175,6 +175,7 @@ def _child_params(comparison: Comparison, name: str, commit: str) -> dict[str, A
         "monotone": json.dumps(res.model.monotone, sort_keys=True) if res.model.monotone else "none",
         "best_iteration": res.model.best_iteration,
         "n_candidates": comparison.config.n_candidates,
+        "n_boot": comparison.n_boot,
         "cv_folds": comparison.config.cv_folds,
         **{f"split_{k}": v for k, v in comparison.split_summary.items()},
     }
@@ -327,6 +328,7 @@ def record_training(
                 "seed": comparison.config.seed,
                 "n_candidates": comparison.config.n_candidates,
                 "n_seeds": comparison.config.n_seeds,
+                "n_boot": comparison.n_boot,
             }
         )
         for name, res in comparison.results.items():

@@ -51,6 +51,7 @@ def test_parent_and_child_runs_hold_params_metrics_and_artifacts(trained_twice) 
             "calibration",
         ):
             assert key in params, key
+        assert params["n_boot"] == str(FAST.n_boot)  # the intervals depend on it: logged beside them
         for m in ("roc_auc", "pr_auc", "accuracy", "balanced_accuracy", "f1", "log_loss", "brier", "ece"):
             assert {f"test_{m}", f"test_{m}_low", f"test_{m}_high"} <= set(metrics), m
         assert {"valid_ece_before", "valid_ece_after", "test_uncalibrated_ece", "threshold"} <= set(metrics)
