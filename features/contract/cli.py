@@ -29,14 +29,7 @@ def validate_command(
 ) -> None:
     """Validate the raw tables in DATA_DIR against the data contract; print rows read, kept and rejected.
 
-    Args:
-        ctx: the Typer context; ``ctx.obj`` holds the settings (loaded from the defaults when absent).
-        data_dir: the folder of raw tables.
-        rejects_dir: folder under which ``rejects/`` is written.
-
-    Raises:
-        typer.Exit: code 2 when the data breaks the contract (the message lists every problem).
-
+    Exit code 2 when the data breaks the contract (the message lists every problem).
     """
     settings = ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
     console = Console()
