@@ -6,6 +6,12 @@ per feature set; the registered model (``csat-satisfaction`` / ``csat-churn``) g
 new version with alias ``challenger`` (and ``champion`` when there is none yet). Each version carries the
 serving spec (feature list, categorical levels, calibrator, threshold, bands, metrics, feature-set version)
 in its MLmodel metadata, as ``serving/spec.json`` in its run and, in short form, as version tags.
+
+The registered model is the native LightGBM booster (what ``csat serving import`` takes). MLflow's generic
+LightGBM pyfunc cannot score store rows with it (the categorical inputs must be pandas categories with the
+training levels, and the calibration lives in the spec), so each child run also logs ``pyfunc``, a calibrated
+predictor of rows in the store's format: ``mlflow.pyfunc.load_model("runs:/<run_id>/pyfunc").predict(rows)``
+(loading it needs this project installed, as its ``.venv`` has it).
 """
 
 from __future__ import annotations
@@ -32,6 +38,7 @@ from training.report import child_artifacts, parent_artifacts
 
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODEL_NAME = "model"
+PYFUNC_NAME = "pyfunc"
 
 
 @dataclass(frozen=True)
@@ -231,7 +238,61 @@ def _log_model(comparison: Comparison, name: str, frame_sample: pd.DataFrame) ->
             pip_requirements=requirements,
             metadata={"serving_spec": serving_spec(comparison, name)},
         )
+    _log_pyfunc(comparison, name, frame_sample, requirements)
     return str(info.model_uri)
+
+
+def calibrated_pyfunc() -> Any:
+    """An MLflow ``PythonModel`` that scores store-format rows like the service: calibrated probabilities.
+
+    The class is made here, not at import time, so that importing this module does not import MLflow; it is
+    pickled with the model. Its artifacts: ``booster`` (the native model file), ``spec`` (the serving spec).
+
+    Returns:
+        The model instance to log.
+
+    """
+    from mlflow.pyfunc import PythonModel
+
+    from training.train import Calibrator, prepare_matrix
+
+    class CalibratedBooster(PythonModel):  # type: ignore[misc]
+        def load_context(self, context: Any) -> None:
+            self.booster = lgb.Booster(model_file=context.artifacts["booster"])
+            self.spec = json.loads(Path(context.artifacts["spec"]).read_text(encoding="utf-8"))
+            self.calibrator = Calibrator.from_dict(self.spec["calibrator"])
+
+        def predict(
+            self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
+        ) -> Any:
+            x = prepare_matrix(model_input, self.spec["features"], self.spec["category_levels"])
+            best = int(self.spec.get("best_iteration") or 0)
+            raw = self.booster.predict(x, num_iteration=best if best > 0 else None)
+            return self.calibrator.apply(np.asarray(raw, dtype=float))
+
+    return CalibratedBooster()
+
+
+def _log_pyfunc(
+    comparison: Comparison, name: str, frame_sample: pd.DataFrame, requirements: list[str]
+) -> None:
+    import mlflow
+    from mlflow.models import infer_signature
+
+    res = comparison.results[name]
+    rows = frame_sample[res.model.features].head(5)
+    with tempfile.TemporaryDirectory() as tmp:
+        booster, spec = Path(tmp, "booster.txt"), Path(tmp, "spec.json")
+        res.model.booster.save_model(str(booster))
+        spec.write_text(json.dumps(serving_spec(comparison, name)), encoding="utf-8")
+        mlflow.pyfunc.log_model(
+            name=PYFUNC_NAME,
+            python_model=calibrated_pyfunc(),
+            artifacts={"booster": str(booster), "spec": str(spec)},
+            signature=infer_signature(rows, res.model.predict(rows)),
+            input_example=rows,
+            pip_requirements=requirements,
+        )
 
 
 def _register(

@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 from tests.training.conftest import FAST, settings_with_store
@@ -66,10 +67,10 @@ def test_parent_and_child_runs_hold_params_metrics_and_artifacts(trained_twice) 
             "tables/feature_importance.csv",
             "serving/spec.json",
         } <= files
-        model = client.search_logged_models(
+        models = client.search_logged_models(
             [record.experiment_id], filter_string=f"source_run_id = '{run.info.run_id}'"
         )
-        assert len(model) == 1
+        assert sorted(m.name for m in models) == ["model", "pyfunc"]
     parent = client.get_run(record.parent_run_id)
     assert {"lift_roc_auc", "lift_roc_auc_low", "lift_roc_auc_high"} <= set(parent.data.metrics)
     report = {a.path for a in client.list_artifacts(record.parent_run_id, "report")}
@@ -77,6 +78,18 @@ def test_parent_and_child_runs_hold_params_metrics_and_artifacts(trained_twice) 
     assert comparison.results["enriched"].metrics["roc_auc"].point == pytest.approx(
         client.get_run(record.child_run_ids["enriched"]).data.metrics["test_roc_auc"]
     )
+
+
+def test_the_logged_pyfunc_scores_store_rows_like_the_fitted_model(trained_twice) -> None:
+    import mlflow
+
+    settings, (comparison, record), _, _ = trained_twice
+    tracking.connect(settings)
+    rows = make_data("churn", n_accounts=80, seed=1).frame.head(40)  # store format: categories as text
+    for name in ("baseline", "enriched"):
+        pyfunc = mlflow.pyfunc.load_model(f"runs:/{record.child_run_ids[name]}/pyfunc")
+        got = np.asarray(pyfunc.predict(rows))
+        assert got == pytest.approx(comparison.results[name].model.predict(rows), abs=1e-12)
 
 
 def test_registry_aliases_after_first_and_second_training(trained_twice) -> None:
