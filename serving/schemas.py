@@ -22,6 +22,7 @@ Source = Literal["store", "stored_scores", "supplied", "raw_at_date"]
 Trend = Literal["rising", "falling", "flat"]
 SortKey = Literal["risk", "churn", "satisfaction", "change", "name"]
 EXAMPLE_IDS = ["A000001", "A000002"]  # the simulator's first accounts: examples on the OpenAPI page
+AccountIds = Annotated[list[AccountId], Field(min_length=1, max_length=MAX_ACCOUNTS, examples=[EXAMPLE_IDS])]
 
 
 def _example_features() -> dict[str, FeatureValue]:
@@ -221,11 +222,8 @@ AsOfDate = Annotated[date, Field(ge=date(1990, 1, 1), le=date(2200, 1, 1))]
 class ScoreRequest(Strict):
     """Accounts to score from the online store."""
 
-    account_ids: list[AccountId] = Field(
-        examples=[EXAMPLE_IDS],
-        min_length=1,
-        max_length=MAX_ACCOUNTS,
-        description=f"Account ids (at most {MAX_ACCOUNTS}); unknown ones are reported per item.",
+    account_ids: AccountIds = Field(
+        description=f"Account ids (at most {MAX_ACCOUNTS}); unknown ones are reported per item."
     )
     top_k: int = Field(5, ge=1, le=MAX_TOP, description="Drivers per model.")
     live: bool = Field(False, description="Compute from the online store even when a batch score is stored.")
@@ -238,11 +236,8 @@ class ScoreRequest(Strict):
 class ScoreBatchRequest(Strict):
     """Accounts to score live; concurrent requests are batched by the server."""
 
-    account_ids: list[AccountId] = Field(
-        examples=[EXAMPLE_IDS],
-        min_length=1,
-        max_length=MAX_ACCOUNTS,
-        description=f"Account ids (at most {MAX_ACCOUNTS}); an unknown one gets an error item.",
+    account_ids: AccountIds = Field(
+        description=f"Account ids (at most {MAX_ACCOUNTS}); an unknown one gets an error item."
     )
 
 

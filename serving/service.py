@@ -55,7 +55,7 @@ class CsatService:
     @bentoml.api(route="/score", input_spec=s.ScoreRequest)
     def score(
         self,
-        account_ids: Annotated[list[s.AccountId], Field(min_length=1, max_length=s.MAX_ACCOUNTS)],
+        account_ids: s.AccountIds,
         top_k: Annotated[int, Field(ge=1, le=s.MAX_TOP)] = 5,
         live: bool = False,
         as_of: s.AsOfDate | None = None,
@@ -85,7 +85,7 @@ class CsatService:
     )
     def score_batch(
         self,
-        account_ids: Annotated[list[s.AccountId], Field(min_length=1, max_length=s.MAX_ACCOUNTS)],
+        account_ids: s.AccountIds,
     ) -> list[s.BatchAnswer]:
         """Live scores (5 drivers per model) for many small concurrent callers, batched by the server.
 

@@ -11,6 +11,18 @@ import pytest
 from csat.cli import main
 
 
+def _csat(
+    args: list[str], cwd: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> tuple[object, str]:
+    """Run the console script's entry point in ``cwd``: its exit code and standard error."""
+    monkeypatch.chdir(cwd)
+    monkeypatch.setenv("COLUMNS", "300")  # an error box on one line
+    monkeypatch.setattr(sys, "argv", ["csat", *args])
+    with pytest.raises(SystemExit) as exit_:
+        main()
+    return exit_.value.code, capsys.readouterr().err
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -22,56 +34,32 @@ from csat.cli import main
 def test_a_missing_input_ends_with_its_message_and_exit_code_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args, message
 ) -> None:
-    monkeypatch.chdir(tmp_path)
     for name in [k for k in os.environ if k.startswith("CSAT_")]:
         monkeypatch.delenv(name)
-    monkeypatch.setattr(sys, "argv", ["csat", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    assert exit_.value.code == 2
-    err = capsys.readouterr().err
+    code, err = _csat(args, tmp_path, monkeypatch, capsys)
+    assert code == 2
     assert err.startswith("error: ") and message in err
     assert "Traceback" not in err
 
 
 @pytest.mark.parametrize(
-    ("args", "option"),
-    [
-        (["train", "--candidates", "0"], "--candidates"),
-        (["train", "--n-boot", "0"], "--n-boot"),
-        (["retrain", "--threads", "0"], "--threads"),
-    ],
-)
-def test_a_training_budget_below_its_minimum_is_refused_before_any_work(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args, option
-) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setattr(sys, "argv", ["csat", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    assert exit_.value.code == 2
-    assert f"Invalid value for '{option}'" in capsys.readouterr().err
-
-
-@pytest.mark.parametrize(
     ("args", "message"),
     [
+        (["train", "--candidates", "0"], "Invalid value for '--candidates'"),
+        (["train", "--n-boot", "0"], "Invalid value for '--n-boot'"),
+        (["retrain", "--threads", "0"], "Invalid value for '--threads'"),
         (["retrain", "--tolerance", "nan"], "must be a finite number >= 0, got nan"),
         (["retrain", "--tolerance", "-1"], "must be a finite number >= 0, got -1.0"),
         (["retrain", "--accept-drift", "not_a_feature"], "not a feature of the catalog: not_a_feature"),
-        (["retrain", "--as-of", "2026-13-01"], "'--as-of'"),
+        (["retrain", "--as-of", "2026-13-01"], "Invalid value for '--as-of'"),
     ],
 )
-def test_bad_retrain_options_are_usage_errors(
+def test_bad_training_options_are_usage_errors_before_any_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args, message
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.setenv("COLUMNS", "300")  # the error box on one line
-    monkeypatch.setattr(sys, "argv", ["csat", *args])
-    with pytest.raises(SystemExit) as exit_:
-        main()
-    assert exit_.value.code == 2
-    assert message in capsys.readouterr().err
+    code, err = _csat(args, tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert message in err
 
 
 def test_retrain_rebuilds_the_store_as_of_the_date_given(
