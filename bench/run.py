@@ -1,4 +1,7 @@
-"""``make bench``: run every benchmark in turn, each in its own process; figures land in bench/results/."""
+"""``make bench``: run the benchmarks in turn, each in its own process; figures land in bench/results/.
+
+The page benchmark (``bench.bench_page``) is not among them: it needs a built, served world and a browser.
+"""
 
 from __future__ import annotations
 

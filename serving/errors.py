@@ -22,6 +22,12 @@ from typing import Any
 Message = MutableMapping[str, Any]
 #: The logger BentoML's HTTP app reports request exceptions on (``log_exception``).
 BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"
+log = logging.getLogger("csat.serving")
+
+
+def log_client_error(scope: Message, what: str) -> None:
+    """One WARNING line for a request a middleware refused, in the form of :class:`ClientErrorLogFilter`'s."""
+    log.warning("client error on %s [%s]: %s", scope.get("path"), scope.get("method"), what)
 
 
 class ErrorShapeMiddleware:
@@ -100,6 +106,7 @@ class JsonBodyMiddleware:
         if scope.get("type") == "http" and scope.get("method") == "POST" and not self._page(scope):
             kind = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
             if kind and kind != b"application/json":
+                log_client_error(scope, "415 (the body is not JSON)")
                 body = json.dumps({"error": "the request body must be JSON (Content-Type: application/json)"})
                 headers = [(b"content-type", b"application/json")]
                 await send({"type": "http.response.start", "status": 415, "headers": headers})

@@ -9,6 +9,8 @@ import os
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 
+from serving.errors import log_client_error
+
 TOKEN_ENV = "CSAT_API_TOKEN"
 OPEN_PATHS = frozenset({"/livez", "/readyz", "/healthz"})
 
@@ -32,6 +34,7 @@ class TokenMiddleware:
         if authorized(dict(scope.get("headers") or []).get(b"authorization", b""), self.token):
             await self.app(scope, receive, send)
             return
+        log_client_error(scope, "401 (missing or invalid bearer token)")
         body = json.dumps({"error": "missing or invalid bearer token"}).encode()
         headers = [(b"content-type", b"application/json"), (b"www-authenticate", b"Bearer")]
         await send({"type": "http.response.start", "status": 401, "headers": headers})

@@ -79,11 +79,15 @@ def test_a_validation_error_names_each_field_and_its_problem(client) -> None:  #
     assert "limit: Input should be greater than or equal to 1" in error and "sort: Input should be" in error
 
 
-def test_a_body_that_is_not_json_is_415_and_not_echoed(client) -> None:  # noqa: ANN001
+def test_a_body_that_is_not_json_is_415_and_not_echoed(client, caplog) -> None:  # noqa: ANN001
+    import logging
+
     form = {"content-type": "application/x-www-form-urlencoded"}
-    r = client.post("/at_risk", content=b'{"csm_id":"E00111"}', headers=form)
+    with caplog.at_level(logging.INFO):
+        r = client.post("/at_risk", content=b'{"csm_id":"E00111"}', headers=form)
     assert r.status_code == 415 and "application/json" in r.json()["error"]
-    assert "E00111" not in r.text
+    assert "E00111" not in r.text and "E00111" not in caplog.text
+    assert "client error on /at_risk [POST]: 415 (the body is not JSON)" in caplog.text
 
 
 def test_a_client_error_is_one_log_line_without_its_input(client, caplog) -> None:  # noqa: ANN001
@@ -120,7 +124,8 @@ def test_token_required_on_every_route_but_probes(client, ids, caplog) -> None: 
     assert wrong.status_code == 401
     ok = client.post("/score", json={"account_ids": ids[:1]})
     assert ok.status_code == 200 and TOKEN not in ok.text
-    assert TOKEN not in caplog.text
+    assert TOKEN not in caplog.text and "nope" not in caplog.text
+    assert "client error on /score [POST]: 401 (missing or invalid bearer token)" in caplog.text
 
 
 def test_no_employee_identity_in_answers(client, ids, service) -> None:  # noqa: ANN001
