@@ -254,21 +254,26 @@ def calibrated_pyfunc() -> Any:
     """
     from mlflow.pyfunc import PythonModel
 
-    from training.train import Calibrator, prepare_matrix
+    from training.train import Calibrator, FittedModel
 
     class CalibratedBooster(PythonModel):  # type: ignore[misc]
         def load_context(self, context: Any) -> None:
-            self.booster = lgb.Booster(model_file=context.artifacts["booster"])
-            self.spec = json.loads(Path(context.artifacts["spec"]).read_text(encoding="utf-8"))
-            self.calibrator = Calibrator.from_dict(self.spec["calibrator"])
+            spec = json.loads(Path(context.artifacts["spec"]).read_text(encoding="utf-8"))
+            self.model = FittedModel(
+                feature_set=spec["feature_set"],
+                features=spec["features"],
+                categorical=spec["categorical"],
+                levels=spec["category_levels"],
+                booster=lgb.Booster(model_file=context.artifacts["booster"]),
+                params={},
+                best_iteration=int(spec["best_iteration"]),
+                calibrator=Calibrator.from_dict(spec["calibrator"]),
+            )
 
         def predict(
             self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
         ) -> Any:
-            x = prepare_matrix(model_input, self.spec["features"], self.spec["category_levels"])
-            best = int(self.spec.get("best_iteration") or 0)
-            raw = self.booster.predict(x, num_iteration=best if best > 0 else None)
-            return self.calibrator.apply(np.asarray(raw, dtype=float))
+            return self.model.predict(model_input)  # the fitted model's own matrix, booster and calibrator
 
     return CalibratedBooster()
 
