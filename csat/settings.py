@@ -40,7 +40,7 @@ class Settings(BaseSettings):
     mlflow_artifact_root: Path = Field(
         Path("mlruns/artifacts"), description="Where MLflow stores run artifacts (beside the database)."
     )
-    seed: int = Field(42, description="Random seed used by the simulator and by training.")
+    seed: int = Field(42, ge=0, description="Random seed used by the simulator and by training (0 or more).")
     rejects_threshold: float = Field(
         0.01, ge=0.0, le=1.0, description="Largest share of rejected rows per table before a load stops."
     )

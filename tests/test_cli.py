@@ -52,14 +52,19 @@ def test_a_missing_input_ends_with_its_message_and_exit_code_2(
         (["retrain", "--tolerance", "-1"], "must be a finite number >= 0, got -1.0"),
         (["retrain", "--accept-drift", "not_a_feature"], "not a feature of the catalog: not_a_feature"),
         (["retrain", "--as-of", "2026-13-01"], "Invalid value for '--as-of'"),
+        (["simulate", "--seed", "-1"], "--seed: Input should be greater than or equal to 0"),
+        (["simulate", "--accounts", "5"], "--accounts: Input should be greater than or equal to 10"),
+        (["simulate", "--out", "csat.toml"], "is a file, not a folder"),
     ],
 )
-def test_bad_training_options_are_usage_errors_before_any_work(
+def test_bad_options_are_usage_errors_before_any_work(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args, message
 ) -> None:
+    (tmp_path / "csat.toml").write_text("", encoding="utf-8")
     code, err = _csat(args, tmp_path, monkeypatch, capsys)
     assert code == 2
     assert message in err
+    assert "Traceback" not in err and "pydantic" not in err
 
 
 def test_retrain_rebuilds_the_store_as_of_the_date_given(

@@ -15,6 +15,7 @@ from features.simulator import GROUND_TRUTH_DIR, TABLES, SimulationConfig, simul
 from features.simulator.attention import attention_index
 from features.simulator.config import WorldParams
 from features.simulator.interactions import SEGMENT_SCALE
+from features.simulator.writer import OutputFolderError
 
 SMALL = {"accounts": 60, "months": 5}
 
@@ -196,3 +197,30 @@ def test_survey_answers_follow_the_attention_received(world: Path, tmp_path: Pat
 def test_survey_days_must_be_positive() -> None:
     with pytest.raises(ValueError, match="survey_days"):
         WorldParams(survey_days=0)
+
+
+@pytest.mark.parametrize("case", ["own_files", "a_file", "current_folder"])
+def test_an_output_folder_that_is_not_a_world_is_refused_and_kept(
+    case: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    target = tmp_path / "target"
+    if case == "a_file":
+        target.write_text("mine", encoding="utf-8")
+    else:
+        (target / "sub").mkdir(parents=True)
+        (target / "notes.txt").write_text("mine", encoding="utf-8")
+    if case == "current_folder":
+        simulate(SimulationConfig(accounts=10, months=4, seed=1), target / "world")
+        monkeypatch.chdir(target / "world")
+        target = Path(".")
+    before = sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*"))
+    with pytest.raises(OutputFolderError, match="a file|not a simulated world|current folder"):
+        simulate(SimulationConfig(accounts=10, months=4, seed=1), target)
+    assert sorted(str(p.relative_to(tmp_path)) for p in tmp_path.rglob("*")) == before
+
+
+def test_an_earlier_world_or_an_empty_folder_may_be_replaced(tmp_path: Path) -> None:
+    (tmp_path / "empty").mkdir()
+    simulate(SimulationConfig(accounts=10, months=4, seed=1), tmp_path / "empty")
+    simulate(SimulationConfig(accounts=12, months=4, seed=2), tmp_path / "empty")
+    assert len(_read(tmp_path / "empty", "accounts")) == 12

@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 import typer
+from pydantic import ValidationError
 from rich.console import Console
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
@@ -13,17 +14,38 @@ from rich.table import Table
 from csat.settings import Settings, load_settings
 from features.simulator.config import SimulationConfig
 from features.simulator.simulate import GROUND_TRUTH_DIR, simulate
+from features.simulator.writer import OutputFolderError, check_output_folder
+
+#: The simulation settings a ``csat simulate`` option sets, by option name.
+OPTIONS = {"accounts": "--accounts", "months": "--months", "scenario": "--scenario", "seed": "--seed"}
+
+
+def config_error(err: ValidationError) -> str:
+    """One line per problem, naming the option (``--accounts: Input should be ...``)."""
+    lines = []
+    for e in err.errors():
+        field = str(e["loc"][0]) if e["loc"] else ""
+        lines.append(f"{OPTIONS.get(field, field)}: {e['msg']}")
+    return "; ".join(lines)
 
 
 def simulate_command(
     ctx: typer.Context,
-    accounts: Annotated[int, typer.Option(help="Number of customer accounts.")] = 2000,
-    months: Annotated[int, typer.Option(help="Months of history.")] = 24,
+    accounts: Annotated[int, typer.Option(help="Number of customer accounts (10 to 200,000).")] = 2000,
+    months: Annotated[int, typer.Option(help="Months of history (4 to 60).")] = 24,
     scenario: Annotated[
         str, typer.Option(help="default, null (collaboration has no effect) or late.")
     ] = "default",
-    seed: Annotated[int | None, typer.Option(help="Random seed (default: the settings' seed).")] = None,
-    out: Annotated[Path | None, typer.Option(help="Output folder (default: the settings' data_dir).")] = None,
+    seed: Annotated[
+        int | None, typer.Option(help="Random seed, 0 or more (default: the settings' seed).")
+    ] = None,
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            help="Output folder (default: the settings' data_dir). It must be new, empty or an earlier"
+            " simulated world: the world replaces it whole."
+        ),
+    ] = None,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
 ) -> None:
     """Simulate a customer-success world: the nine contract tables, and the ground truth in ground_truth/."""
@@ -35,11 +57,15 @@ def simulate_command(
             scenario=scenario,  # type: ignore[arg-type]
             seed=settings.seed if seed is None else seed,
         )
-    except ValueError as err:
-        raise typer.BadParameter(str(err)) from err
+    except ValidationError as err:
+        raise typer.BadParameter(config_error(err)) from err
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter(f"--format must be parquet or csv, not {fmt!r}")
     out_dir = out or settings.data_dir
+    try:
+        check_output_folder(out_dir, f"{GROUND_TRUTH_DIR}/config.parquet")
+    except OutputFolderError as err:
+        raise typer.BadParameter(str(err), param_hint="--out") from err
     console = Console()
     with Progress(
         TextColumn("simulating"),

@@ -21,7 +21,7 @@ class SimulationConfig(BaseModel):
     accounts: int = Field(2000, ge=10, le=200_000, description="Number of customer accounts.")
     months: int = Field(24, ge=4, le=60, description="Length of the simulated history in months.")
     scenario: Scenario = Field("default", description="default, null (collaboration has no effect) or late.")
-    seed: int = Field(42, description="Random seed.")
+    seed: int = Field(42, ge=0, description="Random seed (0 or more).")
     start: date = Field(date(2024, 1, 1), description="First day of the simulated history.")
 
 

@@ -17,7 +17,7 @@ from features.simulator.entities import Cast, make_cast
 from features.simulator.interactions import month_interactions
 from features.simulator.latent import BASELINE_DRIVERS, COLLAB_DRIVERS, Latent, build_latent
 from features.simulator.month import Month
-from features.simulator.writer import TableWriter, staged_folder
+from features.simulator.writer import TableWriter, check_output_folder, staged_folder
 
 TABLES = (
     "accounts",
@@ -146,6 +146,7 @@ def simulate(
     """
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be 'parquet' or 'csv', not {fmt!r}")
+    out_dir = check_output_folder(Path(out_dir), f"{GROUND_TRUTH_DIR}/config.parquet")
     p = params or WorldParams()
     rng = np.random.default_rng(config.seed)
     start = pd.Timestamp(config.start)

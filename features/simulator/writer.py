@@ -73,10 +73,49 @@ class TableWriter:
             self._parquet.close()
 
 
+class OutputFolderError(ValueError):
+    """The output folder cannot be (re)placed by a simulated world without losing what is in it."""
+
+
+def check_output_folder(out_dir: Path, marker: str) -> Path:
+    """The absolute output folder, after checking that a world may replace it.
+
+    A world replaces its output folder whole. The folder may be new, empty, or an earlier world (it holds
+    ``marker``); anything else (a file, a folder of other files, such as a user's own exports) is refused
+    rather than deleted.
+
+    Args:
+        out_dir: the output folder.
+        marker: path, relative to the folder, that only a simulated world holds.
+
+    Returns:
+        The folder as an absolute path.
+
+    Raises:
+        OutputFolderError: ``out_dir`` is a file, a folder holding files that are not a world's, or the
+            current folder (or one holding it).
+
+    """
+    out_dir = Path(out_dir).absolute().resolve()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputFolderError(f"{out_dir} is a file, not a folder")
+    if out_dir.is_dir() and any(out_dir.iterdir()) and not (out_dir / marker).exists():
+        raise OutputFolderError(
+            f"{out_dir} already holds files that are not a simulated world; a world replaces its output"
+            " folder whole, so choose a new or empty folder"
+        )
+    if out_dir.parent == out_dir:
+        raise OutputFolderError(f"{out_dir} is a file system's root; choose a folder inside it")
+    cwd = Path.cwd().resolve()
+    if cwd == out_dir or out_dir in cwd.parents:
+        raise OutputFolderError(f"{out_dir} holds the current folder, which a new world would remove")
+    return out_dir
+
+
 @contextmanager
 def staged_folder(out_dir: Path) -> Iterator[Path]:
     """Yield a temporary sibling folder; on success it replaces ``out_dir``, on failure it is removed."""
-    out_dir = Path(out_dir)
+    out_dir = Path(out_dir).absolute().resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
@@ -87,7 +126,13 @@ def staged_folder(out_dir: Path) -> Iterator[Path]:
         shutil.rmtree(tmp, ignore_errors=True)
         raise
     old = out_dir.parent / f".{out_dir.name}.old-{os.getpid()}"
-    if out_dir.exists():
-        out_dir.rename(old)
-    tmp.rename(out_dir)
+    try:
+        if out_dir.exists():
+            out_dir.rename(old)
+        tmp.rename(out_dir)
+    except BaseException:
+        if old.exists() and not out_dir.exists():
+            old.rename(out_dir)  # the previous world goes back in place
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise
     shutil.rmtree(old, ignore_errors=True)
