@@ -7,10 +7,11 @@ Secrets (such as the serving API token) are read from the environment only.
 
 from __future__ import annotations
 
+import tomllib
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, ValidationError
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -100,16 +101,44 @@ def load_settings(config_file: Path | None = None, **overrides: Any) -> Settings
         The validated settings.
 
     Raises:
-        SettingsError: the named file does not exist, or it sets ``api_token`` (a secret: environment only).
+        SettingsError: the named file does not exist or is not TOML, it sets ``api_token`` (a secret:
+            environment only), or a setting is unknown or invalid (each named, with where it came from).
 
     """
     path = config_file if config_file is not None else DEFAULT_CONFIG_FILE
     if config_file is not None and not path.is_file():
         raise SettingsError(f"configuration file not found: {path}")
-    if path.is_file() and "api_token" in path.read_text(encoding="utf-8"):
-        raise SettingsError(f"{path}: api_token is a secret; set CSAT_API_TOKEN in the environment instead")
+    if path.is_file():
+        _check_file(path)
 
     class _FileSettings(Settings):
         model_config = SettingsConfigDict(toml_file=path if path.is_file() else None)
 
-    return _FileSettings(**overrides)
+    try:
+        return _FileSettings(**overrides)
+    except ValidationError as err:
+        raise SettingsError(_settings_problems(err, path if path.is_file() else None)) from err
+
+
+def _check_file(path: Path) -> None:
+    """Refuse a settings file that is not TOML or that sets the secret (its keys are read in any case)."""
+    try:
+        keys = tomllib.loads(path.read_text(encoding="utf-8"))
+    except (tomllib.TOMLDecodeError, UnicodeDecodeError) as err:
+        raise SettingsError(f"{path}: not a valid TOML file: {err}") from err
+    if any(key.lower() == "api_token" for key in keys):
+        raise SettingsError(f"{path}: api_token is a secret; set CSAT_API_TOKEN in the environment instead")
+
+
+def _settings_problems(err: ValidationError, path: Path | None) -> str:
+    """One line per problem, naming the setting and where it may come from (file or environment)."""
+    lines = []
+    for e in err.errors():
+        key = ".".join(str(part) for part in e["loc"])
+        if e["type"] == "extra_forbidden":
+            lines.append(f"{path or 'settings'}: unknown setting {key!r}")
+        else:
+            top = str(e["loc"][0]).upper() if e["loc"] else ""
+            where = f"{path} or CSAT_{top}" if path else f"CSAT_{top}"
+            lines.append(f"{key} ({where}): {e['msg']}")
+    return "; ".join(lines)
