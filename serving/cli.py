@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import json
 import os
 import sys
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Annotated
 
@@ -33,6 +35,25 @@ def import_command(
         typer.echo(f"{role}: {tag}")
 
 
+def worker_env(settings: Settings, base: Mapping[str, str]) -> dict[str, str]:
+    """The environment of the server: ``base`` plus every setting as its ``CSAT_*`` variable.
+
+    The workers read their settings themselves, in another working folder: they get the command's whole
+    settings (file, environment and ``--config`` alike), folders as absolute paths. The API token is not
+    among them: it stays in the environment it came from.
+    """
+    env = dict(base)
+    for name, value in settings.model_dump(exclude={"api_token"}, exclude_none=True).items():
+        if isinstance(value, Path):
+            text = str(value.resolve())
+        elif isinstance(value, list | dict):
+            text = json.dumps(value)
+        else:
+            text = str(value)
+        env[f"CSAT_{name.upper()}"] = text
+    return env
+
+
 def serve_command(
     ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Listen address.")] = "127.0.0.1",
@@ -48,9 +69,7 @@ def serve_command(
     except PermissionError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(code=2) from err
-    env = dict(os.environ)
-    env.setdefault("CSAT_STORE_DIR", str(settings.store_dir.resolve()))
-    env.setdefault("CSAT_DATA_DIR", str(settings.data_dir.resolve()))
+    env = worker_env(settings, os.environ)
     root = str(Path(__file__).resolve().parents[1])
     target = "serving.service:CsatService"
     cmd = [

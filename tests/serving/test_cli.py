@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -47,3 +48,35 @@ def test_score_all_command_writes_history(serving_env: Path) -> None:
     assert out.exit_code == 0, out.output
     assert "scored 100 accounts" in out.output
     assert (serving_env / "store" / "scores" / "scores.sqlite").is_file()
+
+
+def test_the_server_gets_every_setting_of_the_command(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from csat.settings import load_settings
+    from serving.cli import worker_env
+
+    for name in [k for k in os.environ if k.startswith("CSAT_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.chdir(tmp_path)
+    config = tmp_path / "mine.toml"
+    config.write_text(
+        'data_dir = "raw"\nrejects_threshold = 0.05\nexclude_account_columns = ["crm_x"]\n'
+        'churn_horizon_days = 90\nduckdb_memory_limit = "2GB"\nspark_conf = {"spark.a" = "1"}\n'
+    )
+    monkeypatch.setenv("CSAT_SEED", "7")
+    monkeypatch.setenv("CSAT_API_TOKEN", "t0ken")
+    command = load_settings(config)
+    env = worker_env(command, os.environ)
+    elsewhere = tmp_path / "worker"  # the workers run in another folder, without the file
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    for key, value in env.items():
+        monkeypatch.setenv(key, value)
+    worker = load_settings()
+    assert worker.data_dir == tmp_path / "raw" and worker.store_dir == tmp_path / "store"
+    assert worker.rejects_threshold == 0.05 and worker.exclude_account_columns == ["crm_x"]
+    assert (worker.churn_horizon_days, worker.duckdb_memory_limit, worker.seed) == (90, "2GB", 7)
+    assert worker.spark_conf == {"spark.a": "1"}
+    assert worker.api_token is not None and worker.api_token.get_secret_value() == "t0ken"
+    assert "t0ken" not in {v for k, v in env.items() if k != "CSAT_API_TOKEN"}
