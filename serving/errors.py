@@ -31,7 +31,7 @@ def log_client_error(scope: Message, what: str) -> None:
 
 
 class ErrorShapeMiddleware:
-    """Rewrite ``[{"error": ...}]`` 4xx JSON bodies to ``{"error": ...}``."""
+    """Rewrite ``[{"error": ...}]`` 4xx bodies to ``{"error": ...}``; a 503 says why (:data:`UNAVAILABLE`)."""
 
     def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
         self.app = app
@@ -46,7 +46,7 @@ class ErrorShapeMiddleware:
 
         async def wrapped(message: Message) -> None:
             nonlocal start
-            if message["type"] == "http.response.start" and 400 <= int(message["status"]) < 500:
+            if message["type"] == "http.response.start" and _rewritten(int(message["status"])):
                 start = message
                 return
             if start is None:
@@ -56,11 +56,26 @@ class ErrorShapeMiddleware:
             if not message.get("more_body", False):
                 body = unwrap(b"".join(chunks))
                 headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+                reason = UNAVAILABLE.get(str(scope.get("path")))
+                if int(start["status"]) == 503 and reason is not None:
+                    body = json.dumps({"error": reason}).encode()
+                    headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
                 headers.append((b"content-length", str(len(body)).encode()))
                 await send({**start, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, wrapped)
+
+
+#: Why a route last answered 503, by path: the worker's state (raw tables loading, or missing), which
+#: BentoML replaces in the answer by "An unexpected error has occurred". Set by the service before it raises.
+UNAVAILABLE: dict[str, str] = {}
+RETRY_AFTER_S = 10
+
+
+def _rewritten(status: int) -> bool:
+    """Whether :class:`ErrorShapeMiddleware` rewrites an answer of this status (client errors, and 503)."""
+    return 400 <= status < 500 or status == 503
 
 
 def unwrap(body: bytes) -> bytes:

@@ -109,6 +109,7 @@ class LiveFeatures:
         self._lock = threading.Lock()
         self._loader: threading.Thread | None = None
         self._state = threading.Lock()  # guards ``_loader``; ``_lock`` is held for a whole load
+        self.last_error: str | None = None  # why the last load failed (a later request tries again)
 
     @property
     def loaded(self) -> bool:
@@ -136,7 +137,10 @@ class LiveFeatures:
         except Exception as err:  # logged; a later request retries the load
             log.error("loading the raw tables for scoring at another date failed: %s", err)
             with self._state:
+                self.last_error = str(err)
                 self._loader = None
+        else:
+            self.last_error = None
 
     @property
     def available(self) -> bool:

@@ -188,6 +188,10 @@ class Runtime:
         if self.live is None or not self.live.available:
             raise LiveUnavailableError("scoring at another date needs the raw tables (CSAT_DATA_DIR)")
         if not self.live.wait(LIVE_LOAD_WAIT_S):
+            if self.live.last_error is not None:
+                raise LiveUnavailableError(
+                    f"the raw tables for scoring at another date could not be loaded: {self.live.last_error}"
+                )
             raise LiveUnavailableError("the raw tables for scoring at another date are loading; retry soon")
         known_ids = self.live.known(ids)
         known = list(dict.fromkeys(a for a in ids if a in known_ids))

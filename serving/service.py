@@ -14,7 +14,7 @@ from bentoml.exceptions import InvalidArgument, NotFound, ServiceUnavailable
 from pydantic import Field
 
 from serving import schemas as s
-from serving.errors import ErrorShapeMiddleware, JsonBodyMiddleware, quiet_client_errors
+from serving.errors import UNAVAILABLE, ErrorShapeMiddleware, JsonBodyMiddleware, quiet_client_errors
 from serving.models import MODEL_NAMES
 from serving.page.app import PAGE, PREFIX, OpenShellMiddleware
 from serving.security import TokenMiddleware
@@ -74,6 +74,9 @@ class CsatService:
         except BadRequestError as err:
             raise InvalidArgument(str(err)) from err
         except LiveUnavailableError as err:
+            UNAVAILABLE["/score"] = str(
+                err
+            )  # BentoML answers a 503 without its message: the middleware adds it
             raise ServiceUnavailable(str(err)) from err
 
     @bentoml.api(

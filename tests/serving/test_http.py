@@ -165,3 +165,16 @@ def test_adaptive_batching_route_answers_each_caller_its_own_items(client, ids) 
             want = expected[i % len(ids)]
             assert item["account_id"] == want["account_id"]
             assert item["result"]["churn_probability"] == pytest.approx(want["churn_probability"], abs=1e-12)
+
+
+def test_a_503_says_why_and_when_to_retry(client, ids, monkeypatch: pytest.MonkeyPatch) -> None:  # noqa: ANN001
+    from serving.runtime import LiveUnavailableError, Runtime
+
+    def loading(*_args: object) -> None:
+        raise LiveUnavailableError("the raw tables for scoring at another date are loading; retry soon")
+
+    monkeypatch.setattr(Runtime, "score_at", loading)
+    r = client.post("/score", json={"account_ids": ids[:1], "as_of": "2024-06-01"})
+    assert r.status_code == 503
+    assert r.json() == {"error": "the raw tables for scoring at another date are loading; retry soon"}
+    assert int(r.headers["retry-after"]) > 0

@@ -44,3 +44,15 @@ def test_known_accounts(live: LiveFeatures) -> None:
     first = str(live.tables()["accounts"]["account_id"].iloc[0])
     assert live.known([first, "NOPE"]) == {first}
     assert LiveFeatures(Settings(data_dir=Path("/nonexistent/raw"))).available is False
+
+
+def test_a_failed_load_says_why_and_is_tried_again(tmp_path: Path) -> None:
+    raw = tmp_path / "raw"
+    raw.mkdir()
+    (raw / "accounts.csv").write_text("account_id\nA1\n", encoding="utf-8")  # no label table, few columns
+    live = LiveFeatures(Settings(data_dir=raw, store_dir=tmp_path / "store"))
+    assert not live.wait(30)
+    assert live.last_error is not None and "accounts" in live.last_error
+    (raw / "accounts.csv").unlink()
+    simulate(SimulationConfig(accounts=10, months=4, seed=1), raw)  # the data is mended
+    assert live.wait(60) and live.last_error is None
