@@ -57,7 +57,7 @@ class ErrorShapeMiddleware:
                 body = unwrap(b"".join(chunks))
                 headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
                 reason = UNAVAILABLE.get(str(scope.get("path")))
-                if int(start["status"]) == 503 and reason is not None:
+                if int(start["status"]) == 503 and reason is not None and GENERIC_ERROR.encode() in body:
                     body = json.dumps({"error": reason}).encode()
                     headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
                 headers.append((b"content-length", str(len(body)).encode()))
@@ -71,6 +71,9 @@ class ErrorShapeMiddleware:
 #: BentoML replaces in the answer by "An unexpected error has occurred". Set by the service before it raises.
 UNAVAILABLE: dict[str, str] = {}
 RETRY_AFTER_S = 10
+#: BentoML's answer to every 5xx raised by an endpoint; only such an answer gets the reason (not, say, a 503
+#: of the server's own, for too many requests at once).
+GENERIC_ERROR = "An unexpected error has occurred"
 
 
 def _rewritten(status: int) -> bool:
