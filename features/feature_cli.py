@@ -79,6 +79,9 @@ def list_command(
     ] = None,
 ) -> None:
     """Print the feature catalog (name, set, group, window, description)."""
+    if feature_set not in (None, "baseline", "collaboration"):
+        msg = f"must be baseline or collaboration, not {feature_set!r}"
+        raise typer.BadParameter(msg, param_hint="--set")
     feats = [f for f in catalog() if feature_set is None or f.feature_set == feature_set]
     Console().print(catalog_table(feats))
     if markdown is not None:

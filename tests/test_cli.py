@@ -55,6 +55,7 @@ def test_a_missing_input_ends_with_its_message_and_exit_code_2(
         (["simulate", "--seed", "-1"], "--seed: Input should be greater than or equal to 0"),
         (["simulate", "--accounts", "5"], "--accounts: Input should be greater than or equal to 10"),
         (["simulate", "--out", "csat.toml"], "is a file, not a folder"),
+        (["features", "list", "--set", "bogus"], "must be baseline or collaboration, not 'bogus'"),
     ],
 )
 def test_bad_options_are_usage_errors_before_any_work(
