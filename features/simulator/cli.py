@@ -14,7 +14,7 @@ from rich.table import Table
 from csat.settings import Settings, load_settings
 from features.simulator.config import SimulationConfig
 from features.simulator.simulate import GROUND_TRUTH_DIR, simulate
-from features.simulator.writer import OutputFolderError, check_output_folder
+from features.simulator.writer import OutputFolderError
 
 #: The simulation settings a ``csat simulate`` option sets, by option name.
 OPTIONS = {"accounts": "--accounts", "months": "--months", "scenario": "--scenario", "seed": "--seed"}
@@ -62,10 +62,6 @@ def simulate_command(
     if fmt not in ("parquet", "csv"):
         raise typer.BadParameter(f"--format must be parquet or csv, not {fmt!r}")
     out_dir = out or settings.data_dir
-    try:
-        check_output_folder(out_dir, f"{GROUND_TRUTH_DIR}/config.parquet")
-    except OutputFolderError as err:
-        raise typer.BadParameter(str(err), param_hint="--out") from err
     console = Console()
     with Progress(
         TextColumn("simulating"),
@@ -76,7 +72,12 @@ def simulate_command(
         transient=True,
     ) as bar:
         task = bar.add_task("months", total=months)
-        result = simulate(config, out_dir, fmt=fmt, progress=lambda done, _: bar.update(task, completed=done))
+        try:  # simulate checks the folder before any work
+            result = simulate(
+                config, out_dir, fmt=fmt, progress=lambda done, _: bar.update(task, completed=done)
+            )
+        except OutputFolderError as err:
+            raise typer.BadParameter(str(err), param_hint="--out") from err
     table = Table(title=f"{scenario} world, seed {config.seed}: {out_dir}")
     table.add_column("table")
     table.add_column("rows", justify="right")

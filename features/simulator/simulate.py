@@ -31,6 +31,8 @@ TABLES = (
     "renewals",
 )
 GROUND_TRUTH_DIR = "ground_truth"
+#: What only a simulated world's folder holds: such a folder may be replaced by a new world.
+WORLD_MARKER = f"{GROUND_TRUTH_DIR}/config.parquet"
 Progress = Callable[[int, int], None]
 
 
@@ -143,10 +145,14 @@ def simulate(
     Returns:
         The folder and the row counts per table.
 
+    Raises:
+        OutputFolderError: ``out_dir`` may not be replaced (a file, other files, or the current folder);
+            checked before any work.
+
     """
     if fmt not in ("parquet", "csv"):
         raise ValueError(f"format must be 'parquet' or 'csv', not {fmt!r}")
-    out_dir = check_output_folder(Path(out_dir), f"{GROUND_TRUTH_DIR}/config.parquet")
+    out_dir = check_output_folder(Path(out_dir), WORLD_MARKER)
     p = params or WorldParams()
     rng = np.random.default_rng(config.seed)
     start = pd.Timestamp(config.start)
