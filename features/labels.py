@@ -6,14 +6,11 @@ from collections.abc import Mapping
 
 import pandas as pd
 
-#: The event stamp of each event table (the data's time span is taken over these).
+from features.contract.schemas import TABLE_SPECS
+
+#: The event stamp of each event table (the data's time span is taken over these), as the contract marks them.
 EVENT_STAMPS: dict[str, str] = {
-    "interactions": "started_at",
-    "tickets": "opened_at",
-    "usage": "date",
-    "invoices": "issued_at",
-    "surveys": "responded_at",
-    "renewals": "renewal_date",
+    spec.name: col.name for spec in TABLE_SPECS.values() for col in spec.columns if col.event_stamp
 }
 FRAME_COLUMNS = ["example_id", "account_id", "as_of", "label"]
 

@@ -54,6 +54,7 @@ def test_a_missing_input_ends_with_its_message_and_exit_code_2(
         (["retrain", "--as-of", "2026-13-01"], "Invalid value for '--as-of'"),
         (["simulate", "--seed", "-1"], "--seed: Input should be greater than or equal to 0"),
         (["simulate", "--accounts", "5"], "--accounts: Input should be greater than or equal to 10"),
+        (["simulate", "--start", "2100-01-01"], "--start: 24 months from 2100-01-01 run until 2101-12-31"),
         (["simulate", "--out", "csat.toml"], "is a file, not a folder"),
         (["features", "list", "--set", "bogus"], "must be baseline or collaboration, not 'bogus'"),
     ],

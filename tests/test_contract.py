@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -25,6 +26,7 @@ from features.contract import (
 )
 from features.contract.parsing import LIST_ITEM_RE, bad_list_rows
 from features.contract.schemas import validation_order
+from features.labels import data_span
 from tests.contract_fixtures import csv_frame, make_world, write_csv, write_parquet, write_world
 
 LENIENT = 0.5  # tiny tables: one bad row is 10-25 % of a table
@@ -410,6 +412,47 @@ def test_invoice_due_or_paid_before_issue(
     result, _ = load(data_dir, tmp_path)
     assert problem(result, "invoices", "due_at", "due_at >= issued_at").rows == [1]
     assert problem(result, "invoices", "paid_at", "paid_at >= issued_at").rows == [3]
+
+
+@pytest.mark.parametrize(
+    ("table", "column", "text"),
+    [
+        ("surveys", "responded_at", "2099-01-01T09:00:00"),
+        ("interactions", "started_at", "2099-01-01T09:00:00"),
+        ("tickets", "opened_at", "2099-01-01T09:00:00"),
+        ("usage", "date", "2099-01-01"),
+        ("invoices", "issued_at", "2099-01-01"),
+        ("renewals", "renewal_date", "2099-01-01"),
+    ],
+)
+def test_an_event_stamped_in_the_future_is_rejected(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame], table: str, column: str, text: str
+) -> None:
+    # one mistyped year would stretch the data's time span to 2099, and with it the churn snapshots
+    edit_csv(data_dir, world, table, (1, column, text))
+    loaded_at = datetime(2026, 12, 5, 21, 51, 29)
+    result = load_contract(
+        data_dir, settings_for(tmp_path), console=Console(file=io.StringIO()), loaded_at=loaded_at
+    )
+    found = problem(result, table, column, "<= 2026-12-06 21:51:29 UTC (a day after the load)")
+    assert found.rows == [2]
+    assert result.report.tables[table].rows_rejected == 1
+    assert data_span(result.tables)[1] < pd.Timestamp(loaded_at)
+
+
+def test_a_stamp_hours_after_the_load_is_kept(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    # naive local times of a zone ahead of UTC, exported as they happened, may lie hours after the load
+    edit_csv(data_dir, world, "surveys", (1, "responded_at", "2026-12-06T09:00:00"))
+    result = load_contract(
+        data_dir,
+        settings_for(tmp_path),
+        console=Console(file=io.StringIO()),
+        loaded_at=datetime(2026, 12, 5, 21, 51, tzinfo=UTC),
+    )
+    assert result.report.problems == []
+    assert result.report.tables["surveys"].rows_rejected == 0
 
 
 MALFORMED_LISTS = ["e3;;e4", "[e3]", "'e3'", '"e3";e4', "e3; ", " ", "e3 ;e4"]

@@ -2,18 +2,20 @@
 
 from __future__ import annotations
 
+from datetime import date, timedelta
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 import pytest
+from pydantic import ValidationError
 
 from csat.settings import Settings
 from features.contract import load_contract
 from features.engine import compute_features
 from features.simulator import GROUND_TRUTH_DIR, TABLES, SimulationConfig, simulate
 from features.simulator.attention import attention_index
-from features.simulator.config import WorldParams
+from features.simulator.config import WorldParams, history_end
 from features.simulator.interactions import SEGMENT_SCALE
 from features.simulator.writer import OutputFolderError
 
@@ -60,6 +62,18 @@ def test_output_passes_the_contract_with_zero_rejects(world: Path, tmp_path: Pat
     for name, report in result.report.tables.items():
         assert report.rows_rejected == 0, name
         assert report.rows_kept == report.rows_read > 0, name
+
+
+def test_a_history_must_end_by_today_and_one_ending_today_loads_without_rejects(tmp_path: Path) -> None:
+    today = date.today()
+    with pytest.raises(ValidationError, match="after today"):
+        SimulationConfig(accounts=10, months=4, start=today - timedelta(days=60))
+    start = (pd.Timestamp(today + timedelta(days=1)) - pd.DateOffset(months=4)).date()
+    cfg = SimulationConfig(accounts=20, months=4, seed=3, start=start)
+    assert history_end(start, 4) == today + timedelta(days=1)
+    simulate(cfg, tmp_path / "now")
+    result = load_contract(tmp_path / "now", Settings(store_dir=tmp_path), rejects_dir=tmp_path)
+    assert result.report.problems == []
 
 
 def test_csv_and_parquet_load_to_the_same_frames(tmp_path: Path) -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 
 import numpy as np
@@ -86,6 +87,7 @@ def load_contract(
     *,
     rejects_dir: Path | None = None,
     console: Console | None = None,
+    loaded_at: datetime | None = None,
 ) -> LoadResult:
     """Load every contract table of ``data_dir``, validate it, and return the clean rows.
 
@@ -107,6 +109,8 @@ def load_contract(
         settings: the settings (``rejects_threshold``, ``store_dir``, ``exclude_account_columns``).
         rejects_dir: folder under which ``rejects/`` is written; default ``settings.store_dir``.
         console: where to print the summary; default a console on standard error.
+        loaded_at: the moment of the load (default now): a row whose event stamp lies more than a day after
+            it is rejected (a row from the future would stretch the data's time span).
 
     Returns:
         The clean tables, the report, the missing optional tables, the warnings and the rejects folder.
@@ -123,7 +127,7 @@ def load_contract(
     missing = [name for name in TABLES if name not in found.files]
     report = ValidationReport(notes=[f"ignored file: {name}" for name in found.ignored])
     report.problems += _table_set_problems(found, missing, data_dir)
-    frames, rejects = _load_tables(found, report)
+    frames, rejects = _load_tables(found, report, loaded_at or datetime.now(UTC))
     report.notes += _exclusion_notes(frames.get("accounts"), settings.exclude_account_columns)
     report.problems += _threshold_problems(report, settings.rejects_threshold)
     report.problems.sort(key=lambda p: (not p.fatal, _table_rank(p.table)))
@@ -172,7 +176,7 @@ def _table_rank(table: str) -> int:
 
 
 def _load_tables(
-    found: Discovery, report: ValidationReport
+    found: Discovery, report: ValidationReport, loaded_at: datetime
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pa.Table]]:
     refs: dict[str, Keys] = {}
     frames: dict[str, pd.DataFrame] = {}
@@ -180,7 +184,7 @@ def _load_tables(
     for name in validation_order():
         if name not in found.files or name in found.duplicates:
             continue
-        loaded = _load_table(found.files[name], refs, report)
+        loaded = _load_table(found.files[name], refs, report, loaded_at)
         if loaded is None:
             continue
         frames[name] = loaded.frame
@@ -189,7 +193,9 @@ def _load_tables(
     return {name: frames[name] for name in TABLES if name in frames}, rejects
 
 
-def _load_table(file: TableFile, refs: dict[str, Keys], report: ValidationReport) -> _Loaded | None:
+def _load_table(
+    file: TableFile, refs: dict[str, Keys], report: ValidationReport, loaded_at: datetime
+) -> _Loaded | None:
     spec = TABLE_SPECS[file.table]
     counts = report.tables[file.table] = TableReport(file.table, file.path)
     try:
@@ -199,7 +205,7 @@ def _load_table(file: TableFile, refs: dict[str, Keys], report: ValidationReport
     except UnreadableFileError as err:
         report.problems.append(_unreadable(spec, err))
         return None
-    failures = _merge_type_failures(failures, value_failures(spec, frame))
+    failures = _merge_type_failures(failures, value_failures(spec, frame, loaded_at))
     failures += _reference_failures(spec, frame, failures, refs, report.notes)
     keep = np.ones(len(frame), dtype=bool)
     keep[rejected_rows(failures)] = False

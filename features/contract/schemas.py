@@ -73,6 +73,8 @@ class ColumnSpec:
         default: value filled in where the column is absent or a value is missing.
         fill_if_absent: an absent optional column is added, filled with NA (or ``default``).
         iana_timezone: values must be IANA time-zone names.
+        event_stamp: the table's event stamp; it may not lie after the moment of the load (a row from the
+            future would stretch the data's time span, and with it the snapshots whose labels count as seen).
         description: what the column means.
 
     """
@@ -89,6 +91,7 @@ class ColumnSpec:
     default: str | None = None
     fill_if_absent: bool = True
     iana_timezone: bool = False
+    event_stamp: bool = False
     description: str = ""
 
 
@@ -272,7 +275,7 @@ INTERACTIONS = TableSpec(
     (
         ColumnSpec("interaction_id", _S, unique=True),
         ColumnSpec("kind", _S, allowed=("email", "meeting", "call", "chat")),
-        ColumnSpec("started_at", _T),
+        ColumnSpec("started_at", _T, event_stamp=True),
         ColumnSpec("duration_minutes", _F, ge=0),
         ColumnSpec("organizer_id", _S, references=EMPLOYEE + CONTACT),
         ColumnSpec("internal_participants", _L, references=EMPLOYEE),
@@ -287,7 +290,7 @@ TICKETS = TableSpec(
     (
         ColumnSpec("ticket_id", _S, unique=True),
         ColumnSpec("account_id", _S, references=ACCOUNT),
-        ColumnSpec("opened_at", _T),
+        ColumnSpec("opened_at", _T, event_stamp=True),
         _optional("closed_at", _T),
         ColumnSpec("severity", _I, ge=1, le=4),
         ColumnSpec("escalated", _B),
@@ -302,7 +305,7 @@ USAGE = TableSpec(
     "Product telemetry, one row per account per day or per week.",
     (
         ColumnSpec("account_id", _S, references=ACCOUNT),
-        ColumnSpec("date", _D),
+        ColumnSpec("date", _D, event_stamp=True),
         ColumnSpec("active_users", _I, ge=0),
         ColumnSpec("licensed_seats", _I, ge=0),
         ColumnSpec("key_feature_events", _I, ge=0),
@@ -317,7 +320,7 @@ INVOICES = TableSpec(
     (
         ColumnSpec("invoice_id", _S, unique=True),
         ColumnSpec("account_id", _S, references=ACCOUNT),
-        ColumnSpec("issued_at", _D),
+        ColumnSpec("issued_at", _D, event_stamp=True),
         ColumnSpec("due_at", _D),
         _optional("paid_at", _D),
         ColumnSpec("amount_usd", _F),
@@ -333,7 +336,7 @@ SURVEYS = TableSpec(
         ColumnSpec("response_id", _S, unique=True),
         ColumnSpec("account_id", _S, references=ACCOUNT),
         _optional("contact_id", _S, references=CONTACT),
-        ColumnSpec("responded_at", _T),
+        ColumnSpec("responded_at", _T, event_stamp=True),
         ColumnSpec("csat", _I, ge=1, le=5),
         _optional("nps", _I, ge=0, le=10),
         RECORDED_AT,
@@ -345,7 +348,7 @@ RENEWALS = TableSpec(
     "Contract outcomes (the churn label).",
     (
         ColumnSpec("account_id", _S, references=ACCOUNT),
-        ColumnSpec("renewal_date", _D),
+        ColumnSpec("renewal_date", _D, event_stamp=True),
         ColumnSpec("outcome", _S, allowed=("renewed", "churned", "expanded", "contracted")),
         ColumnSpec("arr_change_usd", _F),
         RECORDED_AT,

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Annotated
 
@@ -17,7 +18,13 @@ from features.simulator.simulate import GROUND_TRUTH_DIR, simulate
 from features.simulator.writer import OutputFolderError
 
 #: The simulation settings a ``csat simulate`` option sets, by option name.
-OPTIONS = {"accounts": "--accounts", "months": "--months", "scenario": "--scenario", "seed": "--seed"}
+OPTIONS = {
+    "accounts": "--accounts",
+    "months": "--months",
+    "scenario": "--scenario",
+    "seed": "--seed",
+    "start": "--start",
+}
 
 
 def config_error(err: ValidationError) -> str:
@@ -25,7 +32,8 @@ def config_error(err: ValidationError) -> str:
     lines = []
     for e in err.errors():
         field = str(e["loc"][0]) if e["loc"] else ""
-        lines.append(f"{OPTIONS.get(field, field)}: {e['msg']}")
+        error = e.get("ctx", {}).get("error") if e["type"] == "value_error" else None
+        lines.append(f"{OPTIONS.get(field, field)}: {error if error is not None else e['msg']}")
     return "; ".join(lines)
 
 
@@ -47,6 +55,14 @@ def simulate_command(
         ),
     ] = None,
     fmt: Annotated[str, typer.Option("--format", help="parquet or csv.")] = "parquet",
+    start: Annotated[
+        datetime,
+        typer.Option(
+            formats=["%Y-%m-%d"],
+            help="First day of the history, YYYY-MM-DD; the history must end by today.",
+            show_default="2024-01-01",
+        ),
+    ] = datetime(2024, 1, 1),
 ) -> None:
     """Simulate a customer-success world: the nine contract tables, and the ground truth in ground_truth/."""
     settings = ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
@@ -56,6 +72,7 @@ def simulate_command(
             months=months,
             scenario=scenario,  # type: ignore[arg-type]
             seed=settings.seed if seed is None else seed,
+            start=start.date(),
         )
     except ValidationError as err:
         raise typer.BadParameter(config_error(err)) from err

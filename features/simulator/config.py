@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, timedelta
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 Scenario = Literal["default", "null", "late"]
 SCENARIOS: tuple[str, ...] = ("default", "null", "late")
@@ -22,7 +22,44 @@ class SimulationConfig(BaseModel):
     months: int = Field(24, ge=4, le=60, description="Length of the simulated history in months.")
     scenario: Scenario = Field("default", description="default, null (collaboration has no effect) or late.")
     seed: int = Field(42, ge=0, description="Random seed (0 or more).")
-    start: date = Field(date(2024, 1, 1), description="First day of the simulated history.")
+    start: date = Field(
+        date(2024, 1, 1),
+        validate_default=True,
+        description="First day of the simulated history; it must end by today.",
+    )
+
+    @field_validator("start")
+    @classmethod
+    def _ends_by_today(cls, start: date, info: ValidationInfo) -> date:
+        """Refuse a history that would run past today: a load rejects events from the future."""
+        months = info.data.get("months")
+        if months is None:  # months failed its own check
+            return start
+        last = history_end(start, months) - timedelta(days=1)
+        today = date.today()
+        if last > today:
+            raise ValueError(
+                f"{months} months from {start} run until {last}, after today ({today}):"
+                " choose an earlier start or fewer months"
+            )
+        return start
+
+
+def history_end(start: date, months: int) -> date:
+    """The day after a simulated history: ``months`` calendar months after ``start``.
+
+    Args:
+        start: the first day of the history.
+        months: its length in months.
+
+    Returns:
+        The first day after it (the same day of the month, clipped to the month's end).
+
+    """
+    year, month = divmod(start.month - 1 + months, 12)
+    target = date(start.year + year, month + 1, 1)
+    last_day = (date(target.year + (target.month == 12), target.month % 12 + 1, 1) - target).days
+    return target.replace(day=min(start.day, last_day))
 
 
 @dataclass(frozen=True)
