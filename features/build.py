@@ -23,7 +23,7 @@ from features.engine import compute_features, definitions_text, select_statement
 from features.engine.prepare import Plan, plan
 from features.engine.sql import statements
 from features.labels import churn_frame, csat_frame, data_span
-from features.store import write_offline, write_online
+from features.store import mark_offline_absent, write_offline, write_online
 
 
 @dataclass
@@ -125,16 +125,31 @@ def online_cutoff(as_of: date | datetime | str | None) -> pd.Timestamp:
 
 
 def label_frames(tables: Mapping[str, pd.DataFrame], settings: Settings) -> dict[str, pd.DataFrame]:
-    """Labelled examples without features: ``csat`` when surveys exist, ``churn`` when renewals exist."""
+    """Labelled examples without features: ``csat`` when surveys has rows, ``churn`` when renewals has."""
     frames: dict[str, pd.DataFrame] = {}
     span = data_span(tables)
-    if "surveys" in tables:
+    lacking = targets_left_out(tables)
+    if "csat" not in lacking:
         frames["csat"] = csat_frame(tables["surveys"])
-    if "renewals" in tables and "accounts" in tables and span is not None:
+    if "churn" not in lacking and "accounts" in tables and span is not None:
         frames["churn"] = churn_frame(
             tables["accounts"], tables["renewals"], settings.churn_horizon_days, span
         )
     return frames
+
+
+def targets_left_out(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
+    """The targets whose label table is missing or empty, with the reason (CSAT: surveys; churn: renewals).
+
+    An empty renewals table would otherwise give churn snapshots that all say "stayed".
+    """
+    lacking = {}
+    for target, table in (("csat", "surveys"), ("churn", "renewals")):
+        if table not in tables:
+            lacking[target] = f"no {table} table"
+        elif not len(tables[table]):
+            lacking[target] = f"the {table} table has no rows"
+    return lacking
 
 
 def engine_options(settings: Settings, engine: str) -> dict[str, Any]:
@@ -263,6 +278,7 @@ def build_store(
 
         cutoff = online_cutoff(as_of)
         entity_frames = label_frames(tables, settings)
+        left_out = {t: r for t, r in targets_left_out(tables).items() if t not in entity_frames}
         accounts = tables["accounts"]["account_id"].astype(str)
         entity_frames["online"] = pd.DataFrame({"account_id": accounts, "as_of": cutoff}).reset_index(
             drop=True
@@ -294,8 +310,10 @@ def build_store(
     result.online_rows = len(online)
     result.online_as_of = str(cutoff)
     result.timings = timings
-    if not frames:
-        notes.append("no label table (surveys or renewals): no offline frame was built")
+    for target, reason in left_out.items():
+        mark_offline_absent(settings.store_dir, target, reason)  # type: ignore[arg-type]
+        notes.append(f"no {target} frame: {reason}")
+        console.print(f"[yellow]no {target} frame: {escape(reason)}")
     return result
 
 

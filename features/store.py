@@ -28,6 +28,7 @@ Target = Literal["csat", "churn"]
 FRAME = "frame.parquet"
 MANIFEST = "manifest.json"
 ONLINE_FILE = "features.sqlite"
+ABSENT_SUFFIX = ".absent"
 KEEP_OLD_VERSIONS = 2
 
 
@@ -93,8 +94,50 @@ def write_offline(store_dir: Path, target: Target, frame: pd.DataFrame, manifest
     tmp_link = base / f".{target}.link-{uuid.uuid4().hex}"
     os.symlink(Path(".versions") / version.name, tmp_link)
     os.replace(tmp_link, link)
+    _absent_marker(store_dir, target).unlink(missing_ok=True)
     _prune(versions, target, keep={version.name})
     return version
+
+
+def _absent_marker(store_dir: Path, target: Target) -> Path:
+    return Path(store_dir) / "offline" / f"{target}{ABSENT_SUFFIX}"
+
+
+def absent_reason(store_dir: Path, target: Target) -> str | None:
+    """Why the last build made no frame for a target, or ``None`` when it made one (or none was recorded).
+
+    Args:
+        store_dir: the store folder.
+        target: ``csat`` or ``churn``.
+
+    Returns:
+        The reason the build recorded, e.g. ``the renewals table has no rows``.
+
+    """
+    marker = _absent_marker(store_dir, target)
+    return marker.read_text(encoding="utf-8").strip() if marker.is_file() else None
+
+
+def mark_offline_absent(store_dir: Path, target: Target, reason: str) -> None:
+    """Record that the last build made no frame for a target, and why; readers no longer see an older one.
+
+    The link to the older version goes (the version itself is pruned later, as on a replacement), so
+    training cannot pair a frame built from earlier data with this build's online store.
+
+    Args:
+        store_dir: the store folder.
+        target: ``csat`` or ``churn``.
+        reason: why there is no frame (e.g. ``the renewals table has no rows``).
+
+    """
+    atomic_write_text(_absent_marker(store_dir, target), reason)
+    link = offline_dir(store_dir, target)
+    if link.is_symlink():
+        link.unlink()
+    elif link.exists():  # a plain folder from elsewhere: keep it as an old version
+        versions = link.parent / ".versions"
+        versions.mkdir(exist_ok=True)
+        os.replace(link, versions / f"{target}-legacy-{uuid.uuid4().hex[:8]}")
 
 
 def _prune(versions: Path, target: Target, keep: set[str]) -> None:
@@ -126,6 +169,11 @@ def read_offline(store_dir: Path, target: Target) -> tuple[pd.DataFrame, dict]:
     """
     folder = offline_dir(store_dir, target).resolve()
     if not (folder / FRAME).is_file():
+        reason = absent_reason(store_dir, target)
+        if reason is not None:
+            raise FileNotFoundError(
+                f"no offline store for {target!r} under {store_dir}: the last build made none ({reason})"
+            )
         raise FileNotFoundError(
             f"no offline store for {target!r} under {store_dir}; run `csat features build`"
         )

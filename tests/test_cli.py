@@ -106,3 +106,27 @@ def test_csat_ui_hands_its_process_to_the_mlflow_server(
     CliRunner().invoke(cli.app, ["ui", "--port", "5055"], obj=settings)
     assert len(calls) == 1 and calls[0][1] == cli.ui_command(settings, "127.0.0.1", 5055)
     assert calls[0][0] == calls[0][1][0]  # exec, not a child: a signal to csat ui stops the server itself
+
+
+def test_train_all_skips_a_target_the_last_build_made_no_frame_for(tmp_path: Path) -> None:
+    import io
+
+    from rich.console import Console
+
+    from csat.settings import load_settings
+    from features.store import mark_offline_absent
+    from training.cli import TargetChoice, _targets
+
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    out = io.StringIO()
+    console = Console(file=out, width=200)
+    assert _targets(TargetChoice.all, settings, console) == ["csat", "churn"]
+    mark_offline_absent(settings.store_dir, "churn", "the renewals table has no rows")
+    assert _targets(TargetChoice.all, settings, console) == ["csat"]
+    assert "churn skipped: the last feature build made no churn frame (the renewals table has no rows)" in (
+        out.getvalue()
+    )
+    assert _targets(TargetChoice.churn, settings, console) == ["churn"]  # asked for by name: its own error
+    mark_offline_absent(settings.store_dir, "csat", "no surveys table")
+    with pytest.raises(FileNotFoundError, match="made no labelled frame"):
+        _targets(TargetChoice.all, settings, console)

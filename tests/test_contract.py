@@ -609,6 +609,17 @@ def test_missing_required_tables(tmp_path: Path, data_dir: Path) -> None:
     assert "surveys/renewals [missing_table]: at least one label table is required" in message
 
 
+def test_label_tables_without_rows_stop_the_load(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    write_csv(data_dir, "surveys", csv_frame("surveys", world["surveys"].iloc[0:0]))
+    load(data_dir, tmp_path)  # renewals still has rows: CSAT is left out, churn goes on
+    (data_dir / "renewals.csv").unlink()
+    err = load_error(data_dir, tmp_path)
+    assert [p.rule for p in err.problems if p.fatal] == ["no_label_rows"]
+    assert "no label rows (surveys: 0 read, none kept)" in str(err)
+
+
 def test_one_label_table_is_enough(tmp_path: Path, data_dir: Path) -> None:
     (data_dir / "renewals.csv").unlink()
     assert load(data_dir, tmp_path)[0].missing_tables == ["renewals"]

@@ -229,6 +229,25 @@ def test_an_empty_optional_table_leaves_its_groups_out_like_a_missing_one(world,
     assert "feature group 'billing' left out: table(s) invoices missing or empty" in result.notes
 
 
+def test_an_empty_label_table_gives_no_frame_and_retires_the_older_one(world, tmp_path):
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    build_store(settings, tables=world)
+    assert len(read_offline(settings.store_dir, "churn")[0])  # an older churn frame, from other data
+    result = build_store(settings, tables={**world, "renewals": world["renewals"].iloc[0:0]})
+    # all snapshots would say "stayed": no churn frame, and the older one is not left for training to pair
+    # with this build's online store
+    assert "churn" not in result.rows and "csat" in result.rows
+    assert "no churn frame: the renewals table has no rows" in result.notes
+    with pytest.raises(
+        FileNotFoundError, match=r"the last build made none \(the renewals table has no rows\)"
+    ):
+        read_offline(settings.store_dir, "churn")
+    assert store.absent_reason(settings.store_dir, "csat") is None
+    build_store(settings, tables=world)  # renewals back: the frame is back and the reason gone
+    assert len(read_offline(settings.store_dir, "churn")[0])
+    assert store.absent_reason(settings.store_dir, "churn") is None
+
+
 def test_a_custom_column_of_people_ids_is_left_out_and_said(world, tmp_path):
     accounts = world["accounts"].copy()
     accounts["account_manager"] = world["employees"]["employee_id"].iloc[0]  # a person's id per account

@@ -14,7 +14,15 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from csat.settings import Settings, load_settings
-from training.data import TARGETS, Target, load_catalog, load_offline, rebuild_store, unknown_features
+from training.data import (
+    TARGETS,
+    Target,
+    load_catalog,
+    load_offline,
+    rebuild_store,
+    targets_left_out,
+    unknown_features,
+)
 from training.evaluate import Interval
 from training.pipeline import Comparison
 from training.promote import EXIT_ERROR, Decision, GateConfig, exit_code, retrain_target
@@ -36,8 +44,16 @@ def _settings(ctx: typer.Context) -> Settings:
     return ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
 
 
-def _targets(choice: TargetChoice) -> list[Target]:
-    return list(TARGETS) if choice == TargetChoice.all else [choice.value]  # type: ignore[list-item]
+def _targets(choice: TargetChoice, settings: Settings, console: Console) -> list[Target]:
+    """The targets to work on: ``all`` means those the last build made a frame for (it says which not)."""
+    if choice != TargetChoice.all:
+        return [choice.value]  # type: ignore[list-item]
+    left_out = targets_left_out(settings, list(TARGETS))
+    for t, reason in left_out.items():
+        console.print(f"[yellow]{t} skipped: the last feature build made no {t} frame ({reason})")
+    if len(left_out) == len(TARGETS):
+        raise FileNotFoundError(f"the last feature build made no labelled frame under {settings.store_dir}")
+    return [t for t in TARGETS if t not in left_out]
 
 
 def _progress(console: Console) -> Progress:
@@ -102,7 +118,7 @@ def train(
     )
     results = []
     with _progress(console) as progress:
-        for t in _targets(target):
+        for t in _targets(target, settings, console):
             task = progress.add_task(f"training {t}: baseline vs enriched", total=None)
             results.append(train_target(settings, t, catalog, options, loader=load_offline))
             progress.update(task, description=f"trained {t}", completed=1, total=1)
@@ -188,7 +204,7 @@ def retrain(
                 task = progress.add_task("rebuilding the feature store", total=None)
                 rebuild_store(settings, as_of=as_of.date() if as_of else None, console=console)
                 progress.update(task, completed=1, total=1)
-            for t in _targets(target):
+            for t in _targets(target, settings, console):
                 task = progress.add_task(f"retraining {t}", total=None)
                 decisions.append(retrain_target(settings, t, catalog, options, gate, loader=load_offline))
                 progress.update(task, description=f"{t}: {decisions[-1].outcome}", completed=1, total=1)

@@ -115,6 +115,23 @@ def load_offline(settings: Settings, target: Target) -> OfflineData:
     return OfflineData(target=target, frame=frame, manifest=manifest)
 
 
+def targets_left_out(settings: Settings, targets: list[Target]) -> dict[Target, str]:
+    """The targets among ``targets`` the last build made no frame for, with the reason it recorded.
+
+    Args:
+        settings: the project settings (``store_dir``).
+        targets: the targets asked for.
+
+    Returns:
+        target -> reason, for those left out.
+
+    """
+    from features.store import absent_reason
+
+    found = {t: absent_reason(Path(settings.store_dir), t) for t in targets}
+    return {t: reason for t, reason in found.items() if reason is not None}
+
+
 def unknown_features(names: list[str], catalog: FeatureCatalog) -> list[str]:
     """The names that are neither catalog features nor custom ``crm_`` account features.
 

@@ -21,6 +21,7 @@ from features.contract.report import (
     MISSING_COLUMN,
     MISSING_FOLDER,
     MISSING_TABLE,
+    NO_LABEL_ROWS,
     REJECTS_THRESHOLD,
     UNREADABLE_FILE,
     ContractError,
@@ -130,6 +131,7 @@ def load_contract(
     frames, rejects = _load_tables(found, report, loaded_at or datetime.now(UTC))
     report.notes += _exclusion_notes(frames.get("accounts"), settings.exclude_account_columns)
     report.problems += _threshold_problems(report, settings.rejects_threshold)
+    report.problems += _label_row_problems(report)
     report.problems.sort(key=lambda p: (not p.fatal, _table_rank(p.table)))
     _write_all_rejects(rejects, rejects_path, report)
     warnings = _warnings(missing, report)
@@ -412,6 +414,17 @@ def _threshold_problems(report: ValidationReport, threshold: float) -> list[Prob
                 Problem(counts.table, "", REJECTS_THRESHOLD, counts.rows_rejected, [], detail, True)
             )
     return problems
+
+
+def _label_row_problems(report: ValidationReport) -> list[Problem]:
+    """A stop when the label tables that were read hold no row: no example could be labelled."""
+    counts = [report.tables[name] for name in LABEL_TABLES if name in report.tables]
+    stopped = {p.table for p in report.problems if p.fatal}
+    if not counts or any(c.rows_kept or c.table in stopped for c in counts):
+        return []  # no label table at all (already a stop), or one with rows, or one that stopped the load
+    found = ", ".join(f"{c.table}: {c.rows_read:,} read, none kept" for c in counts)
+    detail = f"no label rows ({found}): surveys or renewals must hold rows to label examples (CSAT or churn)"
+    return [Problem("/".join(LABEL_TABLES), "", NO_LABEL_ROWS, 0, detail=detail, fatal=True)]
 
 
 def _write_all_rejects(rejects: dict[str, pa.Table], folder: Path, report: ValidationReport) -> None:

@@ -16,6 +16,7 @@ DUPLICATE_TABLE = "duplicate_table"
 UNREADABLE_FILE = "unreadable_file"
 MISSING_FOLDER = "missing_folder"
 REJECTS_THRESHOLD = "rejects_threshold"
+NO_LABEL_ROWS = "no_label_rows"
 
 
 @dataclass(frozen=True)
