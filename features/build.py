@@ -58,6 +58,25 @@ def data_fingerprint(data_dir: Path | None, tables: Mapping[str, pd.DataFrame]) 
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
 
 
+def truth_fingerprint(data_dir: Path | None) -> str | None:
+    """Fingerprint a simulated world's ground truth (``<data_dir>/ground_truth``), or ``None`` when absent.
+
+    The store records it so that training compares a model with the oracle of the very world the store was
+    built from, not with a ground truth that a later ``csat simulate`` wrote beside other data.
+    """
+    from features.simulator import GROUND_TRUTH_DIR
+
+    folder = Path(data_dir) / GROUND_TRUTH_DIR if data_dir is not None else None
+    if folder is None or not folder.is_dir():
+        return None
+    parts = []
+    for path in sorted(folder.iterdir()):
+        if path.is_file():
+            with path.open("rb") as f:
+                parts.append((path.name, hashlib.file_digest(f, "blake2b").hexdigest()))
+    return hashlib.sha256(json.dumps(parts).encode()).hexdigest()[:16]
+
+
 def feature_set_version(p: Plan) -> str:
     """Hash of the definitions in use: catalog metadata of the available features and the engine's SQL."""
     return definitions_hash(p.features, definitions_text(p.extras))
@@ -246,9 +265,11 @@ def build_store(
     timings: dict[str, float] = {}
     notes: list[str] = []
     if engine == "spark":
-        from features.engine.spark_backend import require_pyspark
+        from features.engine.spark_backend import start_checked
 
-        require_pyspark()  # before the load: a missing extra is reported at once
+        # before the load (minutes on big data): a missing extra, a wrong master, spark_conf value or
+        # staging folder is reported at once; the session started here is the one the build runs on
+        start_checked(**engine_options(settings, engine))
     owned = tables is None
     if tables is None:
         tables = _load(settings, console, timings, notes)
@@ -265,6 +286,7 @@ def build_store(
     computed = set(where)
     version = feature_set_version(p)
     fingerprint = data_fingerprint(settings.data_dir, tables)
+    truth = truth_fingerprint(settings.data_dir)
     result = BuildResult(
         Path(settings.store_dir), version, fingerprint, groups_missing=p.groups_missing, notes=notes
     )
@@ -299,6 +321,7 @@ def build_store(
         for target, frame in frames.items():
             horizon = settings.churn_horizon_days if target == "churn" else None
             manifest = manifest_for(target, frame, p, version, fingerprint, horizon, computed)
+            manifest["truth_fingerprint"] = truth
             with _timed(timings, f"write_{target}"):
                 write_offline(settings.store_dir, target, frame, manifest)  # type: ignore[arg-type]
             result.rows[target] = len(frame)

@@ -189,20 +189,31 @@ class Truth:
     notes: list[str] = field(default_factory=list)
 
 
-def load_truth(data_dir: Path) -> Truth | None:
+def load_truth(data_dir: Path, manifest: dict[str, Any] | None = None) -> Truth | None:
     """Read the simulator's ground truth from ``data_dir / "ground_truth"``.
 
     Args:
         data_dir: the raw data folder.
+        manifest: the offline store's manifest: when given, the ground truth must be the one the store was
+            built beside (its ``truth_fingerprint``); another world's truth would give a wrong oracle.
 
     Returns:
-        The ground truth, or ``None`` when the folder does not exist (real data).
+        The ground truth, or ``None`` when the folder does not exist (real data). Ground truth that does not
+        belong to the store's world comes back empty, with a note saying so.
 
     """
+    from features.build import truth_fingerprint
+
     folder = Path(data_dir) / "ground_truth"
     if not folder.is_dir():
         return None
     truth = Truth()
+    if manifest is not None and manifest.get("truth_fingerprint") != truth_fingerprint(data_dir):
+        truth.notes.append(
+            f"the ground truth in {folder} is not that of the data the store was built from"
+            " (rebuild the store with `csat features build`): oracle not reported"
+        )
+        return truth
     csat_path, renewal_path = folder / "csat_truth.parquet", folder / "renewal_truth.parquet"
     if csat_path.is_file():
         truth.csat = pd.read_parquet(csat_path, columns=["response_id", "p_satisfied"])

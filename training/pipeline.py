@@ -280,7 +280,9 @@ def compare(
             y_test, p_oracle[split.test], oracle_thr, groups=groups, n_boot=n_boot, seed=config.seed
         )
     elif truth is not None:
-        notes.append("ground truth present but incomplete for these rows: oracle not reported")
+        notes.extend(
+            truth.notes or ["ground truth present but incomplete for these rows: oracle not reported"]
+        )
     return Comparison(
         target=data.target,
         manifest=data.manifest,

@@ -60,7 +60,7 @@ def train_target(
 
     """
     data = loader(settings, target)
-    truth = load_truth(settings.data_dir)
+    truth = load_truth(settings.data_dir, data.manifest)
     comparison = compare(data, catalog, options.config, truth=truth, n_boot=options.n_boot)
     sample = data.frame.iloc[comparison.split.train].head(options.sample_rows)
     record = record_training(

@@ -50,7 +50,7 @@ def build_world(root: Path, scenario: str, catalog: FeatureCatalog) -> World:
     config = SimulationConfig(accounts=ACCOUNTS, months=MONTHS, scenario=scenario, seed=SEED)
     simulate(config, settings.data_dir)
     build_store(settings, console=Console(quiet=True))
-    truth = load_truth(settings.data_dir)
     data = {t: load_offline(settings, t) for t in TARGETS}
+    truth = load_truth(settings.data_dir, data["csat"].manifest)
     comparisons = {t: compare(data[t], catalog, CONFIG, truth=truth, n_boot=N_BOOT) for t in TARGETS}
     return World(scenario, settings, data, comparisons)
