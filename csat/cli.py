@@ -51,7 +51,36 @@ app.command("score-all")(score_all_command)
 
 #: Errors in the user's input or in the order of the steps (a store not built yet), not in the program:
 #: a command that raises one ends with its message and exit code 2, without a traceback.
-USER_ERRORS: tuple[type[Exception], ...] = (ContractError, FileNotFoundError, SplitError)
+#: A folder the user named (``--rejects-dir``, ``store_dir``, ``--out`` ...) that is a file, or not writable,
+#: is one of them too.
+USER_ERRORS: tuple[type[Exception], ...] = (
+    ContractError,
+    FileNotFoundError,
+    SplitError,
+    PermissionError,
+    NotADirectoryError,
+    IsADirectoryError,
+    FileExistsError,
+)
+
+
+def user_error_message(err: Exception) -> str:
+    """One line for a user error: an operating-system error names its path and what went wrong with it.
+
+    Args:
+        err: one of :data:`USER_ERRORS`.
+
+    Returns:
+        E.g. ``error: cannot use store/rejects: Not a directory (a part of the path is a file)``.
+
+    """
+    if isinstance(err, OSError) and err.filename is not None:
+        why = {
+            NotADirectoryError: " (a part of the path is a file)",
+            PermissionError: " (check the folder's permissions)",
+        }.get(type(err), "")
+        return f"error: cannot use {err.filename}: {err.strerror}{why}"
+    return f"error: {err}"
 
 
 def main() -> None:
@@ -59,5 +88,5 @@ def main() -> None:
     try:
         app()
     except USER_ERRORS as err:
-        typer.echo(f"error: {err}", err=True)
+        typer.echo(user_error_message(err), err=True)
         raise SystemExit(2) from err

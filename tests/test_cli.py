@@ -130,3 +130,19 @@ def test_train_all_skips_a_target_the_last_build_made_no_frame_for(tmp_path: Pat
     mark_offline_absent(settings.store_dir, "csat", "no surveys table")
     with pytest.raises(FileNotFoundError, match="made no labelled frame"):
         _targets(TargetChoice.all, settings, console)
+
+
+def test_a_file_where_a_folder_is_needed_is_one_line_naming_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.contract_fixtures import make_world, write_world
+
+    world = make_world()
+    world["surveys"].loc[0, "csat"] = 9  # a rejected row, for the rejects folder
+    write_world(tmp_path / "raw", world, "csv")
+    (tmp_path / "csat.toml").write_text("rejects_threshold = 0.5\n", encoding="utf-8")
+    (tmp_path / "taken").write_text("a file, not a folder", encoding="utf-8")
+    code, err = _csat(["validate", "raw", "--rejects-dir", "taken"], tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert "error: cannot use taken/rejects: Not a directory (a part of the path is a file)" in err
+    assert "Traceback" not in err
