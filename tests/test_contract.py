@@ -392,6 +392,27 @@ def test_a_rejected_person_does_not_cascade(
     )
 
 
+def test_an_optional_reference_to_nobody_keeps_its_row_and_is_named(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    # a CSM who left the company is no reason to lose the account, and with it all its rows
+    edit_csv(data_dir, world, "accounts", (0, "csm_id", "e404"), (2, "owner_id", "e405"))
+    edit_csv(data_dir, world, "employees", (3, "manager_id", "e406"))
+    edit_csv(data_dir, world, "surveys", (1, "contact_id", "c404"))
+    result, _ = load(data_dir, tmp_path)
+    assert result.report.problems == []
+    assert all(t.rows_rejected == 0 for t in result.report.tables.values())
+    assert result.tables["accounts"]["csm_id"].tolist()[0] == "e404"  # kept as exported
+    notes = result.report.notes
+    assert (
+        "accounts.csm_id: 1 row(s) kept that name no employees.employee_id (data rows 1); the column is"
+        " optional" in notes
+    )
+    assert any(n.startswith("accounts.owner_id: 1 row(s) kept that name no employees") for n in notes)
+    assert any(n.startswith("employees.manager_id: 1 row(s) kept that name no employees") for n in notes)
+    assert any(n.startswith("surveys.contact_id: 1 row(s) kept that name no contacts") for n in notes)
+
+
 def test_negative_duration(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
     edit_csv(data_dir, world, "interactions", (4, "duration_minutes", "-3.5"))
     result, _ = load(data_dir, tmp_path)
@@ -618,6 +639,16 @@ def test_label_tables_without_rows_stop_the_load(
     err = load_error(data_dir, tmp_path)
     assert [p.rule for p in err.problems if p.fatal] == ["no_label_rows"]
     assert "no label rows (surveys: 0 read, none kept)" in str(err)
+
+
+def test_an_empty_accounts_table_stops_the_load_first(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    write_csv(data_dir, "accounts", csv_frame("accounts", world["accounts"].iloc[0:0]))
+    err = load_error(data_dir, tmp_path)
+    assert str(err).splitlines()[1] == (
+        "  - accounts [no_rows]: the accounts table holds no rows (0 read): every other row needs its account"
+    )
 
 
 def test_one_label_table_is_enough(tmp_path: Path, data_dir: Path) -> None:

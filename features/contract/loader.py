@@ -22,6 +22,7 @@ from features.contract.report import (
     MISSING_FOLDER,
     MISSING_TABLE,
     NO_LABEL_ROWS,
+    NO_ROWS,
     REJECTS_THRESHOLD,
     UNREADABLE_FILE,
     ContractError,
@@ -131,7 +132,7 @@ def load_contract(
     frames, rejects = _load_tables(found, report, loaded_at or datetime.now(UTC))
     report.notes += _exclusion_notes(frames.get("accounts"), settings.exclude_account_columns)
     report.problems += _threshold_problems(report, settings.rejects_threshold)
-    report.problems += _label_row_problems(report)
+    report.problems += _label_row_problems(report) + _no_accounts_problems(report)
     report.problems.sort(key=lambda p: (not p.fatal, _table_rank(p.table)))
     _write_all_rejects(rejects, rejects_path, report)
     warnings = _warnings(missing, report)
@@ -340,11 +341,22 @@ def _check_reference(
         found, to_rejected = list_fk_failures(frame[col.name], labels, keys, cascade)
     else:
         found, to_rejected = foreign_key_failures(frame, col.name, labels, keys, cascade)
+    target = " or ".join(labels)
     if to_rejected:
-        target = " or ".join(labels)
         notes.append(
             f"{table}.{col.name}: {to_rejected:,} row(s) kept that refer to a rejected row of {target}"
         )
+    if not col.required and not cascade:
+        # an optional pointer to a person (a CSM who left, a manager not in the export) is no reason to lose
+        # the row, let alone, through the account, every row of the account: the row stays, and is named
+        for failure in found:
+            shown = ", ".join(str(r) for r in (failure.rows[:MAX_ROWS_SHOWN] + 1).tolist())
+            more = ", ..." if len(failure.rows) > MAX_ROWS_SHOWN else ""
+            notes.append(
+                f"{table}.{col.name}: {len(failure.rows):,} row(s) kept that name no {target}"
+                f" (data rows {shown}{more}); the column is optional"
+            )
+        return []
     return found
 
 
@@ -425,6 +437,18 @@ def _label_row_problems(report: ValidationReport) -> list[Problem]:
     found = ", ".join(f"{c.table}: {c.rows_read:,} read, none kept" for c in counts)
     detail = f"no label rows ({found}): surveys or renewals must hold rows to label examples (CSAT or churn)"
     return [Problem("/".join(LABEL_TABLES), "", NO_LABEL_ROWS, 0, detail=detail, fatal=True)]
+
+
+def _no_accounts_problems(report: ValidationReport) -> list[Problem]:
+    """A stop when the accounts table was read but holds no row (every other row needs its account)."""
+    counts = report.tables.get("accounts")
+    stopped = any(p.fatal and p.table == "accounts" for p in report.problems)
+    if counts is None or counts.rows_kept or stopped:
+        return []
+    detail = (
+        f"the accounts table holds no rows ({counts.rows_read:,} read): every other row needs its account"
+    )
+    return [Problem("accounts", "", NO_ROWS, 0, detail=detail, fatal=True)]
 
 
 def _write_all_rejects(rejects: dict[str, pa.Table], folder: Path, report: ValidationReport) -> None:

@@ -17,6 +17,7 @@ UNREADABLE_FILE = "unreadable_file"
 MISSING_FOLDER = "missing_folder"
 REJECTS_THRESHOLD = "rejects_threshold"
 NO_LABEL_ROWS = "no_label_rows"
+NO_ROWS = "no_rows"
 
 
 @dataclass(frozen=True)
