@@ -65,3 +65,21 @@ def test_settings_fall_back_to_defaults(tmp_path: Path, monkeypatch: pytest.Monk
     result = CliRunner().invoke(make_app(None), ["validate", str(tmp_path / "missing")])
     assert result.exit_code == 2
     assert "data folder not found" in result.output
+
+
+def test_validating_another_folder_leaves_the_stores_rejects_alone(tmp_path: Path) -> None:
+    world = make_world()
+    settings = Settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store", rejects_threshold=0.5)
+    cells = csv_frame("contacts", world["contacts"])
+    cells.loc[0, "seniority"] = "boss"
+    for name in ("raw", "trial"):
+        write_csv(write_world(tmp_path / name, world), "contacts", cells)
+    assert CliRunner().invoke(make_app(settings), ["validate"]).exit_code == 0  # default: data_dir
+    own = tmp_path / "store" / "rejects" / "contacts.csv"
+    before = own.read_bytes()
+    cells.loc[1, "seniority"] = "chief"
+    write_csv(tmp_path / "trial", "contacts", cells)  # other rejects
+    result = CliRunner().invoke(make_app(settings), ["validate", str(tmp_path / "trial")])
+    assert result.exit_code == 0, result.output
+    assert own.read_bytes() == before  # the rejects of the store's data are untouched
+    assert (tmp_path / "store" / "validate" / "trial" / "rejects" / "contacts.csv").is_file()

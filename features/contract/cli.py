@@ -16,14 +16,40 @@ from features.contract.report import ContractError
 CONTRACT_ERROR_EXIT = 2
 
 
+def default_rejects_dir(data_dir: Path, settings: Settings) -> Path:
+    """Where ``csat validate`` writes rejects without ``--rejects-dir``.
+
+    The settings' data folder: under ``store_dir`` (``<store_dir>/rejects/``, beside the store built from it).
+    Any other folder: under ``<store_dir>/validate/<folder name>/``, so that trying another export never
+    overwrites, or removes as stale, the rejects of the data the store was built from.
+
+    Args:
+        data_dir: the folder validated.
+        settings: the settings (``data_dir``, ``store_dir``).
+
+    Returns:
+        The folder under which ``rejects/`` is written.
+
+    """
+    if Path(data_dir).resolve() == Path(settings.data_dir).resolve():
+        return Path(settings.store_dir)
+    return Path(settings.store_dir) / "validate" / Path(data_dir).resolve().name
+
+
 def validate_command(
     ctx: typer.Context,
-    data_dir: Annotated[Path, typer.Argument(help="Folder of raw tables (<table>.csv or <table>.parquet).")],
+    data_dir: Annotated[
+        Path | None,
+        typer.Argument(
+            help="Folder of raw tables (<table>.csv or <table>.parquet); default: the settings' data_dir."
+        ),
+    ] = None,
     rejects_dir: Annotated[
         Path | None,
         typer.Option(
             "--rejects-dir",
-            help="Folder under which rejects/<table>.csv is written (default: the settings' store_dir).",
+            help="Folder under which rejects/<table>.csv is written (default: the settings' store_dir for"
+            " its data_dir, <store_dir>/validate/<folder name> for another folder).",
         ),
     ] = None,
 ) -> None:
@@ -32,6 +58,8 @@ def validate_command(
     Exit code 2 when the data breaks the contract (the message lists every problem).
     """
     settings = ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
+    data_dir = data_dir if data_dir is not None else Path(settings.data_dir)
+    rejects_dir = rejects_dir if rejects_dir is not None else default_rejects_dir(data_dir, settings)
     console = Console()
     try:
         result = load_contract(data_dir, settings, rejects_dir=rejects_dir, console=console)
