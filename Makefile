@@ -42,6 +42,8 @@ lint: install
 test: install
 	@bash scripts/ensure_browser.sh
 	$(PY) -m ruff check .
+	$(PY) -m ruff format --check .
+	$(PY) -m mypy csat features training serving
 	$(PY) -m pytest -q
 
 bench: install
