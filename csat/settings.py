@@ -7,11 +7,14 @@ Secrets (such as the serving API token) are read from the environment only.
 
 from __future__ import annotations
 
+import math
+import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr, ValidationError
+from pydantic import Field, SecretStr, ValidationError, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -20,6 +23,62 @@ from pydantic_settings import (
 )
 
 DEFAULT_CONFIG_FILE = Path("csat.toml")
+#: Master URLs Spark's SparkSubmit and SparkContext accept (``local-cluster`` is Spark's own test mode).
+_SPARK_MASTER = re.compile(
+    r"local|local\[(\*|[1-9]\d*)\]|local\[(\*|[1-9]\d*)\s*,\s*\d+\]"
+    r"|local-cluster\[\s*[1-9]\d*\s*,\s*[1-9]\d*\s*,\s*[1-9]\d*\s*\]"
+    r"|yarn|k8s://\S+|mesos://\S+"
+)
+_SPARK_HOST_PORT = re.compile(r"(\[[0-9A-Fa-f:.]+\]|[A-Za-z0-9_.-]+):(\d{1,5})")
+SPARK_MASTER_FORMS = "local, local[N], local[*], local[N,F], spark://host:port, yarn or k8s://host:port"
+
+
+def spark_master_error(master: str) -> str | None:
+    """Say what is wrong with a Spark master URL's form, or return None when Spark would accept it.
+
+    Spark takes ``local``, ``local[N]``, ``local[*]``, ``local[N,F]`` (F failures allowed),
+    ``local-cluster[..]``, ``spark://host:port`` (several ``host:port`` separated by commas for standby
+    masters), ``yarn`` and ``k8s://...``; ``mesos://...`` only before Spark 4. No host is contacted here.
+
+    Args:
+        master: the URL as given (option ``--spark-master`` or setting ``spark_master``).
+
+    Returns:
+        A one-line reason, or None.
+
+    """
+    if master.startswith("spark://"):
+        masters = master.removeprefix("spark://").split(",")
+        bad = [m for m in masters if not (hit := _SPARK_HOST_PORT.fullmatch(m)) or int(hit[2]) > 65535]
+        if not bad:
+            return None
+        return f"{master!r} is not a Spark master URL: spark:// takes host:port (e.g. spark://head:7077)"
+    if _SPARK_MASTER.fullmatch(master):
+        return None
+    return f"{master!r} is not a Spark master URL; Spark accepts {SPARK_MASTER_FORMS}"
+
+
+def spark_conf_value(key: str, value: object) -> str:
+    """Spark's string form of one ``spark_conf`` entry: numbers and booleans as Spark writes them.
+
+    Args:
+        key: the setting's name; it must start with ``spark.``.
+        value: a string, a whole or decimal number, or a boolean (``true`` / ``false``).
+
+    Returns:
+        The value as a string (``4`` -> ``"4"``, ``true`` -> ``"true"``, ``0.6`` -> ``"0.6"``).
+
+    Raises:
+        ValueError: the key does not start with ``spark.``, or the value is not a string, number or boolean.
+
+    """
+    if not key.startswith("spark."):
+        raise ValueError(f"key {key!r} must start with 'spark.' (e.g. spark.executor.memory)")
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int | str) or (isinstance(value, float) and math.isfinite(value)):
+        return str(value)
+    raise ValueError(f"{key}: {value!r} is not a string, a number or a boolean")
 
 
 class Settings(BaseSettings):
@@ -63,7 +122,8 @@ class Settings(BaseSettings):
         None, description="Spark master URL for the spark engine (default local[2]: two local cores)."
     )
     spark_conf: dict[str, str] = Field(
-        default_factory=dict, description="Extra Spark settings for the spark engine (spark.* keys)."
+        default_factory=dict,
+        description="Extra Spark settings for the spark engine (spark.* keys; numbers and booleans allowed).",
     )
     spark_staging_dir: str | None = Field(
         None,
@@ -72,6 +132,21 @@ class Settings(BaseSettings):
     api_token: SecretStr | None = Field(
         None, description="Bearer token for the service; only from the CSAT_API_TOKEN environment variable."
     )
+
+    @field_validator("spark_master")
+    @classmethod
+    def _spark_master_form(cls, value: str | None) -> str | None:
+        problem = None if value is None else spark_master_error(value)
+        if problem is not None:
+            raise ValueError(problem)
+        return value
+
+    @field_validator("spark_conf", mode="before")
+    @classmethod
+    def _spark_conf_strings(cls, value: Any) -> Any:
+        if not isinstance(value, Mapping):
+            return value  # not a table: pydantic says so
+        return {str(key): spark_conf_value(str(key), item) for key, item in value.items()}
 
     @classmethod
     def settings_customise_sources(

@@ -89,6 +89,18 @@ def list_command(
         Console(stderr=True).print(f"wrote {markdown}")
 
 
+def _check_spark_master_option(master: str, engine: str, console: Console) -> None:
+    """Stop with exit code 2 on ``--spark-master`` without the spark engine, or on a malformed URL."""
+    from csat.settings import spark_master_error
+
+    problem = spark_master_error(master)
+    if engine != "spark":
+        problem = "applies only to --engine spark"
+    if problem is not None:
+        console.print(f"[red]--spark-master {escape(problem)}", soft_wrap=True)
+        raise typer.Exit(2)
+
+
 @features_app.command("build")
 def build_command(
     ctx: typer.Context,
@@ -111,15 +123,16 @@ def build_command(
     from features.engine.spark_backend import SparkUnavailableError
 
     settings = _settings(ctx)
-    if spark_master is not None:
-        settings = settings.model_copy(update={"spark_master": spark_master})
     console = Console(stderr=True)
+    if spark_master is not None:
+        _check_spark_master_option(spark_master, engine.value if engine else settings.engine, console)
+        settings = settings.model_copy(update={"spark_master": spark_master})
     try:
         result = build_store(
             settings, as_of=_date(as_of), engine=engine.value if engine else None, console=console
         )
     except SparkUnavailableError as exc:
-        console.print(f"[red]{escape(str(exc))}")
+        console.print(f"[red]{escape(str(exc))}", soft_wrap=True)  # one line, however wide
         raise typer.Exit(2) from exc
     console.print(f"engine: {engine.value if engine else settings.engine}")
     for target, rows in result.rows.items():

@@ -26,7 +26,7 @@ from features.contract import (
 )
 from features.contract.parsing import LIST_ITEM_RE, bad_list_rows
 from features.contract.schemas import validation_order
-from features.labels import data_span
+from features.labels import EVENT_STAMPS, data_span
 from tests.contract_fixtures import csv_frame, make_world, write_csv, write_parquet, write_world
 
 LENIENT = 0.5  # tiny tables: one bad row is 10-25 % of a table
@@ -433,6 +433,11 @@ def test_invoice_due_or_paid_before_issue(
     result, _ = load(data_dir, tmp_path)
     assert problem(result, "invoices", "due_at", "due_at >= issued_at").rows == [1]
     assert problem(result, "invoices", "paid_at", "paid_at >= issued_at").rows == [3]
+
+
+def test_the_data_span_reads_the_stamps_the_contract_marks() -> None:
+    marked = {spec.name: c.name for spec in TABLE_SPECS.values() for c in spec.columns if c.event_stamp}
+    assert marked == EVENT_STAMPS
 
 
 @pytest.mark.parametrize(
