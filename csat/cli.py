@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import os
 from pathlib import Path
 from typing import Annotated
 
 import typer
 
-from csat.settings import SettingsError, load_settings
+from csat.settings import SettingsError, load_settings, unknown_variables
 from features.contract.cli import validate_command
 from features.contract.report import ContractError
 from features.feature_cli import features_app
@@ -36,6 +37,8 @@ def _root(
     except (SettingsError, ValueError) as err:
         typer.echo(f"settings error: {err}", err=True)
         raise typer.Exit(code=2) from err
+    for line in unknown_variables(os.environ):
+        typer.echo(f"warning: {line}", err=True)
 
 
 app.command("simulate")(simulate_command)

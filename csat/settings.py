@@ -7,6 +7,7 @@ Secrets (such as the serving API token) are read from the environment only.
 
 from __future__ import annotations
 
+import difflib
 import math
 import re
 import tomllib
@@ -159,6 +160,41 @@ class Settings(BaseSettings):
     ) -> tuple[PydanticBaseSettingsSource, ...]:
         """Order the sources: overrides, environment, then the TOML file chosen at load time."""
         return (init_settings, env_settings, TomlConfigSettingsSource(settings_cls))
+
+
+#: ``CSAT_*`` variables read by the project's own tooling (benchmarks, screenshots), not settings.
+TOOLING_VARIABLES = frozenset(
+    {
+        "CSAT_BENCH_RESULTS",
+        "CSAT_BENCH_DATA",
+        "CSAT_BENCH_SPARK_ACCOUNTS",
+        "CSAT_BENCH_SPARK_MONTHS",
+        "CSAT_SCREENSHOTS",
+        "CSAT_CHROMIUM",
+    }
+)
+
+
+def unknown_variables(environ: Mapping[str, str]) -> list[str]:
+    """Say which ``CSAT_*`` environment variables are no setting (a misspelt one is otherwise ignored).
+
+    Args:
+        environ: the environment (``os.environ``).
+
+    Returns:
+        One line per unknown variable, with the closest setting's variable when one is near.
+
+    """
+    known = {f"CSAT_{name.upper()}" for name in Settings.model_fields} | TOOLING_VARIABLES
+    lines = []
+    for name in sorted(environ):
+        upper = name.upper()
+        if not upper.startswith("CSAT_") or upper in known:
+            continue
+        near = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.8)
+        hint = f" (did you mean {near[0]}?)" if near else ""
+        lines.append(f"{name} is not a setting and is ignored{hint}")
+    return lines
 
 
 class SettingsError(ValueError):

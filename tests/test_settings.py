@@ -110,3 +110,33 @@ def test_secret_in_file_is_refused_and_env_secret_is_hidden(
 def test_missing_named_file_is_an_error(tmp_path: Path) -> None:
     with pytest.raises(SettingsError, match="not found"):
         load_settings(tmp_path / "nope.toml")
+
+
+def test_a_misspelt_variable_is_named_with_the_setting_it_resembles() -> None:
+    from csat.settings import unknown_variables
+
+    environ = {
+        "CSAT_DATA_DIRR": "x",
+        "CSAT_DATA_DIR": "ok",
+        "CSAT_BENCH_RESULTS": "tooling",
+        "CSAT_NONSENSE": "1",
+        "HOME": "/root",
+    }
+    assert unknown_variables(environ) == [
+        "CSAT_DATA_DIRR is not a setting and is ignored (did you mean CSAT_DATA_DIR?)",
+        "CSAT_NONSENSE is not a setting and is ignored",
+    ]
+
+
+def test_the_cli_warns_of_a_misspelt_variable(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    from typer.testing import CliRunner
+
+    from csat.cli import app
+
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CSAT_STORE_DRI", "elsewhere")
+    result = CliRunner().invoke(app, ["features", "list"])
+    assert result.exit_code == 0
+    assert "warning: CSAT_STORE_DRI is not a setting and is ignored (did you mean CSAT_STORE_DIR?)" in (
+        result.stderr
+    )
