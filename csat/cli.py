@@ -9,6 +9,7 @@ from typing import Annotated
 import typer
 
 from csat.settings import SettingsError, load_settings, unknown_variables
+from features.build import AsOfError
 from features.contract.cli import validate_command
 from features.contract.report import ContractError
 from features.feature_cli import features_app
@@ -58,6 +59,7 @@ app.command("score-all")(score_all_command)
 #: is one of them too.
 USER_ERRORS: tuple[type[Exception], ...] = (
     ContractError,
+    AsOfError,
     FileNotFoundError,
     SplitError,
     PermissionError,

@@ -143,6 +143,47 @@ def online_cutoff(as_of: date | datetime | str | None) -> pd.Timestamp:
     return ts.tz_convert("UTC").tz_localize(None) if ts.tzinfo else ts
 
 
+#: Days after the data's last event beyond which an online store's date gets a note (its 28-day windows are
+#: empty).
+STALE_AFTER_DAYS = 28
+
+
+class AsOfError(ValueError):
+    """The online store's date is on or before the data's first event: every feature would be empty."""
+
+
+def check_online_cutoff(cutoff: pd.Timestamp, span: tuple[pd.Timestamp, pd.Timestamp] | None) -> str | None:
+    """Refuse an online date before the data, and say when it is long after the data's end.
+
+    Args:
+        cutoff: the online store's cutoff (naive UTC).
+        span: first and last event stamp of the data (:func:`features.labels.data_span`), None without events.
+
+    Returns:
+        A note when the cutoff is more than :data:`STALE_AFTER_DAYS` days after the last event, else None.
+
+    Raises:
+        AsOfError: the cutoff is on or before the first event.
+
+    """
+    if span is None:
+        return None
+    first, last = (pd.Timestamp(t) for t in span)
+    if cutoff <= first:
+        raise AsOfError(
+            f"--as-of {cutoff.date()} is on or before the data's first event ({first.date()}): every"
+            f" online feature would be empty; give a date between {first.date()} and"
+            f" {last.date() + pd.Timedelta(days=1)}"
+        )
+    if cutoff - last > pd.Timedelta(days=STALE_AFTER_DAYS):
+        return (
+            f"the online store is as of {cutoff.date()}, {(cutoff - last).days} days after the data's last"
+            f" event ({last.date()}): its 28-day windows are empty; for the data's own present give"
+            f" --as-of {last.date() + pd.Timedelta(days=1)}"
+        )
+    return None
+
+
 def label_frames(tables: Mapping[str, pd.DataFrame], settings: Settings) -> dict[str, pd.DataFrame]:
     """Labelled examples without features: ``csat`` when surveys has rows, ``churn`` when renewals has."""
     frames: dict[str, pd.DataFrame] = {}
@@ -274,6 +315,11 @@ def build_store(
     if tables is None:
         tables = _load(settings, console, timings, notes)
     tables = dict(tables)
+    cutoff = online_cutoff(as_of)
+    stale = check_online_cutoff(cutoff, data_span(tables))
+    if stale is not None:
+        notes.append(stale)
+        console.print(f"[yellow]{escape(stale)}")
     p = plan(tables, settings.exclude_account_columns)
     for group, lacking in p.groups_missing.items():
         msg = f"feature group {group!r} left out: table(s) {', '.join(lacking)} missing or empty"
@@ -298,7 +344,6 @@ def build_store(
     with _progress(console) as progress:
         tasks: dict[str, Any] = {}
 
-        cutoff = online_cutoff(as_of)
         entity_frames = label_frames(tables, settings)
         left_out = {t: r for t, r in targets_left_out(tables).items() if t not in entity_frames}
         accounts = tables["accounts"]["account_id"].astype(str)

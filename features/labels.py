@@ -32,10 +32,11 @@ def data_span(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Time
     for name, col in EVENT_STAMPS.items():
         df = tables.get(name)
         if df is not None and len(df) and col in df.columns:
-            s = pd.to_datetime(df[col]).dropna()
-            if len(s):
-                lows[name] = s.min()
-                highs.append(s.max())
+            s = pd.to_datetime(df[col])  # min and max skip missing stamps; no copy without them
+            low, high = s.min(), s.max()
+            if not pd.isna(low):
+                lows[name] = low
+                highs.append(high)
     if not highs:
         return None
     activity = [v for k, v in lows.items() if k != "renewals"]

@@ -146,3 +146,19 @@ def test_a_file_where_a_folder_is_needed_is_one_line_naming_it(
     assert code == 2
     assert "error: cannot use taken/rejects: Not a directory (a part of the path is a file)" in err
     assert "Traceback" not in err
+
+
+def test_an_online_date_before_the_data_ends_with_exit_code_2(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.contract_fixtures import make_world, write_world
+
+    for name in [k for k in os.environ if k.startswith("CSAT_")]:
+        monkeypatch.delenv(name)
+    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
+    code, err = _csat(["features", "build", "--as-of", "2000-01-01"], tmp_path, monkeypatch, capsys)
+    assert code == 2
+    last = err.strip().splitlines()[-1]  # after the load's report
+    assert last.startswith("error: --as-of 2000-01-01 is on or before the data's first event (2024-01-01)")
+    assert "Traceback" not in err
+    assert not (tmp_path / "store" / "online").exists()

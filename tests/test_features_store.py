@@ -401,3 +401,23 @@ def test_the_data_fingerprint_follows_the_bytes_not_the_file_times(tmp_path):
     assert data_fingerprint(copy, tables) == before
     (copy / "accounts.csv").write_text("account_id\nA2\n")  # same size, other bytes
     assert data_fingerprint(copy, tables) != before
+
+
+def test_an_online_date_before_the_data_is_refused_before_anything_is_written(world, tmp_path):
+    from features.build import AsOfError
+
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    with pytest.raises(AsOfError, match=r"--as-of 2000-01-01 is on or before the data's first event \(2024-"):
+        build_store(settings, as_of=pd.Timestamp("2000-01-01").date(), tables=world)
+    assert not (tmp_path / "store").exists()
+
+
+def test_an_online_date_long_after_the_data_is_noted(world, tmp_path):
+    from features.labels import data_span
+
+    last = data_span(world)[1]
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    late = build_store(settings, as_of=(last + pd.Timedelta(days=60)).date(), tables=world)
+    assert any("days after the data's last event" in n and "--as-of" in n for n in late.notes)
+    on_time = build_store(settings, as_of=(last + pd.Timedelta(days=1)).date(), tables=world)
+    assert not any("days after the data's last event" in n for n in on_time.notes)
