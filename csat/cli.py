@@ -83,8 +83,11 @@ def user_error_message(err: Exception) -> str:
         why = {
             NotADirectoryError: " (a part of the path is a file)",
             PermissionError: " (check the folder's permissions)",
+            FileExistsError: " (a file is where a folder is needed)",
         }.get(type(err), "")
-        return f"error: cannot use {err.filename}: {err.strerror}{why}"
+        # a rename into place names the temporary file first and the place second: the user knows the place
+        where = err.filename2 if err.filename2 is not None else err.filename
+        return f"error: cannot use {where}: {err.strerror}{why}"
     return f"error: {err}"
 
 

@@ -134,6 +134,12 @@ class Settings(BaseSettings):
         None, description="Bearer token for the service; only from the CSAT_API_TOKEN environment variable."
     )
 
+    @field_validator("spark_master", mode="before")
+    @classmethod
+    def _spark_master_blank(cls, value: Any) -> Any:
+        """An empty value (``CSAT_SPARK_MASTER=`` passed through a template) means the default."""
+        return None if isinstance(value, str) and not value.strip() else value
+
     @field_validator("spark_master")
     @classmethod
     def _spark_master_form(cls, value: str | None) -> str | None:

@@ -22,7 +22,7 @@ from features.catalog import Feature, definitions_hash
 from features.engine import compute_features, definitions_text, select_statements
 from features.engine.prepare import Plan, plan
 from features.engine.sql import statements
-from features.labels import churn_frame, csat_frame, data_span
+from features.labels import churn_frame, csat_frame, data_span, latest_stamp
 from features.store import mark_offline_absent, write_offline, write_online
 
 
@@ -170,10 +170,11 @@ def check_online_cutoff(cutoff: pd.Timestamp, span: tuple[pd.Timestamp, pd.Times
         return None
     first, last = (pd.Timestamp(t) for t in span)
     if cutoff <= first:
+        earliest = first.normalize().date() + pd.Timedelta(days=1)  # a date is its midnight: after the event
+        latest = last.date() + pd.Timedelta(days=1)
         raise AsOfError(
             f"--as-of {cutoff.date()} is on or before the data's first event ({first.date()}): every"
-            f" online feature would be empty; give a date between {first.date()} and"
-            f" {last.date() + pd.Timedelta(days=1)}"
+            f" online feature would be empty; give a date from {earliest} to {latest}"
         )
     if cutoff - last > pd.Timedelta(days=STALE_AFTER_DAYS):
         return (
@@ -190,7 +191,8 @@ def label_frames(tables: Mapping[str, pd.DataFrame], settings: Settings) -> dict
     span = data_span(tables)
     lacking = targets_left_out(tables)
     if "csat" not in lacking:
-        frames["csat"] = csat_frame(tables["surveys"])
+        answers = csat_frame(tables["surveys"])  # an answer dated ahead (a typo) labels nothing until then
+        frames["csat"] = answers[answers["as_of"] <= latest_stamp()].reset_index(drop=True)
     if "churn" not in lacking and "accounts" in tables and span is not None:
         frames["churn"] = churn_frame(
             tables["accounts"], tables["renewals"], settings.churn_horizon_days, span
@@ -362,6 +364,11 @@ def build_store(
             # A build that loaded the tables itself frees them once the engine has its own copy.
             frames = build_frames(tables, entity_frames, settings, engine, step, release_tables=owned)
         online = frames.pop("online")
+        # first: a crash while the frames are written must not leave an older frame of an absent target
+        for target, reason in left_out.items():
+            mark_offline_absent(settings.store_dir, target, reason)  # type: ignore[arg-type]
+            notes.append(f"no {target} frame: {reason}")
+            console.print(f"[yellow]no {target} frame: {escape(reason)}")
         write_task = progress.add_task("writing offline store", total=len(frames))
         for target, frame in frames.items():
             horizon = settings.churn_horizon_days if target == "churn" else None
@@ -378,10 +385,6 @@ def build_store(
     result.online_rows = len(online)
     result.online_as_of = str(cutoff)
     result.timings = timings
-    for target, reason in left_out.items():
-        mark_offline_absent(settings.store_dir, target, reason)  # type: ignore[arg-type]
-        notes.append(f"no {target} frame: {reason}")
-        console.print(f"[yellow]no {target} frame: {escape(reason)}")
     return result
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime, timedelta
 
 import pandas as pd
 
@@ -18,15 +19,47 @@ EVENT_STAMPS: dict[str, str] = {
     "renewals": "renewal_date",
 }
 FRAME_COLUMNS = ["example_id", "account_id", "as_of", "label"]
+#: How far after now an event stamp still counts towards the data's time span: naive local times exported as
+#: UTC can run up to 14 hours ahead; anything later (a meeting scheduled, a renewal signed ahead, a 2099 typo)
+#: is kept, read by features only as of later dates, and left out of the span.
+FUTURE_TOLERANCE = timedelta(days=1)
 
 
-def data_span(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Timestamp] | None:
+def latest_stamp(now: datetime | None = None) -> pd.Timestamp:
+    """The latest event stamp that counts towards the data's time span: :data:`FUTURE_TOLERANCE` after now.
+
+    Args:
+        now: the moment (naive UTC, or aware); default the current time.
+
+    Returns:
+        A naive UTC timestamp, cut to the second.
+
+    """
+    moment = pd.Timestamp(now if now is not None else datetime.now(UTC))
+    if moment.tzinfo is not None:
+        moment = moment.tz_convert(UTC).tz_localize(None)
+    return (moment + FUTURE_TOLERANCE).floor("s")
+
+
+def data_span(
+    tables: Mapping[str, pd.DataFrame], now: datetime | None = None
+) -> tuple[pd.Timestamp, pd.Timestamp] | None:
     """First and last event stamp of the data, or ``None`` when there are no events.
 
-    The end is the last stamp over all event tables. The start is the first stamp over the activity tables
-    (all but renewals, whose history may reach back years before any other record); renewals only when no
-    other event table has rows.
+    The end is the last stamp over all event tables, leaving out stamps after :func:`latest_stamp` (events not
+    yet happened, or mistyped years). The start is the first stamp over the activity tables (all but renewals,
+    whose history may reach back years before any other record); renewals only when no other event table
+    has rows.
+
+    Args:
+        tables: the contract tables.
+        now: the moment stamps may not pass by more than :data:`FUTURE_TOLERANCE`; default the current time.
+
+    Returns:
+        ``(first, last)``, or ``None``.
+
     """
+    limit = latest_stamp(now)
     lows: dict[str, pd.Timestamp] = {}
     highs: list[pd.Timestamp] = []
     for name, col in EVENT_STAMPS.items():
@@ -34,9 +67,10 @@ def data_span(tables: Mapping[str, pd.DataFrame]) -> tuple[pd.Timestamp, pd.Time
         if df is not None and len(df) and col in df.columns:
             s = pd.to_datetime(df[col])  # min and max skip missing stamps; no copy without them
             low, high = s.min(), s.max()
-            if not pd.isna(low):
-                lows[name] = low
-                highs.append(high)
+            if pd.isna(low) or low > limit:
+                continue
+            lows[name] = low
+            highs.append(high if high <= limit else s[s <= limit].max())
     if not highs:
         return None
     activity = [v for k, v in lows.items() if k != "renewals"]

@@ -82,4 +82,16 @@ def test_validating_another_folder_leaves_the_stores_rejects_alone(tmp_path: Pat
     result = CliRunner().invoke(make_app(settings), ["validate", str(tmp_path / "trial")])
     assert result.exit_code == 0, result.output
     assert own.read_bytes() == before  # the rejects of the store's data are untouched
-    assert (tmp_path / "store" / "validate" / "trial" / "rejects" / "contacts.csv").is_file()
+    (trial,) = (tmp_path / "store" / "validate").iterdir()
+    assert trial.name.startswith("trial-")
+    assert (trial / "rejects" / "contacts.csv").is_file()
+
+
+def test_two_exports_in_folders_of_the_same_name_keep_their_own_rejects(tmp_path: Path) -> None:
+    from features.contract.cli import default_rejects_dir
+
+    settings = Settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    november = default_rejects_dir(tmp_path / "2026-11" / "raw", settings)
+    december = default_rejects_dir(tmp_path / "2026-12" / "raw", settings)
+    assert november != december
+    assert november.parent == december.parent == tmp_path / "store" / "validate"

@@ -421,3 +421,18 @@ def test_an_online_date_long_after_the_data_is_noted(world, tmp_path):
     assert any("days after the data's last event" in n and "--as-of" in n for n in late.notes)
     on_time = build_store(settings, as_of=(last + pd.Timedelta(days=1)).date(), tables=world)
     assert not any("days after the data's last event" in n for n in on_time.notes)
+
+
+def test_an_answer_dated_in_the_future_labels_nothing_and_stretches_no_snapshots(world, tmp_path):
+    from features.labels import data_span
+
+    surveys = world["surveys"].copy()
+    surveys.loc[surveys.index[0], "responded_at"] = pd.Timestamp("2099-01-01 09:00")
+    tables = {**world, "surveys": surveys}
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    build_store(settings, tables=tables)
+    csat, _ = read_offline(settings.store_dir, "csat")
+    churn, _ = read_offline(settings.store_dir, "churn")
+    assert len(csat) == len(surveys) - 1
+    assert csat["as_of"].max() < pd.Timestamp("2099-01-01")
+    assert churn["as_of"].max() <= data_span(world)[1]

@@ -140,3 +140,14 @@ def test_the_cli_warns_of_a_misspelt_variable(tmp_path: Path, monkeypatch: pytes
     assert "warning: CSAT_STORE_DRI is not a setting and is ignored (did you mean CSAT_STORE_DIR?)" in (
         result.stderr
     )
+
+
+def test_an_empty_spark_master_variable_means_the_default(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.chdir(tmp_path)
+    monkeypatch.setenv("CSAT_SPARK_MASTER", "")
+    assert load_settings().spark_master is None
+    monkeypatch.setenv("CSAT_SPARK_MASTER", "local[x]")
+    with pytest.raises(SettingsError, match="not a Spark master URL"):
+        load_settings()

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import numpy as np
@@ -65,12 +65,19 @@ def test_output_passes_the_contract_with_zero_rejects(world: Path, tmp_path: Pat
 
 
 def test_a_history_must_end_by_today_and_one_ending_today_loads_without_rejects(tmp_path: Path) -> None:
-    today = date.today()
+    today = datetime.now(UTC).date()  # the load's clock
     with pytest.raises(ValidationError, match="after today"):
         SimulationConfig(accounts=10, months=4, start=today - timedelta(days=60))
-    start = (pd.Timestamp(today + timedelta(days=1)) - pd.DateOffset(months=4)).date()
+    # the latest start whose history ends by today (month ends clip, so it may end a few days before)
+    start = next(
+        today - timedelta(days=k)
+        for k in range(200)
+        if history_end(today - timedelta(days=k), 4) <= today + timedelta(days=1)
+    )
+    assert history_end(start, 4) >= today - timedelta(days=3)
+    with pytest.raises(ValidationError, match="after today"):
+        SimulationConfig(accounts=10, months=4, start=start + timedelta(days=1))
     cfg = SimulationConfig(accounts=20, months=4, seed=3, start=start)
-    assert history_end(start, 4) == today + timedelta(days=1)
     simulate(cfg, tmp_path / "now")
     result = load_contract(tmp_path / "now", Settings(store_dir=tmp_path), rejects_dir=tmp_path)
     assert result.report.problems == []

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from pathlib import Path
 from typing import Annotated
 
@@ -20,8 +21,9 @@ def default_rejects_dir(data_dir: Path, settings: Settings) -> Path:
     """Where ``csat validate`` writes rejects without ``--rejects-dir``.
 
     The settings' data folder: under ``store_dir`` (``<store_dir>/rejects/``, beside the store built from it).
-    Any other folder: under ``<store_dir>/validate/<folder name>/``, so that trying another export never
-    overwrites, or removes as stale, the rejects of the data the store was built from.
+    Any other folder: under ``<store_dir>/validate/<folder name>-<hash of its path>/``, so that trying another
+    export never overwrites, or removes as stale, the rejects of the data the store was built from (nor
+    those of another export in a folder of the same name).
 
     Args:
         data_dir: the folder validated.
@@ -33,7 +35,9 @@ def default_rejects_dir(data_dir: Path, settings: Settings) -> Path:
     """
     if Path(data_dir).resolve() == Path(settings.data_dir).resolve():
         return Path(settings.store_dir)
-    return Path(settings.store_dir) / "validate" / Path(data_dir).resolve().name
+    folder = Path(data_dir).resolve()
+    tag = hashlib.sha256(str(folder).encode()).hexdigest()[:8]  # two exports both named raw stay apart
+    return Path(settings.store_dir) / "validate" / f"{folder.name}-{tag}"
 
 
 def validate_command(

@@ -21,7 +21,6 @@ from features.contract.report import (
     MISSING_COLUMN,
     MISSING_FOLDER,
     MISSING_TABLE,
-    NO_LABEL_ROWS,
     NO_ROWS,
     REJECTS_THRESHOLD,
     UNREADABLE_FILE,
@@ -52,6 +51,7 @@ from features.contract.schemas import (
     validation_order,
 )
 from features.contract.summary import print_summary
+from features.labels import latest_stamp
 
 REJECTS_SUBFOLDER = "rejects"
 COLLABORATION_TABLE = "interactions"
@@ -132,10 +132,10 @@ def load_contract(
     frames, rejects = _load_tables(found, report, loaded_at or datetime.now(UTC))
     report.notes += _exclusion_notes(frames.get("accounts"), settings.exclude_account_columns)
     report.problems += _threshold_problems(report, settings.rejects_threshold)
-    report.problems += _label_row_problems(report) + _no_accounts_problems(report)
+    report.problems += _no_accounts_problems(report)
     report.problems.sort(key=lambda p: (not p.fatal, _table_rank(p.table)))
     _write_all_rejects(rejects, rejects_path, report)
-    warnings = _warnings(missing, report)
+    warnings = _warnings(missing, report) + _label_warnings(report)
     print_summary(console, report, missing, warnings, rejects_path)
     if report.fatal:
         raise ContractError(report.problems, report)
@@ -208,7 +208,8 @@ def _load_table(
     except UnreadableFileError as err:
         report.problems.append(_unreadable(spec, err))
         return None
-    failures = _merge_type_failures(failures, value_failures(spec, frame, loaded_at))
+    failures = _merge_type_failures(failures, value_failures(spec, frame))
+    report.notes += _future_notes(spec, frame, loaded_at)
     failures += _reference_failures(spec, frame, failures, refs, report.notes)
     keep = np.ones(len(frame), dtype=bool)
     keep[rejected_rows(failures)] = False
@@ -221,6 +222,26 @@ def _load_table(
     except UnreadableFileError as err:
         report.problems.append(_unreadable(spec, err))
         return None
+
+
+def _future_notes(spec: TableSpec, frame: pd.DataFrame, loaded_at: datetime) -> list[str]:
+    """Name the rows stamped after the load (kept: a meeting scheduled, a renewal signed ahead, a typo)."""
+    limit = latest_stamp(loaded_at)
+    notes = []
+    for col in spec.columns:
+        if not col.event_stamp or col.name not in frame.columns:
+            continue
+        ahead = frame[col.name] > limit  # NaT compares False
+        if ahead.any():
+            rows = np.flatnonzero(ahead.to_numpy())
+            shown = ", ".join(str(r) for r in (rows[:MAX_ROWS_SHOWN] + 1).tolist())
+            more = ", ..." if len(rows) > MAX_ROWS_SHOWN else ""
+            notes.append(
+                f"{spec.name}.{col.name}: {len(rows):,} row(s) stamped more than a day after the load"
+                f" (data rows {shown}{more}; the latest {frame[col.name].max():%Y-%m-%d}); kept: features"
+                " read them only as of later dates, and the data's time span ends at the load"
+            )
+    return notes
 
 
 def _unreadable(spec: TableSpec, err: UnreadableFileError) -> Problem:
@@ -348,13 +369,15 @@ def _check_reference(
         )
     if not col.required and not cascade:
         # an optional pointer to a person (a CSM who left, a manager not in the export) is no reason to lose
-        # the row, let alone, through the account, every row of the account: the row stays, and is named
+        # the row, let alone, through the account, every row of the account: the row stays, without the
+        # pointer (an account whose CSM left has no CSM), and is named
         for failure in found:
+            frame.loc[frame.index[failure.rows], col.name] = None
             shown = ", ".join(str(r) for r in (failure.rows[:MAX_ROWS_SHOWN] + 1).tolist())
             more = ", ..." if len(failure.rows) > MAX_ROWS_SHOWN else ""
             notes.append(
                 f"{table}.{col.name}: {len(failure.rows):,} row(s) kept that name no {target}"
-                f" (data rows {shown}{more}); the column is optional"
+                f" (data rows {shown}{more}); the column is optional: those rows are kept without it"
             )
         return []
     return found
@@ -428,15 +451,17 @@ def _threshold_problems(report: ValidationReport, threshold: float) -> list[Prob
     return problems
 
 
-def _label_row_problems(report: ValidationReport) -> list[Problem]:
-    """A stop when the label tables that were read hold no row: no example could be labelled."""
+def _label_warnings(report: ValidationReport) -> list[str]:
+    """A warning when the label tables that were read hold no row: the load goes on, but labels nothing."""
     counts = [report.tables[name] for name in LABEL_TABLES if name in report.tables]
     stopped = {p.table for p in report.problems if p.fatal}
     if not counts or any(c.rows_kept or c.table in stopped for c in counts):
         return []  # no label table at all (already a stop), or one with rows, or one that stopped the load
     found = ", ".join(f"{c.table}: {c.rows_read:,} read, none kept" for c in counts)
-    detail = f"no label rows ({found}): surveys or renewals must hold rows to label examples (CSAT or churn)"
-    return [Problem("/".join(LABEL_TABLES), "", NO_LABEL_ROWS, 0, detail=detail, fatal=True)]
+    return [
+        f"no label rows ({found}): no example can be labelled; the build writes the online store alone and"
+        " there is nothing to train on"
+    ]
 
 
 def _no_accounts_problems(report: ValidationReport) -> list[Problem]:

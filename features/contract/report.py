@@ -16,7 +16,6 @@ DUPLICATE_TABLE = "duplicate_table"
 UNREADABLE_FILE = "unreadable_file"
 MISSING_FOLDER = "missing_folder"
 REJECTS_THRESHOLD = "rejects_threshold"
-NO_LABEL_ROWS = "no_label_rows"
 NO_ROWS = "no_rows"
 
 

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from functools import lru_cache
 from zoneinfo import ZoneInfo
 
@@ -28,9 +27,6 @@ UNIQUE = "unique"
 IANA_TIMEZONE = "iana_timezone"
 REJECTED_SUFFIX = " (referenced row rejected)"
 MULTI_UNIQUE = "multiple_fields_uniqueness"
-#: How far after the load an event stamp may lie: naive local times exported as UTC can run up to 14 hours
-#: ahead; anything later is a row from the future (a typo such as 2099, or a meeting not held yet).
-FUTURE_TOLERANCE = timedelta(days=1)
 _PANDERA_RULES = {"not_nullable": NOT_NULL, "field_uniqueness": UNIQUE}
 
 
@@ -158,8 +154,8 @@ def key_values(series: pd.Series) -> pa.Array:
 # ------------------------------------------------------------------------------------------ value rules
 
 
-def value_failures(spec: TableSpec, frame: pd.DataFrame, loaded_at: datetime | None = None) -> list[Failure]:
-    """Check a table's value rules: not-null, unique, enums, ranges, time zones, event stamps and row rules.
+def value_failures(spec: TableSpec, frame: pd.DataFrame) -> list[Failure]:
+    """Check a table's value rules: not-null, unique, enums, ranges, time zones and row rules.
 
     Foreign keys are checked separately (:func:`foreign_key_failures`), once the referenced keys are known;
     list columns are checked at parse time and by :func:`list_fk_failures`.
@@ -167,17 +163,14 @@ def value_failures(spec: TableSpec, frame: pd.DataFrame, loaded_at: datetime | N
     Args:
         spec: the table spec.
         frame: the parsed table, indexed by 0-based row position.
-        loaded_at: the moment of the load (naive UTC; default now): an event stamp more than
-            :data:`FUTURE_TOLERANCE` after it fails.
 
     Returns:
         Every failure, all rows of each.
 
     """
     present = set(frame.columns)
-    latest = latest_stamp(loaded_at)
     columns = {
-        col.name: pa_schema.Column(nullable=col.nullable, checks=_column_checks(col, latest))
+        col.name: pa_schema.Column(nullable=col.nullable, checks=_column_checks(col))
         for col in spec.columns
         if col.name in present and col.kind is not Kind.LIST
     }
@@ -191,23 +184,7 @@ def value_failures(spec: TableSpec, frame: pd.DataFrame, loaded_at: datetime | N
     return run_schema(schema, frame, labels)
 
 
-def latest_stamp(loaded_at: datetime | None = None) -> pd.Timestamp:
-    """The latest event stamp a load accepts: :data:`FUTURE_TOLERANCE` after its moment.
-
-    Args:
-        loaded_at: the moment of the load (naive UTC, or aware); default now.
-
-    Returns:
-        A naive UTC timestamp, cut to the second.
-
-    """
-    moment = pd.Timestamp(loaded_at if loaded_at is not None else datetime.now(UTC))
-    if moment.tzinfo is not None:
-        moment = moment.tz_convert(UTC).tz_localize(None)
-    return (moment + FUTURE_TOLERANCE).floor("s")
-
-
-def _column_checks(col: ColumnSpec, latest: pd.Timestamp) -> list[pa_schema.Check]:
+def _column_checks(col: ColumnSpec) -> list[pa_schema.Check]:
     checks: list[pa_schema.Check] = []
     if col.unique:
         checks.append(
@@ -223,9 +200,6 @@ def _column_checks(col: ColumnSpec, latest: pd.Timestamp) -> list[pa_schema.Chec
         checks.append(pa_schema.Check.ge(col.ge, error=f">= {col.ge:g}"))
     if col.iana_timezone:
         checks.append(pa_schema.Check(lambda s: arrow_isin(s, _known_zones(s)), error=IANA_TIMEZONE))
-    if col.event_stamp:
-        rule = f"<= {latest:%Y-%m-%d %H:%M:%S} UTC (a day after the load)"
-        checks.append(pa_schema.Check(lambda s: ~(s > latest), error=rule))  # NaT compares False
     return checks
 
 

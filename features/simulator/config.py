@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import date, timedelta
+from datetime import UTC, date, datetime, timedelta
 from typing import Literal
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
@@ -31,12 +31,12 @@ class SimulationConfig(BaseModel):
     @field_validator("start")
     @classmethod
     def _ends_by_today(cls, start: date, info: ValidationInfo) -> date:
-        """Refuse a history that would run past today: a load rejects events from the future."""
+        """Refuse a history that would run past today (UTC): the data's time span ends at the load."""
         months = info.data.get("months")
         if months is None:  # months failed its own check
             return start
         last = history_end(start, months) - timedelta(days=1)
-        today = date.today()
+        today = datetime.now(UTC).date()  # the load's clock is UTC too
         if last > today:
             raise ValueError(
                 f"{months} months from {start} run until {last}, after today ({today}):"
