@@ -160,5 +160,32 @@ def test_an_online_date_before_the_data_ends_with_exit_code_2(
     assert code == 2
     last = err.strip().splitlines()[-1]  # after the load's report
     assert last.startswith("error: --as-of 2000-01-01 is on or before the data's first event (2024-01-01)")
+    assert "give a date from 2024-01-02 to" in last  # the first day it accepts
     assert "Traceback" not in err
     assert not (tmp_path / "store" / "online").exists()
+
+
+def test_a_rename_into_place_that_fails_names_the_place_not_the_temporary_file() -> None:
+    from csat.cli import user_error_message
+
+    err = IsADirectoryError(
+        21, "Is a directory", "store/rejects/.surveys.csv.20748.tmp", None, "store/rejects/surveys.csv"
+    )
+    assert user_error_message(err) == "error: cannot use store/rejects/surveys.csv: Is a directory"
+    taken = FileExistsError(17, "File exists", "taken/rejects")
+    assert user_error_message(taken) == (
+        "error: cannot use taken/rejects: File exists (a file is where a folder is needed)"
+    )
+
+
+def test_retrain_with_an_online_date_before_the_data_is_a_usage_error(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.contract_fixtures import make_world, write_world
+
+    for name in [k for k in os.environ if k.startswith("CSAT_")]:
+        monkeypatch.delenv(name)
+    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
+    code, err = _csat(["retrain", "--as-of", "2000-01-01"], tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert err.strip().splitlines()[-1].startswith("error: --as-of 2000-01-01 is on or before the data's first")

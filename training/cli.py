@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
 from typing import Annotated
@@ -16,18 +19,21 @@ from rich.table import Table
 from csat.settings import Settings, load_settings
 from training.data import (
     TARGETS,
+    OfflineData,
     Target,
     load_catalog,
     load_offline,
     rebuild_store,
+    store_columns,
     targets_left_out,
     unknown_features,
 )
 from training.evaluate import Interval
 from training.pipeline import Comparison
-from training.promote import EXIT_ERROR, Decision, GateConfig, exit_code, retrain_target
-from training.tracking import TrainingRecord, ui_command
-from training.workflow import TrainOptions, config_from_settings, train_target
+from training.promote import EXIT_ERROR, Decision, GateConfig, exit_code, failed, retrain_target
+from training.split import SplitError
+from training.tracking import TrackingStoreError, TrainingRecord, check_tracking, ui_command
+from training.workflow import TrainOptions, config_from_settings, load_checked, loader_of, train_target
 
 app = typer.Typer(help="Train, retrain and inspect the satisfaction and churn models.", no_args_is_help=True)
 
@@ -54,6 +60,27 @@ def _targets(choice: TargetChoice, settings: Settings, console: Console) -> list
     if len(left_out) == len(TARGETS):
         raise FileNotFoundError(f"the last feature build made no labelled frame under {settings.store_dir}")
     return [t for t in TARGETS if t not in left_out]
+
+
+@contextmanager
+def _user_errors() -> Iterator[None]:
+    """End a user error found before training (data too small, tracking store unusable): one line, exit 2."""
+    try:
+        yield
+    except (SplitError, TrackingStoreError) as err:
+        typer.echo(f"error: {err}", err=True)
+        raise typer.Exit(2) from err
+
+
+def _prepare(
+    settings: Settings, choice: TargetChoice, options: TrainOptions, console: Console
+) -> dict[Target, OfflineData]:
+    """Check every target's data, then the tracking store, before anything is trained or registered."""
+    with _user_errors():
+        targets = _targets(choice, settings, console)
+        data = load_checked(settings, targets, options.config, loader=load_offline)
+        check_tracking(settings)
+    return data
 
 
 def _progress(console: Console) -> Progress:
@@ -116,11 +143,12 @@ def train(
     options = TrainOptions(
         config_from_settings(settings, n_candidates=candidates, num_threads=threads, n_seeds=seeds), n_boot
     )
+    data = _prepare(settings, target, options, console)
     results = []
     with _progress(console) as progress:
-        for t in _targets(target, settings, console):
+        for t in data:
             task = progress.add_task(f"training {t}: baseline vs enriched", total=None)
-            results.append(train_target(settings, t, catalog, options, loader=load_offline))
+            results.append(train_target(settings, t, catalog, options, loader=loader_of(data)))
             progress.update(task, description=f"trained {t}", completed=1, total=1)
     console.print(_summary_table(results))
     for comp, _ in results:
@@ -133,11 +161,12 @@ def _decision_table(decisions: list[Decision]) -> Table:
     for col in ("target", "outcome", "challenger", "champion before -> after", "reasons"):
         table.add_column(col)
     for d in decisions:
+        moved = f"{d.champion_before} -> {d.champion_after}"
         table.add_row(
             d.target,
             d.outcome,
-            str(d.challenger_version),
-            f"{d.champion_before} -> {d.champion_after}",
+            str(d.challenger_version or "-"),
+            f"{d.champion_before or '-'} (unchanged)" if d.outcome == "failed" else moved,
             "; ".join(d.reasons),
         )
     return table
@@ -149,13 +178,37 @@ def _tolerance(value: float) -> float:
     return value
 
 
+def _hint(unknown: list[str], valid: list[str]) -> str:
+    """``did you mean ...`` for the first unknown name with a close valid one."""
+    for name in unknown:
+        close = difflib.get_close_matches(name, valid, n=3)
+        if close:
+            return f"; did you mean {' or '.join(close)} for {name}?"
+    return ""
+
+
 def _known_features(names: list[str] | None) -> list[str] | None:
-    unknown = unknown_features(names or [], load_catalog())
+    catalog = load_catalog()
+    unknown = unknown_features(names or [], catalog)
     if unknown:
         raise typer.BadParameter(
             f"not a feature of the catalog: {', '.join(unknown)} (see `csat features list`)"
+            + _hint(unknown, list(catalog.features))
         )
     return names
+
+
+def _known_in_store(names: list[str], data: dict[Target, OfflineData]) -> None:
+    """Refuse ``--accept-drift`` names (custom ``crm_`` columns) that no frame of the store has."""
+    manifests = [d.manifest for d in data.values()]
+    unknown = unknown_features(names, load_catalog(), manifests)
+    if unknown:
+        extras = [c for c in store_columns(manifests) if c.startswith("crm_")]
+        raise typer.BadParameter(
+            f"not a feature of the catalog or a column of the store: {', '.join(unknown)} (the store's CRM "
+            f"columns: {', '.join(extras) or 'none'}; see `csat features list`)" + _hint(unknown, extras),
+            param_hint="'--accept-drift'",
+        )
 
 
 @app.command()
@@ -187,32 +240,73 @@ def retrain(
 ) -> None:
     """Rebuild features, train a challenger and promote it to champion only through the gates.
 
-    Exit code 0: promoted or kept; 3: a gate refused the challenger; 1: error (champion unchanged); 2: bad
-    options.
+    Exit code 0: promoted or kept; 3: a gate refused the challenger; 1: a target failed with an error (its
+    champion unchanged; each target's outcome is reported); 2: bad options, or a store, tracking store or data
+    that cannot be used (found before anything is trained).
     """
+    if as_of is not None and not rebuild:
+        raise typer.BadParameter(
+            "--as-of needs a rebuild (it dates the rebuilt online store): drop --no-rebuild or --as-of",
+            param_hint="'--as-of'",
+        )
     settings = _settings(ctx)
     console = Console()
     gate = GateConfig(auc_tolerance=tolerance, accepted_drift=tuple(accept_drift or ()))
     options = TrainOptions(
         config_from_settings(settings, n_candidates=candidates, num_threads=threads, n_seeds=seeds), n_boot
     )
-    decisions: list[Decision] = []
-    try:
-        catalog = load_catalog()
-        with _progress(console) as progress:
-            if rebuild:
-                task = progress.add_task("rebuilding the feature store", total=None)
-                rebuild_store(settings, as_of=as_of.date() if as_of else None, console=console)
-                progress.update(task, completed=1, total=1)
-            for t in _targets(target, settings, console):
-                task = progress.add_task(f"retraining {t}", total=None)
-                decisions.append(retrain_target(settings, t, catalog, options, gate, loader=load_offline))
-                progress.update(task, description=f"{t}: {decisions[-1].outcome}", completed=1, total=1)
-    except Exception as exc:  # any failure is an error exit; the champion is untouched
-        console.print(f"[red]retrain failed: {type(exc).__name__}: {exc}; champion unchanged[/red]")
-        raise typer.Exit(EXIT_ERROR) from exc
+    if rebuild:
+        _rebuild(settings, as_of, console)
+    data = _prepare(settings, target, options, console)
+    _known_in_store(list(accept_drift or []), data)
+    decisions = _retrain_all(settings, data, options, gate, console)
     console.print(_decision_table(decisions))
+    for d in decisions:
+        if d.outcome == "failed":
+            console.print(f"[red]{'; '.join(d.reasons)}[/red]")
     raise typer.Exit(exit_code(decisions))
+
+
+def _rebuild(settings: Settings, as_of: datetime | None, console: Console) -> None:
+    """Rebuild the feature store; a failure ends the command (exit 1) before any target is retrained."""
+    from features.build import AsOfError
+    from features.contract.report import ContractError
+
+    try:
+        with _progress(console) as progress:
+            task = progress.add_task("rebuilding the feature store", total=None)
+            rebuild_store(settings, as_of=as_of.date() if as_of else None, console=console)
+            progress.update(task, completed=1, total=1)
+    except (AsOfError, ContractError):
+        raise  # the user's input (the date, the data): one line and exit 2, as for csat features build
+    except Exception as exc:  # nothing was trained: every champion is untouched
+        console.print(
+            f"[red]retrain failed while rebuilding the feature store: {type(exc).__name__}: {exc}; "
+            "no target retrained, every champion unchanged[/red]"
+        )
+        raise typer.Exit(EXIT_ERROR) from exc
+
+
+def _retrain_all(
+    settings: Settings,
+    data: dict[Target, OfflineData],
+    options: TrainOptions,
+    gate: GateConfig,
+    console: Console,
+) -> list[Decision]:
+    """Retrain each target in turn; an error fails that target only (its champion untouched)."""
+    catalog = load_catalog()
+    decisions: list[Decision] = []
+    with _progress(console) as progress:
+        for t in data:
+            task = progress.add_task(f"retraining {t}", total=None)
+            try:
+                decision = retrain_target(settings, t, catalog, options, gate, loader=loader_of(data))
+            except Exception as exc:  # reported as this target's outcome; the others go on
+                decision = failed(t, exc)
+            decisions.append(decision)
+            progress.update(task, description=f"{t}: {decision.outcome}", completed=1, total=1)
+    return decisions
 
 
 @app.command()

@@ -132,12 +132,16 @@ def targets_left_out(settings: Settings, targets: list[Target]) -> dict[Target, 
     return {t: reason for t, reason in found.items() if reason is not None}
 
 
-def unknown_features(names: list[str], catalog: FeatureCatalog) -> list[str]:
+def unknown_features(
+    names: list[str], catalog: FeatureCatalog, manifests: list[dict[str, Any]] | None = None
+) -> list[str]:
     """The names that are neither catalog features nor custom ``crm_`` account features.
 
     Args:
         names: feature names a user gave.
         catalog: the feature catalog.
+        manifests: offline store manifests; when given, a ``crm_`` name must be a column of one of them
+            (without them, before the store is read, any ``crm_`` name passes).
 
     Returns:
         The unknown ones, in the order given.
@@ -145,7 +149,23 @@ def unknown_features(names: list[str], catalog: FeatureCatalog) -> list[str]:
     """
     from features.catalog import EXTRA_PREFIX
 
-    return [n for n in names if n not in catalog.features and not n.startswith(EXTRA_PREFIX)]
+    if manifests is None:
+        return [n for n in names if n not in catalog.features and not n.startswith(EXTRA_PREFIX)]
+    columns = set(store_columns(manifests))
+    return [n for n in names if n not in catalog.features and n not in columns]
+
+
+def store_columns(manifests: list[dict[str, Any]]) -> list[str]:
+    """Feature columns of the given offline store manifests, sorted.
+
+    Args:
+        manifests: offline store manifests.
+
+    Returns:
+        Every feature column any of them lists.
+
+    """
+    return sorted({c for m in manifests for cols in m.get("features", {}).values() for c in cols})
 
 
 def rebuild_store(settings: Settings, as_of: date | None = None, console: Any = None) -> None:

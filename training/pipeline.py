@@ -5,6 +5,7 @@ Pure computation: no MLflow here (``training.tracking`` records what this return
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -28,12 +29,13 @@ from training.evaluate import (
     point_metrics,
 )
 from training.explain import ShapSummary, summarize
-from training.split import TimeSplit, time_split
+from training.split import SplitError, TimeSplit, min_monthly_cutoffs, time_split
 from training.train import FittedModel, TrainConfig, fit_feature_set, refit_with_seed, sample_candidates
 
 BASE_SET, NEW_SET = "baseline", "enriched"
 REGISTERED_NAMES: dict[str, str] = {"csat": "csat-satisfaction", "churn": "csat-churn"}
 LEAKAGE_AUC = 0.995
+MIN_CLASS_ROWS = 5  # examples of each class every period needs (threshold, calibration, AUC)
 
 
 class LeakageError(ValueError):
@@ -203,6 +205,74 @@ def _other_seeds(
     return probs, thresholds
 
 
+def split_for(data: OfflineData, config: TrainConfig) -> TimeSplit:
+    """The time split :func:`compare` uses for a target, checked to hold both classes in every period.
+
+    Cheap (no model is fitted), so commands call it for every target before training any.
+
+    Args:
+        data: the target's offline frame and manifest.
+        config: training configuration (period shares).
+
+    Returns:
+        The split, with positions into ``data.frame`` as it is ordered.
+
+    Raises:
+        SplitError: the frame is empty, its history is too short for the label horizon, or a period lacks
+            ``MIN_CLASS_ROWS`` examples of a class; the message names the target and what is too small.
+        ValueError: a churn manifest without ``horizon_days``.
+
+    """
+    frame, target = data.frame.reset_index(drop=True), data.target
+    if frame.empty:
+        raise SplitError(f"{target}: the offline frame has no examples (more accounts or months of history)")
+    horizon, valid_frac, test_frac = 0, config.valid_frac, config.test_frac
+    if target == "churn":
+        if not data.manifest.get("horizon_days"):
+            raise ValueError("churn manifest lacks horizon_days: cannot purge overlapping label windows")
+        horizon = int(data.manifest["horizon_days"])
+        valid_frac, test_frac = config.churn_valid_frac, config.churn_test_frac
+    try:
+        split = time_split(frame["as_of"], valid_frac=valid_frac, test_frac=test_frac, horizon_days=horizon)
+    except SplitError as err:
+        raise SplitError(_split_problem(target, frame["as_of"], horizon, valid_frac, test_frac)) from err
+    _check_classes(target, frame, split)
+    return split
+
+
+def _split_problem(target: str, as_of: pd.Series, horizon: int, valid_frac: float, test_frac: float) -> str:
+    """Why a target's cutoffs cannot fill three periods: for a horizon, monthly cutoffs needed vs present."""
+    times = pd.to_datetime(as_of)
+    if horizon <= 0:
+        return (
+            f"{target}: too little data to split into train, validation and test periods "
+            f"({len(times)} examples at {times.nunique()} distinct times; more accounts or months of history)"
+        )
+    need = min_monthly_cutoffs(horizon, valid_frac=valid_frac, test_frac=test_frac)
+    have = times.dt.to_period("M").nunique()
+    label_months = math.ceil(horizon / 30.44)
+    needed = f"about {need - 1 + label_months} months ({need} monthly cutoffs)" if need else "more"
+    span = f"{times.min():%Y-%m} to {times.max():%Y-%m}"
+    return (
+        f"{target}: not enough months of history for its {horizon}-day horizon plus validation and test "
+        f"periods (each separated by the horizon): it needs {needed}, the store has about "
+        f"{have - 1 + label_months} months ({have} monthly cutoffs, {span})"
+    )
+
+
+def _check_classes(target: str, frame: pd.DataFrame, split: TimeSplit) -> None:
+    """Raise a :class:`SplitError` naming the period when one holds too few examples of a class."""
+    for name, idx in (("train", split.train), ("validation", split.valid), ("test", split.test)):
+        y = frame["label"].to_numpy(int)[idx]
+        pos, neg = int(y.sum()), int(len(y) - y.sum())
+        if min(pos, neg) < MIN_CLASS_ROWS:
+            raise SplitError(
+                f"{target}: too little data: the {name} period has {len(y)} examples ({pos} positive, "
+                f"{neg} negative); each period needs at least {MIN_CLASS_ROWS} of each class (more accounts "
+                "or months of history)"
+            )
+
+
 def compare(
     data: OfflineData,
     catalog: FeatureCatalog,
@@ -225,21 +295,14 @@ def compare(
 
     Raises:
         LeakageError: a feature leaks the label.
+        SplitError: the data is too small or too short to split (see :func:`split_for`).
         ValueError: a churn manifest without ``horizon_days``.
 
     """
     frame = data.frame.reset_index(drop=True)
     data = OfflineData(data.target, frame, data.manifest)
-    horizon, valid_frac, test_frac = 0, config.valid_frac, config.test_frac
-    if data.target == "churn":
-        if not data.manifest.get("horizon_days"):
-            raise ValueError("churn manifest lacks horizon_days: cannot purge overlapping label windows")
-        horizon, valid_frac, test_frac = (
-            int(data.manifest["horizon_days"]),
-            config.churn_valid_frac,
-            config.churn_test_frac,
-        )
-    split = time_split(frame["as_of"], valid_frac=valid_frac, test_frac=test_frac, horizon_days=horizon)
+    split = split_for(data, config)
+    horizon = split.horizon_days
     sets = model_feature_sets(data.manifest, catalog)
     notes: list[str] = []
     missing = data.manifest.get("groups_missing") or []

@@ -1,8 +1,9 @@
 """``csat retrain``: rebuild features, train a challenger, and move ``champion`` only through the gates.
 
 Exit codes (see :func:`exit_code`): 0 when every target was promoted or kept, 3 when a gate refused a
-challenger for at least one target, 1 on any error (the champion alias is then untouched), 2 for usage errors
-(Typer's own).
+challenger for at least one target, 1 when a target failed with an error (that target's champion alias is then
+untouched; the other targets are still retrained and reported), 2 for usage errors (bad options, a store or
+tracking store that cannot be used, data too small to split: found before anything is trained).
 
 Order of work per target, chosen so that an error or interruption at any point leaves ``champion`` as it was:
 train and register the challenger (alias ``challenger`` only), load the current champion, score both on the
@@ -28,7 +29,7 @@ from training.train import Calibrator, prepare_matrix
 from training.workflow import TrainOptions, train_target
 
 EXIT_OK, EXIT_ERROR, EXIT_REFUSED = 0, 1, 3
-Outcome = Literal["promoted", "kept", "refused"]
+Outcome = Literal["promoted", "kept", "refused", "failed"]
 
 
 @dataclass(frozen=True)
@@ -291,6 +292,22 @@ def retrain_target(
     return decision
 
 
+def failed(target: Target, err: Exception, champion: str | None = None) -> Decision:
+    """The decision of a target whose retrain stopped with an error: its champion stays where it was.
+
+    Args:
+        target: ``csat`` or ``churn``.
+        err: the error.
+        champion: the champion version, when known.
+
+    Returns:
+        A ``failed`` decision whose reason names the target and the error.
+
+    """
+    why = f"{target} failed: {type(err).__name__}: {err}; its champion is unchanged"
+    return Decision(target, "failed", None, champion, champion, [why])
+
+
 def exit_code(decisions: list[Decision]) -> int:
     """Process exit code for a set of decisions.
 
@@ -298,7 +315,11 @@ def exit_code(decisions: list[Decision]) -> int:
         decisions: one per target.
 
     Returns:
-        ``EXIT_REFUSED`` (3) when any gate refused, else ``EXIT_OK`` (0).
+        ``EXIT_ERROR`` (1) when any target failed, else ``EXIT_REFUSED`` (3) when any gate refused, else
+        ``EXIT_OK`` (0).
 
     """
-    return EXIT_REFUSED if any(d.outcome == "refused" for d in decisions) else EXIT_OK
+    outcomes = {d.outcome for d in decisions}
+    if "failed" in outcomes:
+        return EXIT_ERROR
+    return EXIT_REFUSED if "refused" in outcomes else EXIT_OK

@@ -93,6 +93,8 @@ def time_split(
 
     """
     times = pd.to_datetime(as_of).to_numpy()
+    if len(times) == 0:
+        raise SplitError("no examples to split")
     horizon = np.timedelta64(int(horizon_days), "D")
     test_start = _period_start(times, test_frac)
     test = np.flatnonzero(times >= test_start)
@@ -139,3 +141,28 @@ def account_folds(
     """
     folds = StratifiedGroupKFold(n_splits=n_splits, shuffle=True, random_state=seed)
     return list(folds.split(np.zeros(len(labels)), labels, groups=accounts))
+
+
+def min_monthly_cutoffs(
+    horizon_days: int, *, valid_frac: float, test_frac: float, limit: int = 240
+) -> int | None:
+    """Fewest monthly cutoffs (equally many examples each) :func:`time_split` can divide into three periods.
+
+    Args:
+        horizon_days: label horizon.
+        valid_frac: share of rows in the validation period.
+        test_frac: share of rows in the test period.
+        limit: largest number of cutoffs tried.
+
+    Returns:
+        The number of cutoffs, or ``None`` when even ``limit`` is not enough.
+
+    """
+    for n in range(3, limit + 1):
+        as_of = pd.Series(pd.date_range("2000-01-01", periods=n, freq="MS"))
+        try:
+            time_split(as_of, valid_frac=valid_frac, test_frac=test_frac, horizon_days=horizon_days)
+        except SplitError:
+            continue
+        return n
+    return None

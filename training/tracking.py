@@ -92,6 +92,48 @@ def connect(settings: Settings) -> Any:
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
+class TrackingStoreError(ValueError):
+    """Raised when the MLflow tracking store of the settings cannot be used."""
+
+
+@contextmanager
+def _no_http_retries() -> Iterator[None]:
+    """Fail a request to an unreachable tracking server at once instead of retrying for minutes."""
+    import os
+
+    knobs = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
+    old = {k: os.environ.get(k) for k in knobs}
+    os.environ.update({k: v for k, v in knobs.items() if old[k] is None})
+    try:
+        yield
+    finally:
+        for k, v in old.items():
+            if v is None:
+                os.environ.pop(k, None)
+
+
+def check_tracking(settings: Settings) -> None:
+    """Make sure the tracking and registry store answers, before a command spends time training.
+
+    Args:
+        settings: the project settings (``mlflow_tracking_uri``, ``mlflow_artifact_root``).
+
+    Raises:
+        TrackingStoreError: the store cannot be used; one line naming the URI, where it is set and why.
+
+    """
+    uri = settings.mlflow_tracking_uri
+    try:
+        with _no_http_retries():
+            connect(settings).search_experiments(max_results=1)
+    except Exception as err:  # MLflow raises many types here (unsupported scheme, OS, HTTP, database)
+        why = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+        raise TrackingStoreError(
+            f"cannot use the MLflow tracking store {uri!r} (setting mlflow_tracking_uri, environment "
+            f"CSAT_MLFLOW_TRACKING_URI): {why}"
+        ) from err
+
+
 def experiment_for(client: Any, settings: Settings, target: str) -> str:
     """Return the target's experiment id, creating it with its artifact location under the artifact root.
 
@@ -182,6 +224,7 @@ def _child_params(comparison: Comparison, name: str, commit: str) -> dict[str, A
         "monotone": json.dumps(res.model.monotone, sort_keys=True) if res.model.monotone else "none",
         "best_iteration": res.model.best_iteration,
         "n_candidates": comparison.config.n_candidates,
+        "n_seeds": comparison.config.n_seeds,
         "n_boot": comparison.n_boot,
         "cv_folds": comparison.config.cv_folds,
         **{f"split_{k}": v for k, v in comparison.split_summary.items()},

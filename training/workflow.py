@@ -5,8 +5,9 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from csat.settings import Settings
-from training.data import DataLoader, FeatureCatalog, Target, load_offline, load_truth
-from training.pipeline import Comparison, compare
+from training.data import DataLoader, FeatureCatalog, OfflineData, Target, load_offline, load_truth
+from training.pipeline import Comparison, compare, split_for
+from training.split import SplitError
 from training.tracking import TrainingRecord, record_training
 from training.train import TrainConfig
 
@@ -67,3 +68,49 @@ def train_target(
         settings, comparison, sample, first_becomes_champion=first_becomes_champion, run_tags=run_tags
     )
     return comparison, record
+
+
+def load_checked(
+    settings: Settings, targets: list[Target], config: TrainConfig, *, loader: DataLoader = load_offline
+) -> dict[Target, OfflineData]:
+    """Load every target's frame and check that each can be split, before anything is trained.
+
+    Args:
+        settings: the project settings.
+        targets: the targets a command works on.
+        config: training configuration (period shares).
+        loader: reads a target's offline frame.
+
+    Returns:
+        Target -> its frame and manifest, for ``train_target(..., loader=...)``.
+
+    Raises:
+        SplitError: one or more targets cannot be split; the message names each and why, and which targets
+            could be trained alone.
+
+    """
+    data = {t: loader(settings, t) for t in targets}
+    problems: list[str] = []
+    for d in data.values():
+        try:
+            split_for(d, config)
+        except SplitError as err:
+            problems.append(str(err))
+    if problems:
+        ok = [t for t in targets if not any(p.startswith(f"{t}:") for p in problems)]
+        hint = f"; nothing was trained (train the others alone with --target {ok[0]})" if ok else ""
+        raise SplitError("; ".join(problems) + hint)
+    return data
+
+
+def loader_of(data: dict[Target, OfflineData]) -> DataLoader:
+    """A loader that hands out frames already read by :func:`load_checked`.
+
+    Args:
+        data: target -> frame.
+
+    Returns:
+        The loader.
+
+    """
+    return lambda settings, target: data[target]

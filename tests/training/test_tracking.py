@@ -115,3 +115,15 @@ def test_registered_model_carries_what_serving_needs(trained_twice) -> None:
     test = comparison.frame.iloc[comparison.split.test]
     model = comparison.results["enriched"].model
     assert champion.booster.predict(model.matrix(test)) == pytest.approx(model.predict_raw(test))
+
+
+def test_baseline_and_enriched_runs_log_the_same_budget_side_by_side(trained_twice) -> None:
+    settings, (_, record), _, _ = trained_twice
+    client = tracking.connect(settings)
+    keys = ("n_candidates", "n_seeds", "n_boot")
+    budgets = {
+        name: {k: client.get_run(run_id).data.params.get(k) for k in keys}
+        for name, run_id in record.child_run_ids.items()
+    }
+    expected = {"n_candidates": "2", "n_seeds": str(FAST.config.n_seeds), "n_boot": str(FAST.n_boot)}
+    assert budgets == {"baseline": expected, "enriched": expected}
