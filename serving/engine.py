@@ -100,6 +100,7 @@ class Scorer:
         self.categorical: set[str] = {c for m in models.values() for c in m.spec.get("categorical", [])}
         self.words: dict[str, Words] = feature_words(names, manifest)
         self.layouts = {role: _layout(m.spec) for role, m in models.items()}
+        self.levels: dict[str, list[str]] = known_levels(models)
 
     def array(self, role: str, frame: pd.DataFrame) -> np.ndarray:
         """The fast input: one float matrix, categories as their training codes (as LightGBM codes them)."""
@@ -154,6 +155,16 @@ class Scorer:
         present = frame.reindex(columns=self.features)
         mask = present.isna().to_numpy()
         return [[self.features[j] for j in np.flatnonzero(row)] for row in mask]
+
+
+def known_levels(models: dict[str, ServedModel]) -> dict[str, list[str]]:
+    """Per categorical feature, the categories every model using it was trained with (in training order)."""
+    out: dict[str, list[str]] = {}
+    for m in models.values():
+        for name, levels in (m.spec.get("category_levels") or {}).items():
+            mine = [str(v) for v in levels]
+            out[name] = [v for v in out[name] if v in mine] if name in out else mine
+    return out
 
 
 def combined_band(results: dict[str, ModelResult]) -> np.ndarray:

@@ -10,6 +10,11 @@ BentoML also logs every client error at ERROR with its traceback, and a validati
 the input (``input_value=...``): a CSM id sent as a filter would land in the log.
 :class:`ClientErrorLogFilter` turns those records into one WARNING line naming the route and the kinds of
 error, never the input.
+
+A 503 the service raises on purpose (not ready, or the raw tables not there) says why and what to run
+(:func:`unavailable` records the reason for the middleware, which BentoML would otherwise replace by "An
+unexpected error has occurred"); it is logged once per change of reason, never a traceback per request.
+Starlette's own 404 and 405 answers (plain text) become ``{"error": ...}`` like every other error.
 """
 
 from __future__ import annotations
@@ -17,6 +22,7 @@ from __future__ import annotations
 import json
 import logging
 from collections.abc import Awaitable, Callable, MutableMapping
+from dataclasses import dataclass
 from typing import Any
 
 Message = MutableMapping[str, Any]
@@ -31,13 +37,13 @@ def log_client_error(scope: Message, what: str) -> None:
 
 
 class ErrorShapeMiddleware:
-    """Rewrite ``[{"error": ...}]`` 4xx bodies to ``{"error": ...}``; a 503 says why (:data:`UNAVAILABLE`)."""
+    """Every error answer as ``{"error": ...}``: 4xx bodies reshaped, a 503 says why (:data:`UNAVAILABLE`)."""
 
     def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
         self.app = app
 
     async def __call__(self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
-        """Buffer 4xx JSON responses, fix their shape, pass everything else through untouched."""
+        """Buffer 4xx and 503 responses, fix their shape, pass everything else through untouched."""
         if scope.get("type") != "http":
             await self.app(scope, receive, send)
             return
@@ -54,26 +60,80 @@ class ErrorShapeMiddleware:
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
-                body = unwrap(b"".join(chunks))
-                headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
-                reason = UNAVAILABLE.get(str(scope.get("path")))
-                if int(start["status"]) == 503 and reason is not None and GENERIC_ERROR.encode() in body:
-                    body = json.dumps({"error": reason}).encode()
-                    headers.append((b"retry-after", str(RETRY_AFTER_S).encode()))
-                headers.append((b"content-length", str(len(body)).encode()))
+                headers, body = reshape(str(scope.get("path")), start, b"".join(chunks))
                 await send({**start, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
 
         await self.app(scope, receive, wrapped)
 
 
-#: Why a route last answered 503, by path: the worker's state (raw tables loading, or missing), which
-#: BentoML replaces in the answer by "An unexpected error has occurred". Set by the service before it raises.
-UNAVAILABLE: dict[str, str] = {}
+@dataclass(frozen=True)
+class Unavailable:
+    """Why a route answers 503, in words for its callers, and whether retrying soon may help."""
+
+    reason: str
+    retry_after_s: int | None
+
+
+#: Why a route last answered 503, by path: the worker's state (not ready, raw tables loading or missing),
+#: which BentoML replaces in the answer by "An unexpected error has occurred". Set by :func:`unavailable`.
+UNAVAILABLE: dict[str, Unavailable] = {}
 RETRY_AFTER_S = 10
 #: BentoML's answer to every 5xx raised by an endpoint; only such an answer gets the reason (not, say, a 503
 #: of the server's own, for too many requests at once).
 GENERIC_ERROR = "An unexpected error has occurred"
+_LOGGED: dict[str, str] = {}  # route -> its latest 503 reason (a reason is logged when no route holds it)
+
+
+def unavailable(route: str, reason: str, retry_after_s: int | None = None) -> Exception:
+    """The exception a route raises to answer 503 with ``reason``; the reason is logged once per change.
+
+    Args:
+        route: the route's path (``/score``): where the middleware finds the reason.
+        reason: what is not available and what to run, in words for the caller (no server path).
+        retry_after_s: the ``Retry-After`` to send when waiting helps (a load under way), else ``None``.
+
+    Returns:
+        A BentoML ``ServiceUnavailable`` to raise; its traceback is kept out of the log.
+
+    """
+    from bentoml.exceptions import ServiceUnavailable
+
+    UNAVAILABLE[route] = Unavailable(reason, retry_after_s)
+    if reason not in _LOGGED.values():
+        log.warning("answering 503: %s", reason)
+    _LOGGED[route] = reason
+    return ServiceUnavailable(reason)
+
+
+def reshape(path: str, start: Message, body: bytes) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """The headers and body of a buffered error answer, in the service's ``{"error": ...}`` shape."""
+    headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
+    status = int(start["status"])
+    kind = dict(headers).get(b"content-type", b"").split(b";")[0].strip().lower()
+    known = UNAVAILABLE.get(path)
+    if status == 503 and known is not None and GENERIC_ERROR.encode() in body:
+        body = json.dumps({"error": known.reason}).encode()
+        if known.retry_after_s is not None:
+            headers.append((b"retry-after", str(known.retry_after_s).encode()))
+    elif kind == b"text/plain" and 400 <= status < 500:
+        body = json.dumps({"error": _plain_error(status, body, dict(headers).get(b"allow"))}).encode()
+        headers = [(k, v) for k, v in headers if k.lower() != b"content-type"]
+        headers.append((b"content-type", b"application/json"))
+    else:
+        body = unwrap(body)
+    headers.append((b"content-length", str(len(body)).encode()))
+    return headers, body
+
+
+def _plain_error(status: int, body: bytes, allow: bytes | None) -> str:
+    """The message of Starlette's plain-text 404 or 405 (or another plain 4xx) in words for the caller."""
+    if status == 404:
+        return "not found: no such route (the API's routes are listed at /docs.json)"
+    if status == 405:
+        allowed = f"; this route takes {allow.decode('latin-1')}" if allow else ""
+        return f"method not allowed{allowed}"
+    return body.decode("utf-8", "replace").strip() or f"HTTP {status}"
 
 
 def _rewritten(status: int) -> bool:
@@ -137,11 +197,16 @@ class JsonBodyMiddleware:
 
 
 class ClientErrorLogFilter(logging.Filter):
-    """Rewrite BentoML's record of a client error (4xx) as one WARNING line without the input or traceback."""
+    """Rewrite BentoML's record of a client error (4xx) as one WARNING line without the input or traceback.
+
+    A 503 raised through :func:`unavailable` is dropped: its reason was logged once when it changed.
+    """
 
     def filter(self, record: logging.LogRecord) -> bool:
-        """Keep every record; a client error's loses its traceback and names only the kinds of error."""
+        """Keep every other record; a client error's loses its traceback and names only the kinds of error."""
         exc = record.exc_info[1] if record.exc_info else None
+        if exc is not None and _recorded_unavailable(exc):
+            return False
         what = client_error_summary(exc) if exc is not None else None
         if what is None:
             return True
@@ -164,6 +229,13 @@ def client_error_summary(exc: BaseException) -> str | None:
     if isinstance(exc, BentoMLException) and int(exc.error_code.value) < 500:
         return f"{type(exc).__name__} ({int(exc.error_code.value)})"
     return None
+
+
+def _recorded_unavailable(exc: BaseException) -> bool:
+    """Whether ``exc`` is a 503 raised with a reason :func:`unavailable` recorded (and logged)."""
+    from bentoml.exceptions import ServiceUnavailable
+
+    return isinstance(exc, ServiceUnavailable) and str(exc) in {u.reason for u in UNAVAILABLE.values()}
 
 
 def quiet_client_errors() -> None:

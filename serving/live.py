@@ -134,8 +134,9 @@ class LiveFeatures:
     def _load_quietly(self) -> None:
         try:
             self.tables()
-        except Exception as err:  # logged; a later request retries the load
-            log.error("loading the raw tables for scoring at another date failed: %s", err)
+        except Exception as err:  # logged once per new reason; a later request retries the load
+            if str(err) != self.last_error:
+                log.error("loading the raw tables for scoring at another date failed: %s", err)
             with self._state:
                 self.last_error = str(err)
                 self._loader = None

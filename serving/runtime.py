@@ -28,7 +28,29 @@ class BadRequestError(ValueError):
 
 
 class LiveUnavailableError(RuntimeError):
-    """Scoring at another date cannot be done now (no raw tables, or they are still loading)."""
+    """Scoring at another date cannot be done now (no raw tables, or they are still loading).
+
+    Attributes:
+        transient: whether retrying soon may help (a load under way) rather than needing the operator.
+
+    """
+
+    def __init__(self, message: str, transient: bool = False) -> None:
+        super().__init__(message)
+        self.transient = transient
+
+
+#: Why scoring at another date is unavailable, in words for the caller (never the server's paths).
+NO_DATA_DIR = (
+    "scoring at another date needs the raw tables, and the service's raw data folder (CSAT_DATA_DIR) is"
+    " missing: put the raw tables `csat features build` reads there, or set CSAT_DATA_DIR to their folder"
+    " and restart the service"
+)
+RAW_TABLES_BROKEN = (
+    "the raw tables for scoring at another date could not be loaded (see the server log): run"
+    " `csat validate` on the service's raw data folder (CSAT_DATA_DIR) to see each problem"
+)
+RAW_TABLES_LOADING = "the raw tables for scoring at another date are loading; retry soon"
 
 
 @dataclass
@@ -82,7 +104,6 @@ class Runtime:
 
     def _driver(self, name: str, value: Any, contrib: float, bad_is_positive: bool) -> s.Driver:
         w = self.scorer.words[name]
-        raises = (contrib > 0) == bad_is_positive
         return s.Driver(
             feature=name,
             description=w.description,
@@ -90,7 +111,7 @@ class Runtime:
             feature_set=w.feature_set,
             value=_plain(value),
             contribution=float(contrib),
-            direction="raises risk" if raises else "lowers risk",
+            direction=direction(float(contrib), bad_is_positive),
         )
 
     def _drivers(self, role: str, row: pd.Series, contrib: np.ndarray, k: int | None) -> list[s.Driver]:
@@ -186,13 +207,11 @@ class Runtime:
         """
         self._check_not_after_store(as_of)
         if self.live is None or not self.live.available:
-            raise LiveUnavailableError("scoring at another date needs the raw tables (CSAT_DATA_DIR)")
+            raise LiveUnavailableError(NO_DATA_DIR)
         if not self.live.wait(LIVE_LOAD_WAIT_S):
-            if self.live.last_error is not None:
-                raise LiveUnavailableError(
-                    f"the raw tables for scoring at another date could not be loaded: {self.live.last_error}"
-                )
-            raise LiveUnavailableError("the raw tables for scoring at another date are loading; retry soon")
+            if self.live.last_error is not None:  # logged by the loader, with its detail
+                raise LiveUnavailableError(RAW_TABLES_BROKEN)
+            raise LiveUnavailableError(RAW_TABLES_LOADING, transient=True)
         known_ids = self.live.known(ids)
         known = list(dict.fromkeys(a for a in ids if a in known_ids))
         frame = self.live.frame(known, as_of) if known else pd.DataFrame(columns=["account_id"])
@@ -232,7 +251,13 @@ class Runtime:
         return s.RiskHistory(account_id=account_id, points=points, churn_trend=trend([p[3] for p in rows]))
 
     def score_rows(self, rows: list[s.FeatureRow], top_k: int) -> s.ScoreResponse:
-        """Score caller-supplied features; unknown feature names are a client error naming them."""
+        """Score caller-supplied features; a feature name or category the models do not know is refused.
+
+        Raises:
+            BadRequestError: an unknown feature name, a value of the wrong kind, or a category the models
+                were not trained with (the message names the row, the feature and the known categories).
+
+        """
         allowed = set(self.scorer.features)
         for i, row in enumerate(rows):
             bad = sorted(set(row.features) - allowed)
@@ -241,16 +266,27 @@ class Runtime:
                     f"rows[{i}].features: unknown feature name(s) {', '.join(repr(b) for b in bad[:10])}"
                 )
             for name, value in row.features.items():
-                if name in self.scorer.categorical and not isinstance(value, str | type(None)):
-                    raise BadRequestError(f"rows[{i}].features.{name}: expected category text")
-                if name not in self.scorer.categorical and isinstance(value, str):
-                    raise BadRequestError(f"rows[{i}].features.{name}: expected a number")
+                self._check_value(f"rows[{i}].features.{name}", name, value)
         records = [{"account_id": r.account_id, "as_of": None, **r.features} for r in rows]
         frame = pd.DataFrame.from_records(records).reindex(
             columns=["account_id", "as_of", *self.scorer.features]
         )
         results = self.answers(frame, "supplied", top_k, flag=True)
         return s.ScoreResponse(results=results, errors=[], model_versions=self.versions)
+
+    def _check_value(self, where: str, name: str, value: s.FeatureValue) -> None:
+        """Refuse a value the models cannot take for this feature (``None`` is always fine: missing)."""
+        if name not in self.scorer.categorical:
+            if isinstance(value, str):
+                raise BadRequestError(f"{where}: expected a number")
+            return
+        if value is None:
+            return
+        if not isinstance(value, str):
+            raise BadRequestError(f"{where}: expected category text")
+        known = self.scorer.levels.get(name)
+        if known is not None and value not in known:
+            raise BadRequestError(f"{where}: unknown category {value!r}; {_known_list(known)}")
 
     def explain(self, account_id: str) -> s.Explanation:
         """Every contribution of both models for one account, summed by group and by feature set."""
@@ -285,29 +321,33 @@ class Runtime:
             collaboration_share=collab,
         )
 
-    def at_risk(self, segment: str | None, region: str | None, csm: str | None, min_band: str, offset: int,
-                limit: int, **page: Any) -> s.AtRiskPage:  # fmt: skip
+    def at_risk(self, segment: str | None, region: str | None, csm: str | None, min_band: str | None,
+                offset: int, limit: int, **page: Any) -> s.AtRiskPage:  # fmt: skip
         """Ranked at-risk accounts, filtered, sorted, one page (the CSM id is a filter only, never shown).
 
         Args:
             segment: only this segment.
             region: only this region.
             csm: only accounts of this CSM id.
-            min_band: the lowest band listed.
+            min_band: the lowest band listed (``None``: medium, unless ``band`` is given).
             offset: rows skipped.
             limit: rows returned.
-            **page: the page's extras: ``band`` (exact band), ``csm_team``, ``search`` (name or id, any
-                case), ``sort`` (``risk``, ``churn``, ``satisfaction``, ``change`` or ``name``),
-                ``descending`` and ``with_facets``.
+            **page: the page's extras: ``band`` (exactly this band, whatever the default ``min_band``),
+                ``csm_team``, ``search`` (name or id, any case), ``sort`` (``risk``, ``churn``,
+                ``satisfaction``, ``change`` or ``name``), ``descending`` and ``with_facets``.
 
         Returns:
             The page; ``rank`` is the position in the filtered risk order whatever the sort.
 
+        Raises:
+            BadRequestError: ``band`` is below an explicit ``min_band`` (the two cannot both hold).
+
         """
+        lowest = _lowest_band(min_band, page.get("band"))
         table = self.risk_table()
         former = table["former"].to_numpy(dtype=bool)
         table = table[~former]
-        frame = _filter(table, segment, region, csm, min_band, page)
+        frame = _filter(table, segment, region, csm, lowest, page)
         frame = frame.sort_values("key", ascending=False, kind="stable")
         frame = frame.assign(rank=np.arange(1, len(frame) + 1))
         frame = _sort(frame, str(page.get("sort") or "risk"), bool(page.get("descending", True)))
@@ -420,6 +460,47 @@ class Runtime:
         )
 
 
+def direction(contrib: float, bad_is_positive: bool) -> s.Direction:
+    """How a contribution moves the risk: a zero one (an unused feature) is ``no effect``, neither way.
+
+    Args:
+        contrib: the feature's TreeSHAP contribution (log-odds of the model's label).
+        bad_is_positive: whether the model's label is the bad outcome (churn) rather than the good one.
+
+    Returns:
+        ``raises risk``, ``lowers risk`` or ``no effect``.
+
+    """
+    if contrib == 0.0:
+        return "no effect"
+    return "raises risk" if (contrib > 0) == bad_is_positive else "lowers risk"
+
+
+def _lowest_band(min_band: str | None, band: str | None) -> str:
+    """The lowest band the list keeps: ``band`` overrides the default, and must not be below ``min_band``."""
+    if band is None:
+        return min_band or DEFAULT_MIN_BAND
+    if min_band is not None and BAND_RANK[band] < BAND_RANK[min_band]:
+        raise BadRequestError(
+            f"band: {band!r} is below min_band {min_band!r}, so nothing could match; send band alone"
+            " (exactly that band) or a min_band at or below it"
+        )
+    return band
+
+
+#: A feature's known categories are listed in a client error only up to this many.
+MAX_LISTED_LEVELS = 20
+
+
+def _known_list(known: list[str]) -> str:
+    """The known categories for an error message (all when few, else how many), and how to send missing."""
+    if len(known) <= MAX_LISTED_LEVELS:
+        shown = f"known: {', '.join(repr(k) for k in known)}" if known else "no category is known"
+    else:
+        shown = f"the models know {len(known)} categories (see the training data)"
+    return f"{shown}; send null if the value is not known"
+
+
 def _not_scored_at(known: bool, as_of: date) -> str:
     return f"not yet a customer on {as_of}" if known else "unknown account_id"
 
@@ -472,6 +553,8 @@ def _sum_by(drivers: list[s.Driver], attr: str, total: float) -> list[s.GroupSha
 
 
 BAND_RANK = {"low": 0, "medium": 1, "high": 2}
+#: The lowest band the at-risk list shows when the caller names neither ``min_band`` nor ``band``.
+DEFAULT_MIN_BAND = "medium"
 TABLE_COLUMNS = [
     "account_id",
     "segment",

@@ -1,7 +1,8 @@
 """Request and response bodies of the service.
 
 What a request must name (the accounts, the rows) is required: its examples are shown on the OpenAPI page,
-never used in place of a missing field.
+never used in place of a missing field. Counts and flags are strict JSON types: ``top_k: true``,
+``limit: "20"`` or ``live: "yes"`` is a client error naming the field, never coerced.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ Band = Literal["low", "medium", "high"]
 Source = Literal["store", "stored_scores", "supplied", "raw_at_date"]
 Trend = Literal["rising", "falling", "flat"]
 SortKey = Literal["risk", "churn", "satisfaction", "change", "name"]
+Direction = Literal["raises risk", "lowers risk", "no effect"]
 EXAMPLE_IDS = ["A000001", "A000002"]  # the simulator's first accounts: examples on the OpenAPI page
 AccountIds = Annotated[list[AccountId], Field(min_length=1, max_length=MAX_ACCOUNTS, examples=[EXAMPLE_IDS])]
 
@@ -55,7 +57,9 @@ class Driver(BaseModel):
     feature_set: str
     value: float | str | None
     contribution: float
-    direction: Literal["raises risk", "lowers risk"]
+    direction: Direction = Field(
+        description="'no effect' for a contribution of zero (the trees did not use the feature for this row)."
+    )
 
 
 class ModelScore(BaseModel):
@@ -225,8 +229,10 @@ class ScoreRequest(Strict):
     account_ids: AccountIds = Field(
         description=f"Account ids (at most {MAX_ACCOUNTS}); unknown ones are reported per item."
     )
-    top_k: int = Field(5, ge=1, le=MAX_TOP, description="Drivers per model.")
-    live: bool = Field(False, description="Compute from the online store even when a batch score is stored.")
+    top_k: int = Field(5, ge=1, le=MAX_TOP, strict=True, description="Drivers per model.")
+    live: bool = Field(
+        False, strict=True, description="Compute from the online store even when a batch score is stored."
+    )
     as_of: AsOfDate | None = Field(
         None,
         description="Score as of this date instead (features from the raw tables, data strictly before it).",
@@ -250,7 +256,7 @@ class FeaturesRequest(Strict):
         max_length=MAX_ACCOUNTS,
         description="At most 100.",
     )
-    top_k: int = Field(5, ge=1, le=MAX_TOP, description="Drivers per model.")
+    top_k: int = Field(5, ge=1, le=MAX_TOP, strict=True, description="Drivers per model.")
 
 
 class ExplainRequest(Strict):
@@ -265,17 +271,21 @@ class AtRiskRequest(Strict):
     segment: Annotated[str, Field(max_length=64)] | None = None
     region: Annotated[str, Field(max_length=64)] | None = None
     csm_id: Annotated[str, Field(max_length=64)] | None = None
-    min_band: Band = "medium"
-    offset: int = Field(0, ge=0, le=1_000_000)
-    limit: int = Field(20, ge=1, le=MAX_PAGE)
-    band: Band | None = Field(None, description="Only this band (on top of min_band).")
+    min_band: Band | None = Field(
+        None, description="The lowest band listed; medium when neither min_band nor band is given."
+    )
+    offset: int = Field(0, ge=0, le=1_000_000, strict=True)
+    limit: int = Field(20, ge=1, le=MAX_PAGE, strict=True)
+    band: Band | None = Field(
+        None, description="Only this band (then min_band, if given, may not be above it: a 400)."
+    )
     csm_team: Annotated[str, Field(max_length=64)] | None = None
     search: Annotated[str, Field(max_length=64)] | None = Field(
         None, description="Part of the account's name or id, any case."
     )
     sort: SortKey = Field("risk", description="risk (rank), churn, satisfaction, change or name.")
-    descending: bool = Field(True, description="Largest first (for name: Z to A).")
-    with_facets: bool = Field(False, description="Also return the values the filters offer.")
+    descending: bool = Field(True, strict=True, description="Largest first (for name: Z to A).")
+    with_facets: bool = Field(False, strict=True, description="Also return the values the filters offer.")
 
 
 class EmptyRequest(Strict):
@@ -286,7 +296,7 @@ class HistoryRequest(Strict):
     """One account's stored score history."""
 
     account_id: AccountId = Field(examples=[EXAMPLE_IDS[0]])
-    limit: int = Field(50, ge=1, le=1000)
+    limit: int = Field(50, ge=1, le=1000, strict=True)
 
 
 class HistoryPoint(BaseModel):

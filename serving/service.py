@@ -7,14 +7,20 @@ come from the online store named by the settings (``CSAT_STORE_DIR``). Both are 
 from __future__ import annotations
 
 import logging
-from typing import Annotated, Literal
+from typing import Annotated
 
 import bentoml
-from bentoml.exceptions import InvalidArgument, NotFound, ServiceUnavailable
+from bentoml.exceptions import InvalidArgument, NotFound
 from pydantic import Field
 
 from serving import schemas as s
-from serving.errors import UNAVAILABLE, ErrorShapeMiddleware, JsonBodyMiddleware, quiet_client_errors
+from serving.errors import (
+    RETRY_AFTER_S,
+    ErrorShapeMiddleware,
+    JsonBodyMiddleware,
+    quiet_client_errors,
+    unavailable,
+)
 from serving.models import MODEL_NAMES
 from serving.page.app import PAGE, PREFIX, OpenShellMiddleware
 from serving.security import TokenMiddleware
@@ -31,25 +37,30 @@ class CsatService:
     churn_model = bentoml.models.BentoModel(f"{MODEL_NAMES['churn']}:latest")
 
     def __init__(self) -> None:
-        from serving.loading import load_runtime
+        from serving.loading import NotReadyError, load_runtime
 
         quiet_client_errors()  # a client error is one log line, never its input (a CSM id filter, say)
         self.runtime = None
-        self.problem = ""
-        try:
-            self.runtime = load_runtime({"satisfaction": self.satisfaction_model, "churn": self.churn_model})
-            self.runtime.risk_table()  # the page's list: every account scored and explained once, at start-up
-        except Exception as err:  # stays alive and not ready; /readyz says 503
-            self.problem = f"{type(err).__name__}: {err}"
-            log.error("service not ready: %s", self.problem)
+        self.problem = ""  # why not ready, in words for callers: every route's 503 says it
+        try:  # the page's list too: every account scored and explained once, at start-up
+            self.runtime = load_runtime(lambda: {"satisfaction": self.satisfaction_model,
+                                                 "churn": self.churn_model})  # fmt: skip
+        except NotReadyError as err:  # stays alive and not ready; /readyz says 503
+            self.problem = str(err)
+            cause = f" ({type(err.__cause__).__name__}: {err.__cause__})" if err.__cause__ else ""
+            log.error("service not ready: %s%s", err, cause)  # once per worker, with the detail
+        except Exception:  # a step load_runtime does not name: the detail goes to the log only
+            self.problem = "the service failed to start: see the server log, fix the cause and restart"
+            log.exception("service not ready")
 
     def __is_ready__(self) -> bool:
         """Ready only once both models and the online store are loaded."""
         return self.runtime is not None
 
-    def _rt(self):  # noqa: ANN202
+    def _rt(self, route: str):  # noqa: ANN202
+        """The runtime, or a 503 on ``route`` saying what is not ready and what to run."""
         if self.runtime is None:
-            raise ServiceUnavailable("models or online store not loaded")
+            raise unavailable(route, f"service not ready: {self.problem}")
         return self.runtime
 
     @bentoml.api(route="/score", input_spec=s.ScoreRequest)
@@ -68,16 +79,13 @@ class CsatService:
         from serving.runtime import BadRequestError, LiveUnavailableError
 
         if as_of is None:
-            return self._rt().score_ids(list(account_ids), top_k, live)
+            return self._rt("/score").score_ids(list(account_ids), top_k, live)
         try:
-            return self._rt().score_at(list(account_ids), top_k, as_of)
+            return self._rt("/score").score_at(list(account_ids), top_k, as_of)
         except BadRequestError as err:
             raise InvalidArgument(str(err)) from err
-        except LiveUnavailableError as err:
-            UNAVAILABLE["/score"] = str(
-                err
-            )  # BentoML answers a 503 without its message: the middleware adds it
-            raise ServiceUnavailable(str(err)) from err
+        except LiveUnavailableError as err:  # BentoML drops a 503's message: the middleware puts it back
+            raise unavailable("/score", str(err), RETRY_AFTER_S if err.transient else None) from err
 
     @bentoml.api(
         route="/score_batch",
@@ -95,7 +103,7 @@ class CsatService:
         Requests arriving together are scored as one batch (BentoML's adaptive batching); each caller gets its
         own items back, in order. Unknown ids are answered with an error item.
         """
-        return self._rt().score_each(list(account_ids))
+        return self._rt("/score_batch").score_each(list(account_ids))
 
     @bentoml.api(route="/score_features", input_spec=s.FeaturesRequest)
     def score_features(
@@ -107,7 +115,7 @@ class CsatService:
         from serving.runtime import BadRequestError
 
         try:
-            return self._rt().score_rows(list(rows), top_k)
+            return self._rt("/score_features").score_rows(list(rows), top_k)
         except BadRequestError as err:
             raise InvalidArgument(str(err)) from err
 
@@ -115,7 +123,7 @@ class CsatService:
     def explain(self, account_id: s.AccountId) -> s.Explanation:
         """Every contribution for one account, summed by group and by feature set."""
         try:
-            return self._rt().explain(account_id)
+            return self._rt("/explain").explain(account_id)
         except LookupError as err:
             raise NotFound("account_id: unknown account") from err
 
@@ -123,7 +131,7 @@ class CsatService:
     def history(self, account_id: s.AccountId, limit: int = 50) -> s.RiskHistory:
         """Stored batch scores of one account, oldest first, with its churn-risk trend."""
         try:
-            return self._rt().history(account_id, limit)
+            return self._rt("/history").history(account_id, limit)
         except LookupError as err:
             raise NotFound("account_id: unknown account") from err
 
@@ -133,7 +141,7 @@ class CsatService:
         segment: Annotated[str, Field(max_length=64)] | None = None,
         region: Annotated[str, Field(max_length=64)] | None = None,
         csm_id: Annotated[str, Field(max_length=64)] | None = None,
-        min_band: Literal["low", "medium", "high"] = "medium",
+        min_band: s.Band | None = None,
         offset: Annotated[int, Field(ge=0, le=1_000_000)] = 0,
         limit: Annotated[int, Field(ge=1, le=s.MAX_PAGE)] = 20,
         band: s.Band | None = None,
@@ -143,11 +151,19 @@ class CsatService:
         descending: bool = True,
         with_facets: bool = False,
     ) -> s.AtRiskPage:
-        """Accounts at risk, worst first (or sorted), filtered by segment, region, CSM, team, band or name."""
-        return self._rt().at_risk(
-            segment, region, csm_id, min_band, offset, limit, band=band, csm_team=csm_team, search=search,
-            sort=sort, descending=descending, with_facets=with_facets,
-        )  # fmt: skip
+        """Accounts at risk, worst first (or sorted), filtered by segment, region, CSM, team, band or name.
+
+        ``band`` lists exactly that band; without it, ``min_band`` (default medium) is the lowest band listed.
+        """
+        from serving.runtime import BadRequestError
+
+        try:
+            return self._rt("/at_risk").at_risk(
+                segment, region, csm_id, min_band, offset, limit, band=band, csm_team=csm_team, search=search,
+                sort=sort, descending=descending, with_facets=with_facets,
+            )  # fmt: skip
+        except BadRequestError as err:
+            raise InvalidArgument(str(err)) from err
 
     @bentoml.api(route="/account_view", input_spec=s.AccountViewRequest)
     def account_view(self, account_id: s.AccountId) -> s.AccountView:
@@ -155,18 +171,20 @@ class CsatService:
         from serving.page.view import build_view
 
         try:
-            return build_view(self._rt(), account_id)
+            return build_view(self._rt("/account_view"), account_id)
         except LookupError as err:
             raise NotFound("account_id: unknown account") from err
 
     @bentoml.api(route="/model_info", input_spec=s.EmptyRequest)
     def model_info(self) -> s.ModelInfo:
         """Served model versions, feature-set version, training dates and test metrics."""
-        return self._rt().info()
+        return self._rt("/model_info").info()
 
 
+# The first added is the outermost: a request meets them in this order.
 CsatService.add_asgi_middleware(ErrorShapeMiddleware)  # type: ignore[attr-defined]
-CsatService.add_asgi_middleware(JsonBodyMiddleware, page_prefix=PREFIX)  # type: ignore[attr-defined]
 # outside the token check: the page's static shell (no data) opens without a token; its data calls need one
 CsatService.add_asgi_middleware(OpenShellMiddleware)  # type: ignore[attr-defined]
 CsatService.add_asgi_middleware(TokenMiddleware)  # type: ignore[attr-defined]
+# inside the token check: a caller without the token learns 401, not what the route would accept
+CsatService.add_asgi_middleware(JsonBodyMiddleware, page_prefix=PREFIX)  # type: ignore[attr-defined]

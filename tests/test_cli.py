@@ -188,4 +188,5 @@ def test_retrain_with_an_online_date_before_the_data_is_a_usage_error(
     write_world(tmp_path / "data" / "raw", make_world(), "parquet")
     code, err = _csat(["retrain", "--as-of", "2000-01-01"], tmp_path, monkeypatch, capsys)
     assert code == 2
-    assert err.strip().splitlines()[-1].startswith("error: --as-of 2000-01-01 is on or before the data's first")
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: --as-of 2000-01-01 is on or before the data's first")

@@ -161,7 +161,7 @@ RULES = (
         ),
         lambda v: (v["reply_hours_avg_90d"] or 0) > 24 or _lt(v["replied_24h_share_90d"], 0.7),
         lambda v: (
-            f"Slow replies: {_count(v['reply_hours_avg_90d'])} hours on average, "
+            f"Slow replies: {_quantity(v['reply_hours_avg_90d'], 'hour')} on average, "
             f"{_share(v['replied_24h_share_90d'])} answered within a day (90 days). "
             "Answer this customer faster."
         ),
@@ -204,8 +204,8 @@ RULES = (
             or v["days_since_last_interaction"] is None
         ),
         lambda v: (
-            f"Less contact overall: {_count(v['customer_interactions_28d'])} emails, meetings, calls and "
-            f"chats in the last 28 days ({_signed_count(v['customer_interactions_trend_28d'])} against the "
+            f"Less contact overall: {_interactions(v['customer_interactions_28d'])} "
+            f"in the last 28 days ({_signed_count(v['customer_interactions_trend_28d'])} against the "
             f"28 before); last interaction {_days(v['days_since_last_interaction'])}. "
             "Check in on their goals and plans."
         ),
@@ -280,15 +280,44 @@ def _share(v: float | None) -> str:
     return "unknown share" if v is None else f"{v:.0%}"
 
 
+def _quantity(v: float | None, unit: str) -> str:
+    """A whole count with its unit, singular for one: ``1 hour``, ``40 hours``."""
+    if v is None:
+        return f"an unknown number of {unit}s"
+    shown = _count(v)
+    return f"{shown} {unit}" if shown == "1" else f"{shown} {unit}s"
+
+
+def _interactions(v: float | None) -> str:
+    """The number of interactions in words: ``1 email, meeting, call or chat``, ``14 emails, ...``."""
+    if v is None:
+        return "an unknown number of emails, meetings, calls and chats"
+    shown = _count(v)
+    return (
+        f"{shown} email, meeting, call or chat"
+        if shown == "1"
+        else f"{shown} emails, meetings, calls and chats"
+    )
+
+
 def _signed(v: float | None) -> str:
-    return "unknown" if v is None else f"{v:+.1f}"
+    """A change with one decimal and its sign; no sign when it rounds to zero (``0.0``, not ``+0.0``)."""
+    if v is None:
+        return "unknown"
+    shown = round(v, 1)
+    return "0.0" if shown == 0 else f"{shown:+.1f}"
 
 
 def _signed_count(v: float | None) -> str:
-    return "unknown" if v is None else f"{v:+,.0f}"
+    """A change in a count with its sign; no sign when it rounds to zero."""
+    if v is None:
+        return "unknown"
+    shown = round(v)
+    return "0" if shown == 0 else f"{shown:+,d}"
 
 
 def _days(v: float | None) -> str:
+    """How long ago, in whole days: ``less than a day ago``, ``1 day ago``, ``3 days ago``."""
     if v is None:
         return "none in 180 days"
-    return "less than a day ago" if v < 1 else f"{v:.0f} days ago"
+    return "less than a day ago" if v < 1 else f"{_quantity(v, 'day')} ago"

@@ -171,10 +171,112 @@ def test_a_503_says_why_and_when_to_retry(client, ids, monkeypatch: pytest.Monke
     from serving.runtime import LiveUnavailableError, Runtime
 
     def loading(*_args: object) -> None:
-        raise LiveUnavailableError("the raw tables for scoring at another date are loading; retry soon")
+        raise LiveUnavailableError(
+            "the raw tables for scoring at another date are loading; retry soon", transient=True
+        )
 
     monkeypatch.setattr(Runtime, "score_at", loading)
     r = client.post("/score", json={"account_ids": ids[:1], "as_of": "2024-06-01"})
     assert r.status_code == 503
     assert r.json() == {"error": "the raw tables for scoring at another date are loading; retry soon"}
     assert int(r.headers["retry-after"]) > 0
+
+
+def test_scoring_at_a_date_without_raw_tables_says_what_to_do_without_paths_or_tracebacks(
+    client,
+    ids,
+    caplog,
+    monkeypatch: pytest.MonkeyPatch,  # noqa: ANN001
+) -> None:
+    import logging
+
+    from serving import errors
+    from serving.live import LiveFeatures
+
+    secret = "/srv/secret/raw"
+    monkeypatch.setattr(errors, "_LOGGED", {})
+    body = {"account_ids": ids[:1], "as_of": "2024-06-01"}
+    with caplog.at_level(logging.INFO):
+        monkeypatch.setattr(LiveFeatures, "available", property(lambda _self: False))
+        missing = [client.post("/score", json=body) for _ in range(2)]
+
+        def broken(self: LiveFeatures, _seconds: float) -> bool:
+            self.last_error = f"required table not found: expected accounts.csv in {secret}"
+            return False
+
+        monkeypatch.setattr(LiveFeatures, "available", property(lambda _self: True))
+        monkeypatch.setattr(LiveFeatures, "wait", broken)
+        unloadable = [client.post("/score", json=body) for _ in range(2)]
+    for r in missing:
+        assert r.status_code == 503 and "retry-after" not in r.headers
+        assert "raw data folder (CSAT_DATA_DIR) is missing" in r.json()["error"]
+    for r in unloadable:
+        assert r.status_code == 503 and secret not in r.text and "`csat validate`" in r.json()["error"]
+    assert "Traceback" not in caplog.text and "Exception on /score" not in caplog.text
+    said = [r.getMessage() for r in caplog.records if r.getMessage().startswith("answering 503: ")]
+    assert len(said) == 2  # once per reason, not once per request
+
+
+def test_authentication_comes_before_the_content_type_check(client) -> None:  # noqa: ANN001
+    form = {"content-type": "application/x-www-form-urlencoded", "Authorization": ""}
+    r = client.post("/at_risk", content=b"min_band=low", headers=form)
+    assert r.status_code == 401 and r.json() == {"error": "missing or invalid bearer token"}
+
+
+def test_unknown_routes_and_methods_answer_json(client) -> None:  # noqa: ANN001
+    r = client.post("/no_such_route", json={})
+    assert r.status_code == 404 and r.headers["content-type"] == "application/json"
+    assert "no such route" in r.json()["error"] and "/docs.json" in r.json()["error"]
+    r = client.get("/score")
+    assert r.status_code == 405 and r.headers["content-type"] == "application/json"
+    assert r.json() == {"error": "method not allowed; this route takes POST"} and r.headers["allow"] == "POST"
+    assert client.get("/ui/no-such-file.js").json()["error"].startswith("not found")
+
+
+@pytest.mark.parametrize(
+    ("route", "body", "field"),
+    [
+        ("/score", {"top_k": True}, "top_k"),
+        ("/score", {"top_k": "5"}, "top_k"),
+        ("/score", {"top_k": 5.0}, "top_k"),
+        ("/score", {"live": "yes"}, "live"),
+        ("/score", {"live": 1}, "live"),
+        ("/score_features", {"rows": [{"features": {}}], "top_k": True}, "top_k"),
+        ("/at_risk", {"limit": True}, "limit"),
+        ("/at_risk", {"offset": "0"}, "offset"),
+        ("/at_risk", {"descending": "false"}, "descending"),
+        ("/at_risk", {"with_facets": 1}, "with_facets"),
+        ("/history", {"account_id": "A1", "limit": False}, "limit"),
+    ],
+)
+def test_counts_and_flags_must_be_json_integers_and_booleans(client, ids, route, body, field) -> None:  # noqa: ANN001
+    if route == "/score":
+        body = {"account_ids": ids[:1], **body}
+    r = client.post(route, json=body)
+    assert r.status_code == 400, r.text
+    assert r.json()["error"].startswith(f"invalid request: {field}: Input should be a valid")
+
+
+def test_an_unknown_category_is_a_client_error_naming_it_and_the_known_ones(client, service) -> None:  # noqa: ANN001
+    name, known = next(iter(sorted(service.runtime.scorer.levels.items())))
+    r = client.post("/score_features", json={"rows": [{"features": {name: "No Such Kind"}}]})
+    assert r.status_code == 400
+    error = r.json()["error"]
+    assert error.startswith(f"rows[0].features.{name}: unknown category 'No Such Kind'; known: ")
+    assert all(repr(k) in error for k in known) and "send null" in error
+    ok = client.post("/score_features", json={"rows": [{"features": {name: None}}]})
+    assert ok.status_code == 200 and name in ok.json()["results"][0]["missing_features"]
+
+
+def test_band_alone_lists_exactly_that_band(client) -> None:  # noqa: ANN001
+    everyone = client.post("/at_risk", json={"min_band": "low", "limit": 200}).json()["items"]
+    for band in ("low", "medium", "high"):
+        page = client.post("/at_risk", json={"band": band, "limit": 200}).json()
+        assert page["total"] == sum(i["risk_band"] == band for i in everyone)
+        assert {i["risk_band"] for i in page["items"]} <= {band}
+    assert client.post("/at_risk", json={"band": "low"}).json()["total"] > 0
+    assert client.post("/at_risk", json={"band": "high", "min_band": "medium"}).status_code == 200
+    default = client.post("/at_risk", json={"limit": 200}).json()["items"]
+    assert {i["risk_band"] for i in default} <= {"medium", "high"}
+    r = client.post("/at_risk", json={"band": "low", "min_band": "medium"})
+    assert r.status_code == 400 and r.json()["error"].startswith("band: 'low' is below min_band 'medium'")

@@ -245,3 +245,47 @@ def test_static_files_load_nothing_from_elsewhere() -> None:
         urls = set(re.findall(r"(?:https?:)?//[A-Za-z0-9.-]+\.[a-z]{2,}[^\s\"')]*", text))
         assert urls <= {"http://www.w3.org/2000/svg"}, (path.name, urls)
         assert "@import" not in text and "@font-face" not in text
+
+
+def test_a_zero_contribution_neither_raises_nor_lowers_risk(service) -> None:  # noqa: ANN001
+    from serving.page.view import RULES, actions
+
+    exp = service.explain(account_id=str(service.runtime.store["account_id"].iloc[0]))
+    both = [*exp.churn.contributions, *exp.satisfaction.contributions]
+    zero = [d for d in both if d.contribution == 0.0]
+    assert zero, "the world's models leave some features unused"
+    assert {d.direction for d in zero} == {"no effect"}
+    assert all(d.direction != "no effect" for d in both if d.contribution != 0.0)
+    every_rule = sorted(set().union(*(r.features for r in RULES)))
+    assert actions(pd.Series(dtype=float), _explanation_of(every_rule, "no effect")) == []
+
+
+def test_action_lines_read_naturally_for_zero_and_one() -> None:
+    from serving.page.view import actions
+
+    row = pd.Series(
+        {
+            "reply_hours_avg_90d": 1.0,
+            "replied_24h_share_90d": 0.5,
+            "meeting_hours_trend_28d": -0.04,
+            "days_since_last_meeting": 1.2,
+            "customer_interactions_28d": 1.0,
+            "customer_interactions_trend_28d": -0.2,
+            "customer_hours_28d": 0.5,
+            "customer_hours_90d": 60.0,
+            "days_since_last_interaction": 1.0,
+        }
+    )
+    features = ["reply_hours_avg_90d", "meeting_hours_trend_28d", "customer_interactions_28d"]
+    slow, meetings, contact = actions(row, _explanation_of(features, "raises risk"))
+    assert slow.startswith("Slow replies: 1 hour on average, 50% answered within a day")
+    assert meetings.startswith("Less meeting time: 0.0 hours in the last 28 days against the 28 before; last"
+                               " meeting 1 day ago.")  # fmt: skip
+    assert contact.startswith(
+        "Less contact overall: 1 email, meeting, call or chat in the last 28 days (0 against the 28 before);"
+        " last interaction 1 day ago."
+    )
+    row[["meeting_hours_trend_28d", "days_since_last_meeting", "days_since_last_interaction"]] = [0.0, 50, 2]
+    _, meetings, contact = actions(row, _explanation_of(features, "raises risk"))
+    assert "0.0 hours in the last 28 days" in meetings and "last meeting 50 days ago" in meetings
+    assert "last interaction 2 days ago" in contact

@@ -100,6 +100,37 @@ def test_unknown_feature_name_is_a_client_error_naming_it(service) -> None:
         service.score_features(rows=[FeatureRow(features={"not_a_feature": 1.0})], top_k=3)
 
 
+def test_an_unknown_category_is_refused_not_scored_as_missing(service) -> None:
+    from bentoml.exceptions import InvalidArgument
+
+    from serving.schemas import FeatureRow
+
+    levels = service.runtime.scorer.levels
+    assert levels and set(levels) <= service.runtime.scorer.categorical
+    name = sorted(levels)[0]
+    expected = rf"rows\[1\]\.features\.{name}: unknown category 'nope'; known: "
+    with pytest.raises(InvalidArgument, match=expected):
+        service.score_features(rows=[FeatureRow(features={}), FeatureRow(features={name: "nope"})], top_k=3)
+    known = service.score_features(rows=[FeatureRow(features={name: levels[name][0]})], top_k=3).results[0]
+    assert name not in known.missing_features
+
+
+def test_band_takes_precedence_over_the_default_min_band(service) -> None:
+    from bentoml.exceptions import InvalidArgument
+
+    def page(**kw: object):  # noqa: ANN202
+        return service.at_risk(segment=None, region=None, csm_id=None, offset=0, limit=200, **kw)
+
+    everyone = page(min_band="low").items
+    low = page(band="low")
+    assert low.total == sum(i.risk_band == "low" for i in everyone) > 0
+    assert {i.risk_band for i in low.items} == {"low"}
+    assert page(band="medium", min_band="low").total == sum(i.risk_band == "medium" for i in everyone)
+    assert {i.risk_band for i in page().items} <= {"medium", "high"}
+    with pytest.raises(InvalidArgument, match="band: 'medium' is below min_band 'high'"):
+        page(band="medium", min_band="high")
+
+
 def test_at_risk_is_ranked_filtered_and_paged(service) -> None:
     page = service.at_risk(segment=None, region=None, csm_id=None, min_band="low", offset=0, limit=10)
     assert page.total + page.former_customers == len(service.runtime.store)
