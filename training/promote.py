@@ -23,7 +23,7 @@ from csat.settings import Settings
 from training.data import DataLoader, FeatureCatalog, Target, load_offline
 from training.drift import PSI_SEVERE
 from training.evaluate import paired_lift, point_metrics
-from training.pipeline import NEW_SET, Comparison
+from training.pipeline import Comparison
 from training.tracking import CHAMPION, RegisteredModel, load_registered, record_decision
 from training.train import Calibrator, prepare_matrix
 from training.workflow import TrainOptions, train_target
@@ -97,9 +97,10 @@ def sanity_gates(
 ) -> tuple[dict[str, bool], list[str]]:
     """Row counts, feature-set completeness and unexplained severe drift of the challenger.
 
-    Feature sets are complete when the enriched set could be trained (collaboration features exist) and
-    the challenger has every feature the champion used: a source table that disappeared since the champion
-    was trained shows up here, while groups missing all along do not block a retrain.
+    Feature sets are complete when the challenger has every feature the champion used: a source table that
+    disappeared since the champion was trained (interactions, say, which takes the enriched set with it) shows
+    up here, while groups missing all along do not block a retrain (an organisation without collaboration data
+    retrains its baseline model like any other).
 
     Drift counts as severe when a feature's train-vs-holdout PSI exceeds ``psi_severe`` and the feature
     carries at least ``drift_min_share`` of the challenger's SHAP mass. Drift is measured like with like
@@ -129,7 +130,7 @@ def sanity_gates(
         )
     res = comparison.results[comparison.champion_set]
     lost = sorted(set(champion_features or []) - set(res.model.features))
-    sets_ok = NEW_SET in comparison.results and not lost
+    sets_ok = not lost
     if not sets_ok:
         groups = comparison.manifest.get("groups_missing") or []
         reasons.append(

@@ -138,3 +138,20 @@ def test_sanity_gates_refuse_missing_feature_sets_and_unexplained_drift(catalog)
     assert gates["feature_sets"] is False and any("crm_removed_column" in r for r in reasons)
     decision = promote.decide(comp, "2", None, promote.GateConfig())
     assert decision.outcome == "refused" and decision.champion_after is None
+
+
+def test_without_collaboration_data_the_baseline_retrains_like_any_model(catalog) -> None:
+    from tests.training.synthetic import COLLABORATION
+    from training.pipeline import compare
+
+    data = _clean()
+    manifest = {**data.manifest, "features": {**data.manifest["features"], "collaboration": []}}
+    frame = data.frame.drop(columns=list(COLLABORATION))
+    comp = compare(OfflineData("churn", frame, manifest), catalog, FAST.config, n_boot=50)
+    assert list(comp.results) == ["baseline"]
+    baseline_champion = list(comp.results["baseline"].model.features)
+    gates, reasons = promote.sanity_gates(comp, promote.GateConfig(), baseline_champion)
+    assert gates["feature_sets"] is True, reasons
+    # a champion that used collaboration features: losing them is refused
+    gates, reasons = promote.sanity_gates(comp, promote.GateConfig(), [*baseline_champion, COLLABORATION[0]])
+    assert gates["feature_sets"] is False and any(COLLABORATION[0] in r for r in reasons)
