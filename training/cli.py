@@ -17,6 +17,7 @@ from rich.progress import Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from csat.settings import Settings, load_settings
+from csat.signals import sigterm_unwinds
 from training.data import (
     TARGETS,
     OfflineData,
@@ -145,7 +146,7 @@ def train(
     )
     data = _prepare(settings, target, options, console)
     results = []
-    with _progress(console) as progress:
+    with sigterm_unwinds(), _progress(console) as progress:  # a stopped job marks its MLflow runs failed
         for t in data:
             task = progress.add_task(f"training {t}: baseline vs enriched", total=None)
             results.append(train_target(settings, t, catalog, options, loader=loader_of(data)))
@@ -255,11 +256,12 @@ def retrain(
     options = TrainOptions(
         config_from_settings(settings, n_candidates=candidates, num_threads=threads, n_seeds=seeds), n_boot
     )
-    if rebuild:
-        _rebuild(settings, as_of, console)
-    data = _prepare(settings, target, options, console)
-    _known_in_store(list(accept_drift or []), data)
-    decisions = _retrain_all(settings, data, options, gate, console)
+    with sigterm_unwinds():  # a stopped job marks its MLflow runs failed and leaves every champion alone
+        if rebuild:
+            _rebuild(settings, as_of, console)
+        data = _prepare(settings, target, options, console)
+        _known_in_store(list(accept_drift or []), data)
+        decisions = _retrain_all(settings, data, options, gate, console)
     console.print(_decision_table(decisions))
     for d in decisions:
         if d.outcome == "failed":

@@ -587,7 +587,7 @@ def ui_command(settings: Settings, host: str = "127.0.0.1", port: int = 5000, wo
 def latest_comparison_runs(
     settings: Settings, target: str, trained_only: bool = False
 ) -> tuple[str, str, dict[str, str]]:
-    """Ids of a target's most recent comparison: experiment, parent run and child runs by feature set.
+    """Ids of a target's latest finished comparison: experiment, parent run and child runs by feature set.
 
     Args:
         settings: the project settings.
@@ -606,7 +606,7 @@ def latest_comparison_runs(
     parents = (
         client.search_runs(
             [exp.experiment_id],
-            filter_string="tags.kind = 'comparison'",
+            filter_string="tags.kind = 'comparison' and attributes.status = 'FINISHED'",  # not a stopped one
             order_by=["attributes.start_time DESC"],
             max_results=200,
         )

@@ -19,15 +19,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import signal
 import socket
 import tempfile
-import threading
 import uuid
 from collections.abc import Callable, Iterable, Iterator, Mapping
 from contextlib import contextmanager, suppress
 from pathlib import Path
-from types import FrameType
 from typing import Any
 
 import pandas as pd
@@ -37,6 +34,7 @@ import sqlglot
 from sqlglot import exp
 
 from csat.settings import spark_master_error
+from csat.signals import Terminated, sigterm_unwinds
 from features.engine.sql import Stmt, last_uses
 
 INSTALL_HINT = "install the spark extra: pip install '.[spark]'"
@@ -373,40 +371,13 @@ def check_local_staging(where: str | None) -> None:
         ) from exc
 
 
-class _Terminated(SystemExit):
-    """SIGTERM arrived during a Spark run (see :func:`_sigterm_unwinds`)."""
-
-
-def _raise_exit(signum: int, frame: FrameType | None) -> None:
-    raise _Terminated(128 + signum)
-
-
-@contextmanager
-def _sigterm_unwinds() -> Iterator[None]:
-    """While inside, SIGTERM raises SystemExit(143) so that cleanup runs; the default action comes back.
-
-    Only when SIGTERM has its default action (end the process at once, leaving the staged copies) and in the
-    main thread: a handler someone else installed, or an ignored SIGTERM, is left alone.
-    """
-    if threading.current_thread() is not threading.main_thread() or (
-        signal.getsignal(signal.SIGTERM) is not signal.SIG_DFL
-    ):
-        yield
-        return
-    signal.signal(signal.SIGTERM, _raise_exit)
-    try:
-        yield
-    finally:
-        signal.signal(signal.SIGTERM, signal.SIG_DFL)
-
-
 @contextmanager
 def _staging(where: str | None) -> Iterator[tuple[Any, str, str]]:
     """A fresh staging folder, removed afterwards, also on SIGTERM: (pyarrow filesystem, path, Spark URI)."""
     filesystem, base, base_uri = staging_target(where)
     name = f"csat-spark-{uuid.uuid4().hex}"
     path, uri = f"{base}/{name}", f"{base_uri}/{name}"
-    with _sigterm_unwinds():
+    with sigterm_unwinds():
         filesystem.create_dir(path)
         try:
             yield filesystem, path, uri
@@ -552,7 +523,7 @@ def run(
                 if on_step is not None:
                     on_step(st.name)
             return spark.sql(to_spark(final_sql)).toPandas()
-    except _Terminated:
+    except Terminated:
         terminated = True  # the bridge to Java may hold half an answer: no more calls; the JVM ends with us
         raise
     finally:

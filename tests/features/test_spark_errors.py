@@ -25,6 +25,7 @@ import pytest
 
 from csat.cli import main
 from csat.settings import SettingsError, load_settings, spark_master_error
+from csat.signals import raise_terminated
 from features.engine import spark_backend
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -370,7 +371,7 @@ def test_sigterm_during_a_run_removes_the_staged_copies(needs_spark, tmp_path: P
 def test_sigterm_handler_is_set_only_during_the_staging_and_only_over_the_default(tmp_path: Path) -> None:
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
     with spark_backend._staging(str(tmp_path)):
-        assert signal.getsignal(signal.SIGTERM) is spark_backend._raise_exit
+        assert signal.getsignal(signal.SIGTERM) is raise_terminated
     assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL
 
     def theirs(signum: int, frame: object) -> None:

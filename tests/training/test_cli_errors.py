@@ -193,3 +193,32 @@ def test_exit_code_is_an_error_when_any_target_failed() -> None:
     assert promote.exit_code([promoted, failed]) == promote.EXIT_ERROR
     assert promote.exit_code([refused, failed]) == promote.EXIT_ERROR
     assert promote.exit_code([promoted, refused]) == promote.EXIT_REFUSED
+
+
+def test_a_train_stopped_by_sigterm_marks_its_mlflow_runs_failed_not_running(settings, monkeypatch) -> None:
+    import os
+    import signal
+
+    from training import tracking
+
+    data = make_data("csat", n_accounts=80, seed=1)
+    real = tracking._child_params
+
+    def stopped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        os.kill(os.getpid(), signal.SIGTERM)  # the scheduler stops the job inside a child run
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(tracking, "_child_params", stopped)
+    monkeypatch.setattr(cli, "load_offline", lambda s, t: data)
+    monkeypatch.setattr(cli, "load_catalog", catalog)
+    args = ["train", "--target", "csat", "--candidates", "1", "--seeds", "1", "--n-boot", "20"]
+    res = CliRunner().invoke(cli.app, args, obj=settings)
+    assert res.exit_code == 128 + signal.SIGTERM
+    assert signal.getsignal(signal.SIGTERM) is signal.SIG_DFL  # the default action is back
+    client = tracking.connect(settings)
+    exp = client.get_experiment_by_name("csat-satisfaction")
+    runs = client.search_runs([exp.experiment_id])
+    assert runs and {r.info.status for r in runs} == {"FAILED"}
+    assert client.search_registered_models() == []  # nothing registered from a run that did not finish
+    with pytest.raises(LookupError):  # reports (scripts.world_table) read finished comparisons only
+        tracking.latest_comparison_runs(settings, "csat")
