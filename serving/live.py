@@ -110,6 +110,7 @@ class LiveFeatures:
         self._loader: threading.Thread | None = None
         self._state = threading.Lock()  # guards ``_loader``; ``_lock`` is held for a whole load
         self.last_error: str | None = None  # why the last load failed (a later request tries again)
+        self.first_event: pd.Timestamp | None = None  # the raw data's first event stamp, once loaded
 
     @property
     def loaded(self) -> bool:
@@ -153,6 +154,7 @@ class LiveFeatures:
         with self._lock:
             if self._tables is None:
                 from features.contract import load_contract
+                from features.labels import data_span
 
                 with tempfile.TemporaryDirectory(prefix="csat-live-") as tmp:
                     loaded = load_contract(
@@ -163,6 +165,8 @@ class LiveFeatures:
                     )
                 self._tables = dict(loaded.tables)
                 self._accounts = frozenset(self._tables["accounts"]["account_id"].astype(str))
+                span = data_span(self._tables)
+                self.first_event = span[0] if span is not None else None
                 if "interactions" in self._tables and "contacts" in self._tables:
                     self._index = InteractionIndex.of(self._tables)
             return self._tables

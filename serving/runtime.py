@@ -212,6 +212,7 @@ class Runtime:
             if self.live.last_error is not None:  # logged by the loader, with its detail
                 raise LiveUnavailableError(RAW_TABLES_BROKEN)
             raise LiveUnavailableError(RAW_TABLES_LOADING, transient=True)
+        self._check_not_before_data(as_of)
         known_ids = self.live.known(ids)
         known = list(dict.fromkeys(a for a in ids if a in known_ids))
         frame = self.live.frame(known, as_of) if known else pd.DataFrame(columns=["account_id"])
@@ -233,6 +234,15 @@ class Runtime:
             raise BadRequestError(
                 f"as_of: {as_of} is after the newest data the service has (the online store is as of"
                 f" {latest}); the future has no data to score"
+            )
+
+    def _check_not_before_data(self, as_of: date) -> None:
+        first = self.live.first_event if self.live is not None else None
+        if first is not None and pd.Timestamp(as_of) <= first:
+            raise BadRequestError(
+                f"as_of: {as_of} is on or before the raw data's first event ({first.date()}): no usage,"
+                f" ticket, invoice, survey or interaction would be known, and the score would rest on the"
+                f" account's static fields alone; give a date after {first.date()}"
             )
 
     def history(self, account_id: str, limit: int) -> s.RiskHistory:

@@ -219,10 +219,13 @@ def test_scoring_after_the_online_store_date_is_refused(service, account_ids) ->
         service.score(account_ids=account_ids[:1], top_k=3, as_of=date(2026, 1, 2))
 
 
-def test_an_account_is_not_scored_before_it_became_a_customer(service, account_ids) -> None:  # noqa: ANN001
+def test_an_account_is_not_scored_before_it_became_a_customer(service, account_ids, monkeypatch) -> None:  # noqa: ANN001
     from datetime import timedelta
 
     _wait_for_raw_tables(service)
+    # every simulated account was a customer before the data begins, and no date before the data's first
+    # event can be scored (below): as if the data reached further back, as a real export's might
+    monkeypatch.setattr(service.runtime.live, "first_event", pd.Timestamp("1990-01-01"))
     accounts = service.runtime.live.tables()["accounts"].set_index("account_id")
     a, b = account_ids[:2]
     since = pd.Timestamp(accounts.loc[a, "customer_since"]).date()
@@ -238,3 +241,15 @@ def test_an_account_is_not_scored_before_it_became_a_customer(service, account_i
     assert got.errors[-1].error == "unknown account_id"
     on_the_day = service.score(account_ids=[a], top_k=3, as_of=since)
     assert [r.account_id for r in on_the_day.results] == [a] and not on_the_day.errors
+
+
+def test_scoring_before_the_raw_data_begins_is_refused(service, account_ids) -> None:  # noqa: ANN001
+    from bentoml.exceptions import InvalidArgument
+
+    _wait_for_raw_tables(service)
+    first = service.runtime.live.first_event
+    assert first is not None
+    with pytest.raises(InvalidArgument, match=r"as_of: .* is on or before the raw data's first event"):
+        service.score(account_ids=account_ids[:1], top_k=3, as_of=first.date())
+    after = (first + pd.Timedelta(days=1)).date()
+    assert service.score(account_ids=account_ids[:1], top_k=3, as_of=after).results is not None
