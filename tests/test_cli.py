@@ -148,16 +148,19 @@ def test_a_file_where_a_folder_is_needed_is_one_line_naming_it(
     assert "Traceback" not in err
 
 
+@pytest.mark.parametrize(
+    "command", [["features", "build"], ["retrain"]], ids=["features-build", "retrain-rebuild"]
+)
 def test_an_online_date_before_the_data_ends_with_exit_code_2(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
     from tests.contract_fixtures import make_world, write_world
 
     for name in [k for k in os.environ if k.startswith("CSAT_")]:
         monkeypatch.delenv(name)
     write_world(tmp_path / "data" / "raw", make_world(), "parquet")
-    code, err = _csat(["features", "build", "--as-of", "2000-01-01"], tmp_path, monkeypatch, capsys)
-    assert code == 2
+    code, err = _csat([*command, "--as-of", "2000-01-01"], tmp_path, monkeypatch, capsys)
+    assert code == 2  # retrain too: the user's date, not a failed job
     last = err.strip().splitlines()[-1]  # after the load's report
     assert last.startswith("error: --as-of 2000-01-01 is on or before the data's first event (2024-01-01)")
     assert "give a date from 2024-01-02 to" in last  # the first day it accepts
@@ -176,17 +179,3 @@ def test_a_rename_into_place_that_fails_names_the_place_not_the_temporary_file()
     assert user_error_message(taken) == (
         "error: cannot use taken/rejects: File exists (a file is where a folder is needed)"
     )
-
-
-def test_retrain_with_an_online_date_before_the_data_is_a_usage_error(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
-) -> None:
-    from tests.contract_fixtures import make_world, write_world
-
-    for name in [k for k in os.environ if k.startswith("CSAT_")]:
-        monkeypatch.delenv(name)
-    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
-    code, err = _csat(["retrain", "--as-of", "2000-01-01"], tmp_path, monkeypatch, capsys)
-    assert code == 2
-    last = err.strip().splitlines()[-1]
-    assert last.startswith("error: --as-of 2000-01-01 is on or before the data's first")
