@@ -86,7 +86,12 @@ def test_retrain_rebuilds_the_store_as_of_the_date_given(
         raise RuntimeError("stop after the rebuild")
 
     monkeypatch.setattr(cli, "rebuild_store", rebuild)
-    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    settings = load_settings(
+        data_dir=tmp_path / "raw",
+        store_dir=tmp_path / "store",
+        mlflow_tracking_uri=f"sqlite:///{tmp_path}/mlflow.db",
+        mlflow_artifact_root=tmp_path / "artifacts",
+    )
     res = CliRunner().invoke(cli.app, ["retrain", "--as-of", "2026-01-01", "--target", "churn"], obj=settings)
     assert res.exit_code == 1 and "champion unchanged" in res.output
     assert seen == [date(2026, 1, 1)]

@@ -33,7 +33,13 @@ from training.evaluate import Interval
 from training.pipeline import Comparison
 from training.promote import EXIT_ERROR, Decision, GateConfig, exit_code, failed, retrain_target
 from training.split import SplitError
-from training.tracking import TrackingStoreError, TrainingRecord, check_tracking, ui_command
+from training.tracking import (
+    TrackingStoreError,
+    TrainingRecord,
+    champion_version,
+    check_tracking,
+    ui_command,
+)
 from training.workflow import TrainOptions, config_from_settings, load_checked, loader_of, train_target
 
 app = typer.Typer(help="Train, retrain and inspect the satisfaction and churn models.", no_args_is_help=True)
@@ -167,7 +173,7 @@ def _decision_table(decisions: list[Decision]) -> Table:
             d.target,
             d.outcome,
             str(d.challenger_version or "-"),
-            f"{d.champion_before or '-'} (unchanged)" if d.outcome == "failed" else moved,
+            f"{d.champion_before or '-'} (unchanged)" if d.champion_before == d.champion_after else moved,
             "; ".join(d.reasons),
         )
     return table
@@ -258,6 +264,8 @@ def retrain(
     )
     with sigterm_unwinds():  # a stopped job marks its MLflow runs failed and leaves every champion alone
         if rebuild:
+            with _user_errors():  # a tracking URI that does not answer costs no rebuild
+                check_tracking(settings)
             _rebuild(settings, as_of, console)
         data = _prepare(settings, target, options, console)
         _known_in_store(list(accept_drift or []), data)
@@ -302,10 +310,11 @@ def _retrain_all(
     with _progress(console) as progress:
         for t in data:
             task = progress.add_task(f"retraining {t}", total=None)
+            before = champion_version(settings, t)
             try:
                 decision = retrain_target(settings, t, catalog, options, gate, loader=loader_of(data))
             except Exception as exc:  # reported as this target's outcome; the others go on
-                decision = failed(t, exc)
+                decision = failed(t, exc, before, champion_version(settings, t))
             decisions.append(decision)
             progress.update(task, description=f"{t}: {decision.outcome}", completed=1, total=1)
     return decisions

@@ -293,20 +293,22 @@ def retrain_target(
     return decision
 
 
-def failed(target: Target, err: Exception, champion: str | None = None) -> Decision:
-    """The decision of a target whose retrain stopped with an error: its champion stays where it was.
+def failed(target: Target, err: Exception, before: str | None = None, after: str | None = None) -> Decision:
+    """The decision of a target whose retrain stopped with an error, with where its champion is now.
 
     Args:
         target: ``csat`` or ``churn``.
         err: the error.
-        champion: the champion version, when known.
+        before: the champion version before the retrain, when known.
+        after: the champion version read after the error, when known.
 
     Returns:
-        A ``failed`` decision whose reason names the target and the error.
+        A ``failed`` decision whose reason names the target, the error and the champion's state.
 
     """
-    why = f"{target} failed: {type(err).__name__}: {err}; its champion is unchanged"
-    return Decision(target, "failed", None, champion, champion, [why])
+    state = "its champion is unchanged" if after == before else f"its champion moved to version {after}"
+    why = f"{target} failed: {type(err).__name__}: {err}; {state}"
+    return Decision(target, "failed", None, before, after, [why])
 
 
 def exit_code(decisions: list[Decision]) -> int:

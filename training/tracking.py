@@ -18,6 +18,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import subprocess
 import sys
 import tempfile
@@ -33,6 +34,7 @@ import pandas as pd
 from matplotlib.figure import Figure
 
 from csat.settings import Settings
+from csat.signals import HeldSigterm
 from training.pipeline import REGISTERED_NAMES, Comparison, SetResult, serving_spec
 from training.report import child_artifacts, parent_artifacts
 
@@ -127,11 +129,27 @@ def check_tracking(settings: Settings) -> None:
         with _no_http_retries():
             connect(settings).search_experiments(max_results=1)
     except Exception as err:  # MLflow raises many types here (unsupported scheme, OS, HTTP, database)
-        why = (str(err).strip().splitlines() or [type(err).__name__])[0][:300]
+        why = without_credentials((str(err).strip().splitlines() or [type(err).__name__])[0][:300])
         raise TrackingStoreError(
-            f"cannot use the MLflow tracking store {uri!r} (setting mlflow_tracking_uri, environment "
-            f"CSAT_MLFLOW_TRACKING_URI): {why}"
+            f"cannot use the MLflow tracking store {without_credentials(uri)!r} (setting mlflow_tracking_uri,"
+            f" environment CSAT_MLFLOW_TRACKING_URI): {why}"
         ) from err
+
+
+_USERINFO = re.compile(r"(?P<scheme>[A-Za-z][A-Za-z0-9+.-]*://)[^/@\s]*@")
+
+
+def without_credentials(text: str) -> str:
+    """Text with the ``user:password@`` part of every URL in it replaced by ``***@``.
+
+    Args:
+        text: a URI, or a message that may hold one.
+
+    Returns:
+        The same text, safe for a log.
+
+    """
+    return _USERINFO.sub(r"\g<scheme>***@", text)
 
 
 def experiment_for(client: Any, settings: Settings, target: str) -> str:
@@ -392,6 +410,23 @@ def current_alias_version(client: Any, name: str, alias: str) -> str | None:
         return None
 
 
+def champion_version(settings: Settings, target: str) -> str | None:
+    """The version a target's ``champion`` alias points to now, or ``None`` (none, or unreadable).
+
+    Args:
+        settings: the project settings.
+        target: ``csat`` or ``churn``.
+
+    Returns:
+        The version, or ``None``.
+
+    """
+    try:
+        return current_alias_version(connect(settings), REGISTERED_NAMES[target], CHAMPION)
+    except Exception:  # the store may be what failed: the report says "unknown" rather than fail again
+        return None
+
+
 def record_training(
     settings: Settings,
     comparison: Comparison,
@@ -426,7 +461,11 @@ def record_training(
     version: str | None = None
     aliases: tuple[str, ...] = ()
     tags = {"kind": "comparison", "target": comparison.target, "git_commit": commit, **(run_tags or {})}
-    with mlflow.start_run(experiment_id=exp, run_name=f"{comparison.target}-comparison", tags=tags) as parent:
+    # once registration begins, the parent run ends FINISHED before a SIGTERM is let through
+    with (
+        HeldSigterm() as held,
+        mlflow.start_run(experiment_id=exp, run_name=f"{comparison.target}-comparison", tags=tags) as parent,
+    ):
         mlflow.log_params(
             {
                 "target": comparison.target,
@@ -455,6 +494,7 @@ def record_training(
             mlflow.log_metric(f"{name}_test_roc_auc", res.metrics["roc_auc"].point)
         _log_objects(parent_artifacts(comparison))
         if register:
+            held.hold()
             chosen = comparison.champion_set
             version, aliases = _register(
                 client, comparison, uris[chosen], children[chosen], first_becomes_champion
@@ -543,11 +583,16 @@ def record_decision(
     exp = experiment_for(client, settings, target)
     name = REGISTERED_NAMES[target]
     tags = {"kind": "retrain-decision", "target": target, "outcome": str(decision.get("outcome"))}
-    with mlflow.start_run(experiment_id=exp, run_name=f"{target}-retrain-decision", tags=tags) as run:
+    # once the alias moves, the run ends FINISHED before a SIGTERM is let through
+    with (
+        HeldSigterm() as held,
+        mlflow.start_run(experiment_id=exp, run_name=f"{target}-retrain-decision", tags=tags) as run,
+    ):
         mlflow.log_params({k: v for k, v in decision.items() if not isinstance(v, dict | list)})
         mlflow.log_metrics({k: v for k, v in metrics.items() if v is not None and np.isfinite(v)})
         _log_objects({"decision.json": {**decision, "metrics": metrics}})
         if promote_version is not None:
+            held.hold()
             client.set_registered_model_alias(name, CHAMPION, promote_version)
             mlflow.set_tag("champion_moved_to", promote_version)
     return str(run.info.run_id)

@@ -97,7 +97,7 @@ def test_an_unusable_tracking_store_is_one_line_before_training(tmp_path: Path, 
         mlflow_artifact_root=tmp_path / "artifacts",
     )
     data = {"csat": make_data("csat", n_accounts=60), "churn": make_data("churn", n_accounts=40)}
-    for command in (["train"], ["retrain", "--no-rebuild"]):
+    for command in (["train"], ["retrain", "--no-rebuild"], ["retrain"]):  # the last: before the rebuild
         result = _invoke(bad, monkeypatch, [*command, *FAST_ARGS], data)
         assert result.exit_code == 2, result.output
         assert "error: cannot use the MLflow tracking store 'foo://nowhere'" in result.output
@@ -107,11 +107,14 @@ def test_an_unusable_tracking_store_is_one_line_before_training(tmp_path: Path, 
 def test_an_unreachable_tracking_server_fails_fast(tmp_path: Path) -> None:
     from csat.settings import Settings
 
-    unreachable = Settings(mlflow_tracking_uri="http://127.0.0.1:9", mlflow_artifact_root=tmp_path / "a")
+    unreachable = Settings(
+        mlflow_tracking_uri="http://bob:s3cret@127.0.0.1:9", mlflow_artifact_root=tmp_path / "a"
+    )
     start = time.monotonic()
-    with pytest.raises(tracking.TrackingStoreError, match="http://127.0.0.1:9"):
+    with pytest.raises(tracking.TrackingStoreError, match=r"http://\*\*\*@127.0.0.1:9") as err:
         tracking.check_tracking(unreachable)
     assert time.monotonic() - start < 30
+    assert "s3cret" not in str(err.value) and "bob" not in str(err.value)  # the message goes to logs
 
 
 def _with_crm(data: OfflineData) -> OfflineData:
@@ -188,8 +191,11 @@ def test_retrain_reports_each_target_when_one_fails_after_another_was_promoted(s
 def test_exit_code_is_an_error_when_any_target_failed() -> None:
     promoted = promote.Decision("csat", "promoted", "2", "1", "2")
     refused = promote.Decision("csat", "refused", "2", "1", "1")
-    failed = promote.failed("churn", RuntimeError("boom"))
+    failed = promote.failed("churn", RuntimeError("boom"), "1", "1")
     assert failed.reasons == ["churn failed: RuntimeError: boom; its champion is unchanged"]
+    moved = promote.failed("churn", RuntimeError("boom"), "1", "2")  # the error came after the alias moved
+    assert moved.reasons == ["churn failed: RuntimeError: boom; its champion moved to version 2"]
+    assert (moved.champion_before, moved.champion_after) == ("1", "2")
     assert promote.exit_code([promoted, failed]) == promote.EXIT_ERROR
     assert promote.exit_code([refused, failed]) == promote.EXIT_ERROR
     assert promote.exit_code([promoted, refused]) == promote.EXIT_REFUSED
@@ -222,3 +228,55 @@ def test_a_train_stopped_by_sigterm_marks_its_mlflow_runs_failed_not_running(set
     assert client.search_registered_models() == []  # nothing registered from a run that did not finish
     with pytest.raises(LookupError):  # reports (scripts.world_table) read finished comparisons only
         tracking.latest_comparison_runs(settings, "csat")
+
+
+def _stop_inside(monkeypatch: pytest.MonkeyPatch, module: object, name: str) -> None:
+    """SIGTERM this process when ``module.name`` is called (then call it): a scheduler stopping the job."""
+    import os
+    import signal
+
+    real = getattr(module, name)
+
+    def stopped(*args, **kwargs):  # noqa: ANN002, ANN003, ANN202
+        os.kill(os.getpid(), signal.SIGTERM)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(module, name, stopped)
+
+
+def test_a_sigterm_while_the_champion_moves_lets_the_decision_run_finish(settings, monkeypatch) -> None:
+    import mlflow
+
+    from csat.signals import Terminated, sigterm_unwinds
+    from tests.training.conftest import FAST
+    from training.workflow import train_target
+
+    data = make_data("churn", n_accounts=80, seed=1)
+    first = train_target(settings, "churn", catalog(), FAST, loader=lambda s, t: data)[1].version
+    second = train_target(settings, "churn", catalog(), FAST, loader=lambda s, t: data)[1].version
+    _stop_inside(monkeypatch, mlflow, "set_tag")  # right after the alias moved
+    with pytest.raises(Terminated), sigterm_unwinds():
+        tracking.record_decision(settings, "churn", {"outcome": "promoted"}, {}, second)
+    client = tracking.connect(settings)
+    assert first != second
+    assert tracking.current_alias_version(client, "csat-churn", "champion") == second
+    exp = client.get_experiment_by_name("csat-churn")
+    (run,) = client.search_runs([exp.experiment_id], "tags.kind = 'retrain-decision'")
+    assert run.info.status == "FINISHED"  # the run that moved the champion says so
+    assert run.data.tags["champion_moved_to"] == second
+
+
+def test_a_sigterm_while_registering_lets_the_comparison_finish(settings, monkeypatch) -> None:
+    from csat.signals import Terminated, sigterm_unwinds
+    from tests.training.conftest import FAST
+    from training.workflow import train_target
+
+    data = make_data("csat", n_accounts=80, seed=1)
+    _stop_inside(monkeypatch, tracking, "_register")
+    with pytest.raises(Terminated), sigterm_unwinds():
+        train_target(settings, "csat", catalog(), FAST, loader=lambda s, t: data)
+    client = tracking.connect(settings)
+    exp = client.get_experiment_by_name("csat-satisfaction")
+    (parent,) = client.search_runs([exp.experiment_id], "tags.kind = 'comparison'")
+    assert parent.info.status == "FINISHED"
+    assert parent.data.tags["registered_version"] == "1"  # registered, and the run says so
