@@ -181,6 +181,10 @@ TOOLING_VARIABLES = frozenset(
 )
 
 
+#: What Kubernetes sets in every pod for a Service named ``csat`` (``CSAT_SERVICE_HOST``, ``CSAT_PORT``...).
+_KUBERNETES_SERVICE = re.compile(r"CSAT_(SERVICE_HOST|SERVICE_PORT(_\w+)?|PORT(_\d+_(TCP|UDP|SCTP)(_\w+)?)?)")
+
+
 def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     """Say which ``CSAT_*`` environment variables are no setting (a misspelt one is otherwise ignored).
 
@@ -195,7 +199,7 @@ def unknown_variables(environ: Mapping[str, str]) -> list[str]:
     lines = []
     for name in sorted(environ):
         upper = name.upper()
-        if not upper.startswith("CSAT_") or upper in known:
+        if not upper.startswith("CSAT_") or upper in known or _KUBERNETES_SERVICE.fullmatch(upper):
             continue
         near = difflib.get_close_matches(upper, sorted(known), n=1, cutoff=0.8)
         hint = f" (did you mean {near[0]}?)" if near else ""

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import json
 import logging
+import threading
 from collections.abc import Awaitable, Callable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
@@ -82,6 +83,7 @@ RETRY_AFTER_S = 10
 #: BentoML's answer to every 5xx raised by an endpoint; only such an answer gets the reason (not, say, a 503
 #: of the server's own, for too many requests at once).
 GENERIC_ERROR = "An unexpected error has occurred"
+_UNAVAILABLE_LOCK = threading.Lock()
 _LOGGED: dict[str, str] = {}  # route -> its latest 503 reason (a reason is logged when no route holds it)
 
 
@@ -99,10 +101,12 @@ def unavailable(route: str, reason: str, retry_after_s: int | None = None) -> Ex
     """
     from bentoml.exceptions import ServiceUnavailable
 
-    UNAVAILABLE[route] = Unavailable(reason, retry_after_s)
-    if reason not in _LOGGED.values():
+    with _UNAVAILABLE_LOCK:  # API threads write, the event loop's log filter reads
+        UNAVAILABLE[route] = Unavailable(reason, retry_after_s)
+        first = reason not in _LOGGED.values()
+        _LOGGED[route] = reason
+    if first:
         log.warning("answering 503: %s", reason)
-    _LOGGED[route] = reason
     return ServiceUnavailable(reason)
 
 
@@ -111,7 +115,8 @@ def reshape(path: str, start: Message, body: bytes) -> tuple[list[tuple[bytes, b
     headers = [(k, v) for k, v in start.get("headers", []) if k.lower() != b"content-length"]
     status = int(start["status"])
     kind = dict(headers).get(b"content-type", b"").split(b";")[0].strip().lower()
-    known = UNAVAILABLE.get(path)
+    with _UNAVAILABLE_LOCK:
+        known = UNAVAILABLE.get(path)
     if status == 503 and known is not None and GENERIC_ERROR.encode() in body:
         body = json.dumps({"error": known.reason}).encode()
         if known.retry_after_s is not None:
@@ -235,7 +240,10 @@ def _recorded_unavailable(exc: BaseException) -> bool:
     """Whether ``exc`` is a 503 raised with a reason :func:`unavailable` recorded (and logged)."""
     from bentoml.exceptions import ServiceUnavailable
 
-    return isinstance(exc, ServiceUnavailable) and str(exc) in {u.reason for u in UNAVAILABLE.values()}
+    if not isinstance(exc, ServiceUnavailable):
+        return False
+    with _UNAVAILABLE_LOCK:
+        return str(exc) in {u.reason for u in UNAVAILABLE.values()}
 
 
 def quiet_client_errors() -> None:

@@ -163,12 +163,13 @@ class LiveFeatures:
                         rejects_dir=Path(tmp),
                         console=Console(quiet=True),
                     )
-                self._tables = dict(loaded.tables)
-                self._accounts = frozenset(self._tables["accounts"]["account_id"].astype(str))
-                span = data_span(self._tables)
+                tables = dict(loaded.tables)
+                span = data_span(tables)
                 self.first_event = span[0] if span is not None else None
-                if "interactions" in self._tables and "contacts" in self._tables:
-                    self._index = InteractionIndex.of(self._tables)
+                self._accounts = frozenset(tables["accounts"]["account_id"].astype(str))
+                if "interactions" in tables and "contacts" in tables:
+                    self._index = InteractionIndex.of(tables)
+                self._tables = tables  # last: ``loaded`` (what requests wait for) means all of the above
             return self._tables
 
     def frame(self, account_ids: list[str], as_of: date | datetime | str) -> pd.DataFrame:

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from csat.settings import load_settings
 from features.store import online_path
 from serving.live import LiveFeatures
-from serving.models import load_stored
+from serving.models import MODEL_NAMES, load_stored
 from serving.runtime import Runtime
 
 log = logging.getLogger("csat.serving")
@@ -25,6 +25,10 @@ SETTINGS_INVALID = f"the service's settings could not be read (see the server lo
 MODELS_MISSING = (
     "the models are not in the BentoML model store: run `csat serving import` (with the service's"
     f" BENTOML_HOME), {RESTART}"
+)
+MODELS_UNLOADABLE = (
+    "the models in the BentoML model store could not be loaded (see the server log): import them again with"
+    f" `csat serving import`, {RESTART}"
 )
 STORE_MISSING = (
     "the online feature store is missing: run `csat features build` (with the service's CSAT_STORE_DIR),"
@@ -58,7 +62,7 @@ def load_runtime(declared: Callable[[], dict[str, Any]]) -> Runtime:
 
     """
     settings = _step(SETTINGS_INVALID, load_settings)
-    models = _step(MODELS_MISSING, lambda: {role: load_stored(role, m) for role, m in declared().items()})
+    models = _load_models(declared)
     if not online_path(settings.store_dir).is_file():
         raise NotReadyError(STORE_MISSING)
     runtime = _step(STORE_UNREADABLE, lambda: Runtime.load(models, settings.store_dir, settings.data_dir))
@@ -67,6 +71,31 @@ def load_runtime(declared: Callable[[], dict[str, Any]]) -> Runtime:
         log.warning("%s", NO_RAW_TABLES)
     runtime.live = LiveFeatures(settings)  # raw tables for scoring at another date: loaded on first use
     return runtime
+
+
+def _load_models(declared: Callable[[], dict[str, Any]]) -> dict[str, Any]:
+    """The served models: a model absent from the BentoML store, and one that will not load, say so."""
+    from bentoml.exceptions import NotFound
+
+    try:
+        return {role: load_stored(role, m) for role, m in declared().items()}
+    except NotFound as err:
+        raise NotReadyError(MODELS_MISSING) from err
+    except Exception as err:  # BentoML reports an absent model in several ways: look in the store
+        raise NotReadyError(MODELS_MISSING if models_absent() else MODELS_UNLOADABLE) from err
+
+
+def models_absent() -> bool:
+    """Whether a served model has no entry in the BentoML model store (``$BENTOML_HOME``)."""
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    for name in MODEL_NAMES.values():
+        try:
+            bentoml.models.get(f"{name}:latest")
+        except NotFound:
+            return True
+    return False
 
 
 def _step(problem: str, run: Callable[[], T]) -> T:

@@ -5,7 +5,7 @@ from __future__ import annotations
 import math
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, cast
 
@@ -239,10 +239,11 @@ class Runtime:
     def _check_not_before_data(self, as_of: date) -> None:
         first = self.live.first_event if self.live is not None else None
         if first is not None and pd.Timestamp(as_of) <= first:
+            earliest = first.normalize().date() + timedelta(days=1)  # a date is its midnight
             raise BadRequestError(
                 f"as_of: {as_of} is on or before the raw data's first event ({first.date()}): no usage,"
                 f" ticket, invoice, survey or interaction would be known, and the score would rest on the"
-                f" account's static fields alone; give a date after {first.date()}"
+                f" account's static fields alone; give a date from {earliest}"
             )
 
     def history(self, account_id: str, limit: int) -> s.RiskHistory:

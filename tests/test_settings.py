@@ -121,6 +121,13 @@ def test_a_misspelt_variable_is_named_with_the_setting_it_resembles() -> None:
         "CSAT_BENCH_RESULTS": "tooling",
         "CSAT_NONSENSE": "1",
         "HOME": "/root",
+        # Kubernetes, for a Service named csat
+        "CSAT_SERVICE_HOST": "10.0.0.1",
+        "CSAT_SERVICE_PORT": "3000",
+        "CSAT_SERVICE_PORT_HTTP": "3000",
+        "CSAT_PORT": "tcp://10.0.0.1:3000",
+        "CSAT_PORT_3000_TCP": "tcp://10.0.0.1:3000",
+        "CSAT_PORT_3000_TCP_ADDR": "10.0.0.1",
     }
     assert unknown_variables(environ) == [
         "CSAT_DATA_DIRR is not a setting and is ignored (did you mean CSAT_DATA_DIR?)",

@@ -250,6 +250,14 @@ def _split_problem(target: str, as_of: pd.Series, horizon: int, valid_frac: floa
         )
     need = min_monthly_cutoffs(horizon, valid_frac=valid_frac, test_frac=test_frac)
     have = times.dt.to_period("M").nunique()
+    if need is not None and have >= need:  # enough months: the later months hold too few of the rows
+        per_month = times.dt.to_period("M").value_counts().sort_index()
+        return (
+            f"{target}: {have} monthly cutoffs would do for its {horizon}-day horizon, but the later months"
+            f" hold too few of the examples for the validation and test shares ({per_month.iloc[0]:,}"
+            f" examples in {per_month.index[0]}, {per_month.iloc[-1]:,} in {per_month.index[-1]}): more"
+            " recent history is needed"
+        )
     label_months = math.ceil(horizon / 30.44)
     needed = f"about {need - 1 + label_months} months ({need} monthly cutoffs)" if need else "more"
     span = f"{times.min():%Y-%m} to {times.max():%Y-%m}"

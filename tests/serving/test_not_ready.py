@@ -59,18 +59,27 @@ def test_without_models_every_route_says_to_import_them_once_in_the_log(tmp_path
 
 
 def test_load_runtime_names_the_failed_step(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from serving.loading import MODELS_MISSING, STORE_MISSING, NotReadyError, load_runtime
+    from bentoml.exceptions import NotFound
+
+    from serving.loading import MODELS_MISSING, MODELS_UNLOADABLE, STORE_MISSING, NotReadyError, load_runtime
 
     monkeypatch.chdir(tmp_path)  # no csat.toml of the repository's
     monkeypatch.setenv("CSAT_STORE_DIR", str(tmp_path / "no-store"))
     monkeypatch.setenv("CSAT_DATA_DIR", str(tmp_path / "no-raw"))
 
     def no_models() -> dict:
-        raise LookupError(f"Model csat-satisfaction:latest not found in {tmp_path}")
+        raise NotFound(f"Model csat-satisfaction:latest not found in {tmp_path}")
+
+    def broken_models() -> dict:
+        raise ValueError("Model file is not a LightGBM booster")
 
     with pytest.raises(NotReadyError) as err:
         load_runtime(no_models)
-    assert str(err.value) == MODELS_MISSING and isinstance(err.value.__cause__, LookupError)
+    assert str(err.value) == MODELS_MISSING and isinstance(err.value.__cause__, NotFound)
+    monkeypatch.setattr("serving.loading.models_absent", lambda: False)  # the store has them
+    with pytest.raises(NotReadyError) as err:  # there, but not loadable: not "run import" as if absent
+        load_runtime(broken_models)
+    assert str(err.value) == MODELS_UNLOADABLE and "could not be loaded" in MODELS_UNLOADABLE
     with pytest.raises(NotReadyError) as err:
         load_runtime(dict)
     assert str(err.value) == STORE_MISSING and str(tmp_path) not in str(err.value)

@@ -280,3 +280,20 @@ def test_a_sigterm_while_registering_lets_the_comparison_finish(settings, monkey
     (parent,) = client.search_runs([exp.experiment_id], "tags.kind = 'comparison'")
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["registered_version"] == "1"  # registered, and the run says so
+
+
+def test_enough_months_with_a_shrinking_book_is_not_called_too_few_months() -> None:
+    from training.pipeline import split_for
+
+    data = make_data("churn", n_accounts=400, months=26)
+    frame = data.frame
+    months = frame["as_of"].dt.to_period("M")
+    rank = months.rank(method="dense").astype(int)
+    keep = frame.groupby(months).cumcount() < (400 * 0.85**rank).astype(int)  # 15% fewer accounts a month
+    with pytest.raises(SplitError) as err:
+        split_for(OfflineData("churn", frame[keep].reset_index(drop=True), data.manifest), CFG)
+    message = str(err.value)
+    assert message.startswith(
+        "churn: 26 monthly cutoffs would do for its 180-day horizon, but the later months"
+    )
+    assert "not enough months" not in message

@@ -233,14 +233,14 @@ function driversChart(contributions) {
   chart.append(svg("line", { x1: mid, x2: mid, y1: 0, y2: h, class: "gridline" }));
   rows.forEach((d, i) => {
     const yy = top + i * rowH;
-    const raises = d.direction === "raises risk";
+    const fill = d.direction === "raises risk" ? COLORS.raises : d.direction === "lowers risk" ? COLORS.lowers : COLORS.bar;
     const len = Math.abs(d.contribution) * scale;
     const xStart = d.contribution >= 0 ? mid : mid - len;
     const g = svg("g", { class: "driver", "data-feature": d.feature });
     const value = d.value === null ? "none" : typeof d.value === "number" ? num(d.value, 2) : d.value;
     const label = d.description.length > 78 ? `${d.description.slice(0, 76)}\u2026` : d.description;
     g.append(svg("text", { x: 0, y: yy + 15, class: "dlabel" }, `${label} (${value})`));
-    g.append(svg("rect", { x: xStart, y: yy + 4, width: Math.max(1, len), height: rowH - 8, fill: raises ? COLORS.raises : COLORS.lowers }));
+    g.append(svg("rect", { x: xStart, y: yy + 4, width: Math.max(1, len), height: rowH - 8, fill }));
     const tx = d.contribution >= 0 ? xStart + len + 4 : xStart - 4;
     g.append(svg("text", { x: tx, y: yy + 15, "text-anchor": d.contribution >= 0 ? "start" : "end", class: "axis" }, d.contribution.toFixed(3)));
     g.append(svg("title", {}, `${d.description}\nvalue: ${value}\n${d.direction} (${d.contribution.toFixed(4)}), ${d.group}, ${d.feature_set}`));
