@@ -92,7 +92,8 @@ class Runtime:
 
         as_of = {str(a): str(d) for a, d in zip(self.store["account_id"], self.store["as_of"], strict=True)}
         self.stored = load_latest(self.store_dir, self.versions, as_of) if self.store_dir else {}
-        self.week_ago = week_ago(self.store_dir) if self.store_dir else {}
+        newest = max(as_of.values(), default=None)
+        self.week_ago = week_ago(self.store_dir, not_after=newest) if self.store_dir else {}
         self.stored_top_k = min((len(x.churn.drivers) for x in self.stored.values()), default=0)
         self.table = None
         return len(self.stored)

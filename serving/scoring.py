@@ -108,12 +108,14 @@ def trend(values: list[float]) -> s.Trend:
     return "rising" if slope > TREND_EPS else ("falling" if slope < -TREND_EPS else "flat")
 
 
-def week_ago(store_dir: Path, days: int = 7) -> dict[str, float]:
+def week_ago(store_dir: Path, days: int = 7, not_after: str | None = None) -> dict[str, float]:
     """Churn probability per account from the latest run scored at least ``days`` before the latest run.
 
     Args:
         store_dir: the store folder.
         days: how far back the comparison run must lie.
+        not_after: the served store's data date (``as_of`` text): a run of later data (an earlier store was
+            rebuilt as of an older date since) is no "before".
 
     Returns:
         Account -> that run's churn probability (empty when no run is old enough or there is no file).
@@ -123,11 +125,16 @@ def week_ago(store_dir: Path, days: int = 7) -> dict[str, float]:
     if not path.is_file():
         return {}
     with sqlite3.connect(f"file:{path}?mode=ro", uri=True) as con:
-        runs = sorted({r[0] for r in con.execute("SELECT DISTINCT scored_at FROM scores")})
+        query = "SELECT scored_at, MAX(as_of) FROM scores GROUP BY scored_at ORDER BY scored_at"
+        runs = con.execute(query).fetchall()
         if not runs:
             return {}
-        cutoff = datetime.fromisoformat(runs[-1]) - timedelta(days=days)
-        older = [r for r in runs if datetime.fromisoformat(r) <= cutoff]
+        cutoff = datetime.fromisoformat(runs[-1][0]) - timedelta(days=days)
+        older = [
+            at
+            for at, data_date in runs
+            if datetime.fromisoformat(at) <= cutoff and (not_after is None or data_date <= not_after)
+        ]
         if not older:
             return {}
         rows = con.execute(

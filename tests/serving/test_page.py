@@ -95,6 +95,10 @@ def test_change_since_last_week_from_the_stored_history(service, tmp_path: Path)
     rt.reload_stored()
     items = rt.at_risk(None, None, None, "low", 0, 50).items
     assert [i.churn_change_7d for i in items] == pytest.approx([-0.1] * len(items))
+    with sqlite3.connect(scores_path(tmp_path)) as con:  # as if that run had scored later data
+        con.execute("UPDATE scores SET as_of = '2999-01-01 00:00:00' WHERE scored_at = ?", (old,))
+    rt.reload_stored()
+    assert rt.week_ago == {}  # a run of later data is no "last week"
 
 
 def test_account_view_holds_scores_history_drivers_and_collaboration(service) -> None:  # noqa: ANN001
