@@ -185,10 +185,24 @@ def check_online_cutoff(cutoff: pd.Timestamp, span: tuple[pd.Timestamp, pd.Times
     return None
 
 
-def label_frames(tables: Mapping[str, pd.DataFrame], settings: Settings) -> dict[str, pd.DataFrame]:
-    """Labelled examples without features: ``csat`` when surveys has rows, ``churn`` when renewals has."""
+def label_frames(
+    tables: Mapping[str, pd.DataFrame],
+    settings: Settings,
+    span: tuple[pd.Timestamp, pd.Timestamp] | None = None,
+) -> dict[str, pd.DataFrame]:
+    """Labelled examples without features: ``csat`` when surveys has rows, ``churn`` when renewals has.
+
+    Args:
+        tables: the contract tables.
+        settings: the settings (``churn_horizon_days``).
+        span: the data's time span, when the caller has it (:func:`features.labels.data_span`).
+
+    Returns:
+        Target -> its entity rows with labels.
+
+    """
     frames: dict[str, pd.DataFrame] = {}
-    span = data_span(tables)
+    span = span if span is not None else data_span(tables)
     lacking = targets_left_out(tables)
     if "csat" not in lacking:
         answers = csat_frame(tables["surveys"])  # an answer dated ahead (a typo) labels nothing until then
@@ -318,7 +332,8 @@ def build_store(
         tables = _load(settings, console, timings, notes)
     tables = dict(tables)
     cutoff = online_cutoff(as_of)
-    stale = check_online_cutoff(cutoff, data_span(tables))
+    span = data_span(tables)
+    stale = check_online_cutoff(cutoff, span)
     if stale is not None:
         notes.append(stale)
         console.print(f"[yellow]{escape(stale)}")
@@ -346,7 +361,7 @@ def build_store(
     with _progress(console) as progress:
         tasks: dict[str, Any] = {}
 
-        entity_frames = label_frames(tables, settings)
+        entity_frames = label_frames(tables, settings, span)
         left_out = {t: r for t, r in targets_left_out(tables).items() if t not in entity_frames}
         accounts = tables["accounts"]["account_id"].astype(str)
         entity_frames["online"] = pd.DataFrame({"account_id": accounts, "as_of": cutoff}).reset_index(

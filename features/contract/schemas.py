@@ -73,8 +73,9 @@ class ColumnSpec:
         default: value filled in where the column is absent or a value is missing.
         fill_if_absent: an absent optional column is added, filled with NA (or ``default``).
         iana_timezone: values must be IANA time-zone names.
-        event_stamp: the table's event stamp; it may not lie after the moment of the load (a row from the
-            future would stretch the data's time span, and with it the snapshots whose labels count as seen).
+        event_stamp: the table's event stamp; the data's time span is taken over these, and a row stamped
+            more than a day after the load is kept with a note but left out of the span (a row from the
+            future would stretch it, and with it the snapshots whose labels count as seen).
         description: what the column means.
 
     """

@@ -6,6 +6,8 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 
+from features.labels import EVENT_STAMPS
+
 LIST = pd.ArrowDtype(pa.list_(pa.string()))
 START = pd.Timestamp("2024-01-01")
 TZS = ["UTC", "America/New_York", "Europe/Berlin", "Asia/Kolkata", "Australia/Adelaide"]
@@ -220,14 +222,7 @@ def make_world(
     return world
 
 
-STAMPS = {
-    "interactions": "started_at",
-    "tickets": "opened_at",
-    "usage": "date",
-    "invoices": "issued_at",
-    "surveys": "responded_at",
-    "renewals": "renewal_date",
-}
+STAMPS = EVENT_STAMPS  # each event table's stamp, as the build reads it
 
 
 def add_recorded_at(world: dict[str, pd.DataFrame], rng: np.random.Generator) -> None:
