@@ -247,9 +247,9 @@ def retrain(
 ) -> None:
     """Rebuild features, train a challenger and promote it to champion only through the gates.
 
-    Exit code 0: promoted or kept; 3: a gate refused the challenger; 1: a target failed with an error (its
-    champion unchanged; each target's outcome is reported); 2: bad options, or a store, tracking store or data
-    that cannot be used (found before anything is trained).
+    Exit code 0: promoted or kept; 3: a gate refused the challenger; 1: a target failed with an error (each
+    target's outcome is reported, with where its champion is); 2: bad options, or a store, tracking store or
+    data that cannot be used (found before anything is trained).
     """
     if as_of is not None and not rebuild:
         raise typer.BadParameter(
@@ -262,7 +262,7 @@ def retrain(
     options = TrainOptions(
         config_from_settings(settings, n_candidates=candidates, num_threads=threads, n_seeds=seeds), n_boot
     )
-    with sigterm_unwinds():  # a stopped job marks its MLflow runs failed and leaves every champion alone
+    with sigterm_unwinds():  # a stopped job marks its unfinished MLflow runs failed (training.tracking)
         if rebuild:
             with _user_errors():  # a tracking URI that does not answer costs no rebuild
                 check_tracking(settings)
@@ -304,7 +304,7 @@ def _retrain_all(
     gate: GateConfig,
     console: Console,
 ) -> list[Decision]:
-    """Retrain each target in turn; an error fails that target only (its champion untouched)."""
+    """Retrain each target in turn; an error fails that target only, reported with where its champion is."""
     catalog = load_catalog()
     decisions: list[Decision] = []
     with _progress(console) as progress:
