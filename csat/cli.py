@@ -14,6 +14,7 @@ from features.contract.cli import validate_command
 from features.contract.report import ContractError
 from features.feature_cli import features_app
 from features.simulator.cli import simulate_command
+from features.store import StoreCorruptError
 from serving.cli import score_all_command, serve_command, serving_app
 from training.cli import retrain, train, ui
 from training.split import SplitError
@@ -60,6 +61,7 @@ app.command("score-all")(score_all_command)
 USER_ERRORS: tuple[type[Exception], ...] = (
     ContractError,
     AsOfError,
+    StoreCorruptError,
     FileNotFoundError,
     SplitError,
     PermissionError,

@@ -12,6 +12,7 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -30,6 +31,11 @@ MANIFEST = "manifest.json"
 ONLINE_FILE = "features.sqlite"
 ABSENT_SUFFIX = ".absent"
 KEEP_OLD_VERSIONS = 2
+REBUILD = "rebuild the store with `csat features build`"
+
+
+class StoreCorruptError(ValueError):
+    """A store file is there but cannot be read: damaged, cut short, or not written by this tool."""
 
 
 def atomic_write_text(path: Path, text: str) -> None:
@@ -177,9 +183,26 @@ def read_offline(store_dir: Path, target: Target) -> tuple[pd.DataFrame, dict]:
         raise FileNotFoundError(
             f"no offline store for {target!r} under {store_dir}; run `csat features build`"
         )
-    manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
-    frame = pq.read_table(folder / FRAME).to_pandas()
+    manifest = _read_manifest(folder / MANIFEST)
+    try:
+        frame = pq.read_table(folder / FRAME).to_pandas()
+    except pa.ArrowException as err:
+        why = f"the offline frame {folder / FRAME} cannot be read ({err})"
+        raise StoreCorruptError(f"{why}; {REBUILD}") from err
     return frame, manifest
+
+
+def _read_manifest(path: Path) -> dict[str, Any]:
+    """An offline manifest, which must be a JSON object; a missing or damaged one is a corrupt store."""
+    try:
+        manifest = json.loads(path.read_text(encoding="utf-8"))
+    except FileNotFoundError as err:
+        raise StoreCorruptError(f"the offline store is incomplete: {path} is missing; {REBUILD}") from err
+    except (UnicodeDecodeError, json.JSONDecodeError) as err:
+        raise StoreCorruptError(f"the offline manifest {path} is not valid JSON ({err}); {REBUILD}") from err
+    if not isinstance(manifest, dict):
+        raise StoreCorruptError(f"the offline manifest {path} is not a JSON object; {REBUILD}")
+    return manifest
 
 
 def write_online(store_dir: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:
@@ -195,7 +218,7 @@ def read_online(store_dir: Path, account_ids: Sequence[str] | None = None) -> pd
     Numbers come back as float64, categories as strings, ``as_of`` as a timestamp; the manifest is in
     ``frame.attrs["manifest"]``.
     """
-    df, meta = read_online_db(online_path(store_dir), account_ids)
+    df, meta = _read_online_checked(online_path(store_dir), account_ids)
     cats = set(meta.get("categorical", []))
     for col in df.columns:
         if col == "as_of":
@@ -208,4 +231,14 @@ def read_online(store_dir: Path, account_ids: Sequence[str] | None = None) -> pd
 
 def read_online_manifest(store_dir: Path) -> dict[str, Any]:
     """Read the online store's manifest alone."""
-    return read_online_db(online_path(store_dir), [])[1]
+    return _read_online_checked(online_path(store_dir), [])[1]
+
+
+def _read_online_checked(
+    path: Path, account_ids: Sequence[str] | None
+) -> tuple[pd.DataFrame, dict[str, Any]]:
+    """:func:`read_online_db`; a damaged file (not SQLite, a table missing, bad JSON) is a corrupt store."""
+    try:
+        return read_online_db(path, account_ids)
+    except (sqlite3.DatabaseError, json.JSONDecodeError, pd.errors.DatabaseError) as err:
+        raise StoreCorruptError(f"the online store {path} cannot be read ({err}); {REBUILD}") from err

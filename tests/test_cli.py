@@ -184,3 +184,48 @@ def test_a_rename_into_place_that_fails_names_the_place_not_the_temporary_file()
     assert user_error_message(taken) == (
         "error: cannot use taken/rejects: File exists (a file is where a folder is needed)"
     )
+
+
+@pytest.fixture(scope="module")
+def built_store(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A tiny store built under ``<folder>/store``, the default store folder seen from ``<folder>``."""
+    import pandas as pd
+
+    from csat.settings import load_settings
+    from features.build import build_store
+    from tests.features.fixtures import make_world
+
+    folder = tmp_path_factory.mktemp("built")
+    settings = load_settings(data_dir=folder / "raw", store_dir=folder / "store")
+    build_store(settings, as_of=pd.Timestamp("2024-07-01").date(), tables=make_world(3, interactions=200))
+    return folder
+
+
+@pytest.mark.parametrize(
+    ("damaged", "args", "message"),
+    [
+        ("online/features.sqlite", ["features", "show", "A1"], "online store store/online/features.sqlite"),
+        ("offline/csat/manifest.json", ["train", "--target", "csat"], "is not valid JSON"),
+        ("offline/csat/frame.parquet", ["train", "--target", "csat"], "the offline frame"),
+    ],
+)
+def test_a_damaged_store_file_ends_with_its_name_and_exit_code_2(
+    built_store: Path,
+    tmp_path: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+    damaged: str,
+    args: list[str],
+    message: str,
+) -> None:
+    import shutil
+
+    for name in [k for k in os.environ if k.startswith("CSAT_")]:
+        monkeypatch.delenv(name)
+    shutil.copytree(built_store / "store", tmp_path / "store", symlinks=True)
+    (tmp_path / "store" / damaged).write_bytes(b"\x00half a file")  # a disk that filled up mid-copy, say
+    code, err = _csat(args, tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert err.startswith("error: ") and message in err
+    assert "rebuild the store with `csat features build`" in err
+    assert "Traceback" not in err
