@@ -499,7 +499,7 @@ def record_training(
             version, aliases = _register(
                 client, comparison, uris[chosen], children[chosen], first_becomes_champion
             )
-            mlflow.set_tags({"registered_version": version, "registered_aliases": ",".join(aliases)})
+            mlflow.set_tags({"registered_version": version, "aliases_at_registration": ",".join(aliases)})
     return TrainingRecord(
         target=comparison.target,
         experiment_id=exp,

@@ -280,6 +280,7 @@ def test_a_sigterm_while_registering_lets_the_comparison_finish(settings, monkey
     (parent,) = client.search_runs([exp.experiment_id], "tags.kind = 'comparison'")
     assert parent.info.status == "FINISHED"
     assert parent.data.tags["registered_version"] == "1"  # registered, and the run says so
+    assert parent.data.tags["aliases_at_registration"] == "challenger,champion"  # history: they move later
 
 
 def test_enough_months_with_a_shrinking_book_is_not_called_too_few_months() -> None:
