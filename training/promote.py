@@ -222,7 +222,7 @@ def _auc_gate(
         float(champion.spec.get("threshold", 0.5)),
         res.threshold,
         groups=frame["account_id"].to_numpy(),
-        n_boot=200,
+        n_boot=comparison.n_boot,  # the same replicates as the comparison's intervals (--n-boot)
         seed=comparison.config.seed,
     )["roc_auc"]
     metrics.update(
@@ -289,7 +289,9 @@ def retrain_target(
     champion = load_registered(settings, record.registered_name, CHAMPION)
     decision = decide(comparison, record.version, champion, gate)
     promote = decision.champion_after if decision.outcome == "promoted" else None
-    record_decision(settings, target, decision.as_log(), decision.metrics, promote)
+    record_decision(
+        settings, target, {**decision.as_log(), "n_boot": comparison.n_boot}, decision.metrics, promote
+    )
     return decision
 
 

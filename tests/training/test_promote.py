@@ -85,6 +85,7 @@ def test_retrain_refuses_a_worse_challenger_with_exit_code_3(settings, monkeypat
     assert aliases["champion"] == old and aliases["challenger"] != old
     (run,) = _decision_runs(settings)
     assert run.data.tags["outcome"] == "refused"
+    assert run.data.params["n_boot"] == "100"  # the decision's interval has the replicates asked for
     assert run.data.metrics["delta_roc_auc"] < -promote.GateConfig().auc_tolerance
     assert "champion_moved_to" not in run.data.tags
 
