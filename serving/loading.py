@@ -1,12 +1,22 @@
 """Worker start-up: settings, models from the BentoML store and the online store, loaded once.
 
 When a step fails, :class:`NotReadyError` says which one in words for the service's callers (what is not
-there and what to run, never a server path); the server log gets the underlying error once, at start-up.
+there and what to run, never a server path); the server log gets the underlying error once per change of
+reason. A service that is not ready tries again (:class:`Loader`), at most once every
+:data:`RETRY_INTERVAL_S` and one attempt at a time, when a probe or a request asks: a missing model or online
+store that appears later makes it ready without a restart. A ready service never reloads.
+
+Models that are in the BentoML store but will not load need a restart: BentoML resolves a declared
+``BentoModel("name:latest")`` once, pins it to the version found and keeps it, so a running service never
+sees a new import of them. A model absent from the store is not resolved at all (BentoML would try to pull it
+from BentoCloud), so it is picked up once ``csat serving import`` has put it there.
 """
 
 from __future__ import annotations
 
 import logging
+import threading
+import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any, TypeVar
@@ -20,24 +30,28 @@ from serving.runtime import Runtime
 log = logging.getLogger("csat.serving")
 T = TypeVar("T")
 
+#: Seconds between two load attempts of a service that is not ready (a storm of probes loads at most once).
+RETRY_INTERVAL_S = 15.0
 RESTART = "then restart the service"
+AUTOMATIC = f"the service looks again every {RETRY_INTERVAL_S:g} s and gets ready without a restart"
 SETTINGS_INVALID = f"the service's settings could not be read (see the server log): fix them, {RESTART}"
 MODELS_MISSING = (
     "the models are not in the BentoML model store: run `csat serving import` (with the service's"
-    f" BENTOML_HOME), {RESTART}"
+    f" BENTOML_HOME); {AUTOMATIC}"
 )
 MODELS_UNLOADABLE = (
     "the models in the BentoML model store could not be loaded (see the server log): import them again with"
-    f" `csat serving import`, {RESTART}"
+    f" `csat serving import`, {RESTART} (a running service keeps the model versions it found)"
 )
 STORE_MISSING = (
-    "the online feature store is missing: run `csat features build` (with the service's CSAT_STORE_DIR),"
-    f" {RESTART}"
+    "the online feature store is missing: run `csat features build` (with the service's CSAT_STORE_DIR);"
+    f" {AUTOMATIC}"
 )
 STORE_UNREADABLE = (
     "the online feature store could not be read or scored (see the server log): rebuild it with"
-    f" `csat features build`, {RESTART}"
+    f" `csat features build`; {AUTOMATIC}"
 )
+START_FAILED = "the service failed to start: see the server log, fix the cause and restart"
 NO_RAW_TABLES = (
     "the raw data folder (CSAT_DATA_DIR) is missing: account names and teams are empty and scoring at"
     " another date answers 503"
@@ -45,7 +59,17 @@ NO_RAW_TABLES = (
 
 
 class NotReadyError(RuntimeError):
-    """Why the service cannot answer: what is not there and what to run, in words for its callers."""
+    """Why the service cannot answer: what is not there and what to run, in words for its callers.
+
+    Args:
+        problem: the message, in words for the service's callers.
+        retry: whether a later attempt may succeed without a restart (what was missing may appear).
+
+    """
+
+    def __init__(self, problem: str, *, retry: bool = False) -> None:
+        super().__init__(problem)
+        self.retry = retry
 
 
 def load_runtime(declared: Callable[[], dict[str, Any]]) -> Runtime:
@@ -64,25 +88,88 @@ def load_runtime(declared: Callable[[], dict[str, Any]]) -> Runtime:
     settings = _step(SETTINGS_INVALID, load_settings)
     models = _load_models(declared)
     if not online_path(settings.store_dir).is_file():
-        raise NotReadyError(STORE_MISSING)
-    runtime = _step(STORE_UNREADABLE, lambda: Runtime.load(models, settings.store_dir, settings.data_dir))
-    _step(STORE_UNREADABLE, runtime.risk_table)
+        raise NotReadyError(STORE_MISSING, retry=True)
+    runtime = _step(
+        STORE_UNREADABLE, lambda: Runtime.load(models, settings.store_dir, settings.data_dir), retry=True
+    )
+    _step(STORE_UNREADABLE, runtime.risk_table, retry=True)
     if not Path(settings.data_dir).is_dir():
         log.warning("%s", NO_RAW_TABLES)
     runtime.live = LiveFeatures(settings)  # raw tables for scoring at another date: loaded on first use
     return runtime
 
 
+class Loader:
+    """The service's runtime: loaded at start-up and, while not ready, again when asked and due.
+
+    Args:
+        declared: returns role -> BentoML stored model (see :func:`load_runtime`).
+
+    """
+
+    def __init__(self, declared: Callable[[], dict[str, Any]]) -> None:
+        self.declared = declared
+        self.runtime: Runtime | None = None
+        self.problem = ""  # why not ready, in words for callers: every route's 503 says it
+        self.retry = False  # whether another attempt may succeed without a restart
+        self.tried_at = 0.0  # time.monotonic() of the latest attempt
+        self._lock = threading.Lock()
+
+    def load(self) -> None:
+        """One attempt: the runtime, or why not (logged with the underlying error when the reason changes)."""
+        self.tried_at = time.monotonic()
+        before = self.problem
+        try:
+            self.runtime = load_runtime(self.declared)
+        except NotReadyError as err:  # stays alive and not ready; /readyz says 503
+            self.problem, self.retry = str(err), err.retry
+            if self.problem != before:
+                cause = f" ({type(err.__cause__).__name__}: {err.__cause__})" if err.__cause__ else ""
+                log.error("service not ready: %s%s", err, cause)
+        except Exception:  # a step load_runtime does not name: the detail goes to the log only
+            self.problem, self.retry = START_FAILED, False
+            log.exception("service not ready")
+        else:
+            self.problem = ""
+            if before:
+                log.info("service ready (it was not: %s)", before)
+
+    def poll(self) -> Runtime | None:
+        """The runtime; while not ready, first one more attempt if due and none is under way.
+
+        An attempt is due when the last failure may go away without a restart and :data:`RETRY_INTERVAL_S`
+        have passed since the last attempt. A caller that finds another attempt under way does not wait.
+        """
+        if self.runtime is not None or not self._due():
+            return self.runtime
+        if self._lock.acquire(blocking=False):
+            try:
+                if self.runtime is None and self._due():  # not just done by the caller holding the lock
+                    self.load()
+            finally:
+                self._lock.release()
+        return self.runtime
+
+    def _due(self) -> bool:
+        return self.retry and time.monotonic() - self.tried_at >= RETRY_INTERVAL_S
+
+
 def _load_models(declared: Callable[[], dict[str, Any]]) -> dict[str, Any]:
-    """The served models: a model absent from the BentoML store, and one that will not load, say so."""
+    """The served models: a model absent from the BentoML store, and one that will not load, say so.
+
+    An absent model is not resolved: BentoML would try to download it from BentoCloud.
+    """
     from bentoml.exceptions import NotFound
 
     try:
+        if models_absent():
+            raise NotFound("a served model is not in the BentoML model store ($BENTOML_HOME)")  # the log's
         return {role: load_stored(role, m) for role, m in declared().items()}
     except NotFound as err:
-        raise NotReadyError(MODELS_MISSING) from err
+        raise NotReadyError(MODELS_MISSING, retry=True) from err
     except Exception as err:  # BentoML reports an absent model in several ways: look in the store
-        raise NotReadyError(MODELS_MISSING if models_absent() else MODELS_UNLOADABLE) from err
+        absent = models_absent()
+        raise NotReadyError(MODELS_MISSING if absent else MODELS_UNLOADABLE, retry=absent) from err
 
 
 def models_absent() -> bool:
@@ -98,9 +185,9 @@ def models_absent() -> bool:
     return False
 
 
-def _step(problem: str, run: Callable[[], T]) -> T:
+def _step(problem: str, run: Callable[[], T], retry: bool = False) -> T:
     """Run one start-up step; its failure becomes :class:`NotReadyError` with ``problem`` as the message."""
     try:
         return run()
     except Exception as err:
-        raise NotReadyError(problem) from err
+        raise NotReadyError(problem, retry=retry) from err

@@ -19,12 +19,17 @@ Receive = Callable[[], Awaitable[MutableMapping[str, Any]]]
 Send = Callable[[MutableMapping[str, Any]], Awaitable[None]]
 
 
+def configured_token() -> bytes | None:
+    """The bearer token every route but the health probes requires (``CSAT_API_TOKEN``), or ``None``."""
+    return os.environ.get(TOKEN_ENV, "").encode() or None
+
+
 class TokenMiddleware:
     """Refuse requests without ``Authorization: Bearer <CSAT_API_TOKEN>`` when the variable is set."""
 
     def __init__(self, app: Callable[..., Awaitable[None]]) -> None:
         self.app = app
-        self.token = os.environ.get(TOKEN_ENV, "").encode() or None
+        self.token = configured_token()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         """Check the token on HTTP requests, pass everything else through."""

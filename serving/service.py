@@ -1,13 +1,14 @@
 """The BentoML service: ``bentoml serve serving.service:CsatService`` (or ``csat serve``).
 
 Models come from the BentoML model store (``csat serving import`` puts the MLflow champions there); features
-come from the online store named by the settings (``CSAT_STORE_DIR``). Both are loaded once per worker.
+come from the online store named by the settings (``CSAT_STORE_DIR``). Both are loaded once per worker; a
+worker that could not load them tries again when asked (:class:`serving.loading.Loader`) until it is ready.
 """
 
 from __future__ import annotations
 
 import logging
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated, Any
 
 import bentoml
 from bentoml.exceptions import InvalidArgument, NotFound
@@ -22,14 +23,18 @@ from serving.errors import (
     unavailable,
 )
 from serving.models import MODEL_NAMES
+from serving.openapi import DocumentedService
 from serving.page.app import PAGE, PREFIX, OpenShellMiddleware
 from serving.security import TokenMiddleware
+
+if TYPE_CHECKING:
+    from serving.runtime import Runtime
 
 log = logging.getLogger("csat.serving")
 
 
 @bentoml.asgi_app(PAGE, path=PREFIX, name="page")  # the account-risk page: /ui/
-@bentoml.service(name="csat-risk", workers=1, traffic={"timeout": 30})
+@bentoml.service(name="csat-risk", workers=1, traffic={"timeout": 30}, service_class=DocumentedService)
 class CsatService:
     """Satisfaction and churn risk per account, with drivers in business words."""
 
@@ -37,31 +42,36 @@ class CsatService:
     churn_model = bentoml.models.BentoModel(f"{MODEL_NAMES['churn']}:latest")
 
     def __init__(self) -> None:
-        from serving.loading import NotReadyError, load_runtime
+        from serving.loading import Loader
 
         quiet_client_errors()  # a client error is one log line, never its input (a CSM id filter, say)
-        self.runtime = None
-        self.problem = ""  # why not ready, in words for callers: every route's 503 says it
-        try:  # the page's list too: every account scored and explained once, at start-up
-            self.runtime = load_runtime(lambda: {"satisfaction": self.satisfaction_model,
-                                                 "churn": self.churn_model})  # fmt: skip
-        except NotReadyError as err:  # stays alive and not ready; /readyz says 503
-            self.problem = str(err)
-            cause = f" ({type(err.__cause__).__name__}: {err.__cause__})" if err.__cause__ else ""
-            log.error("service not ready: %s%s", err, cause)  # once per worker, with the detail
-        except Exception:  # a step load_runtime does not name: the detail goes to the log only
-            self.problem = "the service failed to start: see the server log, fix the cause and restart"
-            log.exception("service not ready")
+        self.loader = Loader(self._declared)
+        self.loader.load()  # the page's list too: every account scored and explained once, at start-up
+
+    def _declared(self) -> dict[str, Any]:
+        """Role -> the declared BentoML model (resolved from the model store on first access)."""
+        return {"satisfaction": self.satisfaction_model, "churn": self.churn_model}
+
+    @property
+    def runtime(self) -> Runtime | None:
+        """The loaded models and online store, or ``None`` while the service is not ready."""
+        return self.loader.runtime
+
+    @property
+    def problem(self) -> str:
+        """Why the service is not ready, in words for its callers (empty once ready)."""
+        return self.loader.problem
 
     def __is_ready__(self) -> bool:
-        """Ready only once both models and the online store are loaded."""
-        return self.runtime is not None
+        """Ready once both models and the online store are loaded; until then, a probe may load them."""
+        return self.loader.poll() is not None
 
-    def _rt(self, route: str):  # noqa: ANN202
-        """The runtime, or a 503 on ``route`` saying what is not ready and what to run."""
-        if self.runtime is None:
+    def _rt(self, route: str) -> Runtime:
+        """The runtime (loaded now if due), or a 503 on ``route`` saying what is not ready and what to run."""
+        runtime = self.loader.poll()
+        if runtime is None:
             raise unavailable(route, f"service not ready: {self.problem}")
-        return self.runtime
+        return runtime
 
     @bentoml.api(route="/score", input_spec=s.ScoreRequest)
     def score(

@@ -280,3 +280,52 @@ def test_band_alone_lists_exactly_that_band(client) -> None:  # noqa: ANN001
     assert {i["risk_band"] for i in default} <= {"medium", "high"}
     r = client.post("/at_risk", json={"band": "low", "min_band": "medium"})
     assert r.status_code == 400 and r.json()["error"].startswith("band: 'low' is below min_band 'medium'")
+
+
+def test_the_openapi_document_states_the_version_the_token_and_the_error_answers(
+    client,  # noqa: ANN001
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from importlib.metadata import version
+
+    import yaml
+
+    from serving.security import TOKEN_ENV
+    from serving.service import CsatService
+
+    monkeypatch.setenv(
+        TOKEN_ENV, TOKEN
+    )  # as the server saw it at start-up (the fixture unsets it afterwards)
+    spec = client.get("/docs.json").json()
+    assert spec["info"]["version"] == version("csat-collab")
+    assert spec["components"]["securitySchemes"] == {"bearerAuth": {"type": "http", "scheme": "bearer"}}
+    api = {path: item["post"] for path, item in spec["paths"].items() if "post" in item}
+    assert {"/score", "/score_batch", "/score_features", "/explain", "/at_risk", "/model_info"} <= set(api)
+    for operation in [*api.values(), spec["paths"]["/metrics"]["get"]]:
+        assert operation["security"] == [{"bearerAuth": []}]
+        assert "401" in operation["responses"]
+    for probe in ("/livez", "/readyz", "/healthz"):
+        assert (
+            "security" not in spec["paths"][probe]["get"]
+            and client.get(probe, headers={"Authorization": ""}).is_success
+        )
+    schemas = spec["components"]["schemas"]
+    answers = {
+        "401": client.post("/score", json={}, headers={"Authorization": ""}),
+        "415": client.post("/score", content=b"account_ids=A1", headers={"content-type": "text/plain"}),
+    }
+    for status in ("401", "415", "503"):
+        for operation in api.values():
+            ref = operation["responses"][status]["content"]["application/json"]["schema"]["$ref"]
+            schema = schemas[ref.removeprefix("#/components/schemas/")]
+            assert schema["required"] == ["error"] and set(schema["properties"]) == {"error"}
+        if status in answers:
+            assert answers[status].status_code == int(status) and set(answers[status].json()) == {"error"}
+    built = yaml.safe_load(yaml.dump(CsatService.openapi_spec))  # what `bentoml build` writes into the bento
+    assert built["info"]["version"] == version("csat-collab") and "securitySchemes" in built["components"]
+    monkeypatch.delenv(TOKEN_ENV)
+    open_spec = client.get("/docs.json").json()
+    assert "securitySchemes" not in open_spec["components"]
+    assert all(
+        "security" not in op and "401" not in op["responses"] for op in open_spec["paths"]["/score"].values()
+    )
