@@ -3,8 +3,9 @@
 When a step fails, :class:`NotReadyError` says which one in words for the service's callers (what is not
 there and what to run, never a server path); the server log gets the underlying error once per change of
 reason. A service that is not ready tries again (:class:`Loader`), at most once every
-:data:`RETRY_INTERVAL_S` and one attempt at a time, when a probe or a request asks: a missing model or online
-store that appears later makes it ready without a restart. A ready service never reloads.
+:data:`RETRY_INTERVAL_S` and one attempt at a time, when a probe or a request asks and what a load reads has
+changed (:func:`inputs_signature`): a missing model or online store that appears later, or a rebuilt store,
+makes it ready without a restart. A ready service never reloads.
 
 Models that are in the BentoML store but will not load need a restart: BentoML resolves a declared
 ``BentoModel("name:latest")`` once, pins it to the version found and keeps it, so a running service never
@@ -17,11 +18,11 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Hashable
 from pathlib import Path
 from typing import Any, TypeVar
 
-from csat.settings import load_settings
+from csat.settings import SettingsError, load_settings
 from features.store import online_path
 from serving.live import LiveFeatures
 from serving.models import MODEL_NAMES, load_stored
@@ -112,12 +113,14 @@ class Loader:
         self.runtime: Runtime | None = None
         self.problem = ""  # why not ready, in words for callers: every route's 503 says it
         self.retry = False  # whether another attempt may succeed without a restart
-        self.tried_at = 0.0  # time.monotonic() of the latest attempt
+        self.tried_at = 0.0  # time.monotonic() of the latest attempt, or of the latest look at the inputs
+        self.seen: Hashable = None  # inputs_signature() at the latest attempt
         self._lock = threading.Lock()
 
     def load(self) -> None:
         """One attempt: the runtime, or why not (logged with the underlying error when the reason changes)."""
         self.tried_at = time.monotonic()
+        self.seen = inputs_signature()  # before loading: a change made during the load is seen next time
         before = self.problem
         try:
             self.runtime = load_runtime(self.declared)
@@ -137,21 +140,48 @@ class Loader:
     def poll(self) -> Runtime | None:
         """The runtime; while not ready, first one more attempt if due and none is under way.
 
-        An attempt is due when the last failure may go away without a restart and :data:`RETRY_INTERVAL_S`
-        have passed since the last attempt. A caller that finds another attempt under way does not wait.
+        An attempt is due when the last failure may go away without a restart, :data:`RETRY_INTERVAL_S`
+        have passed since the last look, and what a load reads has changed since the last attempt
+        (:func:`inputs_signature`): a broken store is not reloaded, and every account scored, again and again.
+        A caller that finds another attempt under way does not wait.
         """
         if self.runtime is not None or not self._due():
             return self.runtime
         if self._lock.acquire(blocking=False):
             try:
                 if self.runtime is None and self._due():  # not just done by the caller holding the lock
-                    self.load()
+                    if inputs_signature() != self.seen:
+                        self.load()
+                    else:
+                        self.tried_at = time.monotonic()  # looked: the next look is an interval away
             finally:
                 self._lock.release()
         return self.runtime
 
     def _due(self) -> bool:
         return self.retry and time.monotonic() - self.tried_at >= RETRY_INTERVAL_S
+
+
+def inputs_signature() -> Hashable:
+    """What a load reads, cheap to compare: the online store file's identity and the served models' tags.
+
+    A rebuild swaps in a new store file and an import adds a model version, and either changes it.
+    """
+    import bentoml
+    from bentoml.exceptions import NotFound
+
+    try:
+        info = online_path(load_settings().store_dir).stat()
+        store: Hashable = (info.st_ino, info.st_mtime_ns, info.st_size)
+    except (OSError, SettingsError):
+        store = None
+    tags: list[str | None] = []
+    for name in MODEL_NAMES.values():
+        try:
+            tags.append(str(bentoml.models.get(f"{name}:latest").tag))
+        except NotFound:
+            tags.append(None)
+    return store, tuple(tags)
 
 
 def _load_models(declared: Callable[[], dict[str, Any]]) -> dict[str, Any]:

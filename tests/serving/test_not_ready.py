@@ -155,18 +155,18 @@ def test_a_service_started_without_the_online_store_gets_ready_once_it_appears(
     monkeypatch.setattr(loading, "load_runtime", counted)
     with caplog.at_level(logging.INFO, logger="csat.serving"):
         svc = CsatService()
-        assert not svc.__is_ready__() and not svc.__is_ready__() and len(attempts) == 3
+        assert not svc.__is_ready__() and not svc.__is_ready__() and len(attempts) == 1  # nothing changed
         assert svc.problem == loading.STORE_MISSING and "without a restart" in svc.problem
         with pytest.raises(ServiceUnavailable, match="the online feature store is missing"):
             svc.model_info()
         monkeypatch.setattr(loading, "RETRY_INTERVAL_S", 3600.0)
         shutil.copytree(serving_env / "store", tmp_path / "store", symlinks=True)
-        assert not svc.__is_ready__() and len(attempts) == 4  # the interval has not passed: no new attempt
+        assert not svc.__is_ready__() and len(attempts) == 1  # the interval has not passed: no new attempt
         monkeypatch.setattr(loading, "RETRY_INTERVAL_S", 0.0)
-        assert svc.__is_ready__() and svc.problem == "" and len(attempts) == 5
+        assert svc.__is_ready__() and svc.problem == "" and len(attempts) == 2
     ids = list(svc.runtime.store["account_id"][:3])
     assert [r.account_id for r in svc.score(account_ids=ids).results] == ids
-    assert svc.__is_ready__() and len(attempts) == 5  # a ready service never reloads
+    assert svc.__is_ready__() and len(attempts) == 2  # a ready service never reloads
     said = [r.getMessage() for r in caplog.records if r.name == "csat.serving"]
     assert sum(m.startswith("service not ready: the online feature store is missing") for m in said) == 1
     assert any(m.startswith("service ready") for m in said)
@@ -193,11 +193,14 @@ def test_concurrent_probes_start_one_load_and_do_not_wait_for_it(monkeypatch: py
         assert release.wait(10)
         return object()
 
+    inputs = ["no store"]
+    monkeypatch.setattr(loading, "inputs_signature", lambda: inputs[0])
     monkeypatch.setattr(loading, "load_runtime", missing)
     svc = CsatService()
     assert not svc.__is_ready__() and calls == ["missing"]  # 15 s have not passed since start-up
     monkeypatch.setattr(loading, "load_runtime", slow)
     monkeypatch.setattr(loading, "RETRY_INTERVAL_S", 0.0)
+    inputs[0] = "a store"  # built meanwhile
     with ThreadPoolExecutor(max_workers=4) as pool:
         first = pool.submit(svc.__is_ready__)
         assert loading_now.wait(10)
@@ -231,9 +234,39 @@ def test_retrying_stops_at_a_failure_only_a_restart_fixes_and_the_503_says_so(
     monkeypatch.setattr(errors, "_LOGGED", {})
     monkeypatch.setattr(loading, "load_runtime", failing)
     monkeypatch.setattr(loading, "RETRY_INTERVAL_S", 0.0)
+    monkeypatch.setattr(loading, "inputs_signature", object)  # a change at every look
     svc = CsatService()
     assert not svc.__is_ready__() and not svc.__is_ready__()
     assert calls == [loading.STORE_MISSING, loading.MODELS_UNLOADABLE]  # retried once, then no more
     with pytest.raises(ServiceUnavailable, match="then restart the service"):
         svc.model_info()
     assert len(calls) == 2
+
+
+def test_an_unreadable_store_is_loaded_again_only_once_a_rebuild_replaces_it(
+    serving_env: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import shutil
+
+    from features.store import online_path
+    from serving import errors, loading
+    from serving.service import CsatService
+
+    monkeypatch.setattr(errors, "UNAVAILABLE", {})
+    monkeypatch.setattr(errors, "_LOGGED", {})
+    shutil.copytree(serving_env / "store", tmp_path / "store", symlinks=True)
+    monkeypatch.setenv("CSAT_STORE_DIR", str(tmp_path / "store"))
+    monkeypatch.setattr(loading, "RETRY_INTERVAL_S", 0.0)
+    live = online_path(tmp_path / "store")
+    good = live.read_bytes()
+    live.write_bytes(b"\x00half a file")  # a copy that stopped short
+    attempts = []
+    real = loading.load_runtime
+    monkeypatch.setattr(loading, "load_runtime", lambda d: attempts.append(1) or real(d))
+    svc = CsatService()
+    assert svc.problem == loading.STORE_UNREADABLE
+    assert not any(svc.__is_ready__() for _ in range(5)) and len(attempts) == 1  # no reload per probe
+    fresh = live.with_name("rebuilt.sqlite")
+    fresh.write_bytes(good)
+    fresh.replace(live)  # what a rebuild does
+    assert svc.__is_ready__() and len(attempts) == 2
