@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -121,6 +122,18 @@ def extra_kinds(accounts: pd.DataFrame, exclude: Collection[str] = ()) -> dict[s
 
 #: A text custom column with at least this share of its values numbers is probably a number column with typos.
 MOSTLY_NUMBERS = 0.9
+#: A text custom column with more distinct values than this share of its values (and than
+#: :data:`IDENTIFYING_MIN_VALUES`) names single accounts or people (a name, an email, a number, free text):
+#: as a category it identifies rather than generalises, so it is left out.
+IDENTIFYING_SHARE = 0.5
+IDENTIFYING_MIN_VALUES = 20
+EMAIL = re.compile(r"[^@\s]+@[^@\s]+\.[^@\s]+")
+#: Words of a column name that say it holds a way to reach a person, or (with ``name``) a person's name.
+CONTACT_WORDS = frozenset({"email", "mail", "phone", "mobile"})
+PERSON_WORDS = frozenset(
+    {"csm", "owner", "manager", "rep", "contact", "person", "employee", "user", "champion", "sponsor",
+     "first", "last", "full", "ae", "am", "cs"}
+)  # fmt: skip
 
 
 def people_ids(tables: Mapping[str, pd.DataFrame]) -> set[str]:
@@ -136,7 +149,7 @@ def people_ids(tables: Mapping[str, pd.DataFrame]) -> set[str]:
 def screen_extras(
     accounts: pd.DataFrame, kinds: dict[str, str], people: set[str]
 ) -> tuple[dict[str, str], list[str]]:
-    """Drop custom columns that hold people's ids; note text columns that are mostly numbers.
+    """Drop custom columns that would identify someone (:func:`identifying`); note text ones mostly numbers.
 
     Args:
         accounts: the accounts table.
@@ -151,11 +164,9 @@ def screen_extras(
     notes: list[str] = []
     for col, kind in kinds.items():
         values = accounts[col].dropna().astype(str) if kind == "text" else pd.Series(dtype=str)
-        if people and values.isin(people).any():
-            notes.append(
-                f"custom column accounts.{col} left out: it holds employee or contact ids"
-                " (a feature never identifies a person)"
-            )
+        why = identifying(col, values, people)
+        if why:
+            notes.append(f"custom column accounts.{col} left out: {why}")
             continue
         kept[col] = kind
         numbers = pd.to_numeric(values, errors="coerce").notna()
@@ -165,6 +176,38 @@ def screen_extras(
                 f" {len(values):,} values are not numbers, e.g. {values[~numbers].iloc[0][:40]!r}"
             )
     return kept, notes
+
+
+def identifying(col: str, values: pd.Series, people: set[str]) -> str:
+    """Why a custom column would identify a person or a single account as a feature, or ``""``.
+
+    Args:
+        col: the column's name.
+        values: its non-missing values as text (empty for a number or flag column).
+        people: employee and contact ids (:func:`people_ids`).
+
+    Returns:
+        The reason, for the build's note, or an empty string when the column may be a feature.
+
+    """
+    words = set(re.split(r"[^a-z0-9]+", col.lower()))
+    if people and values.isin(people).any():
+        return "it holds employee or contact ids (a feature never identifies a person)"
+    if words & CONTACT_WORDS or ("name" in words and words & PERSON_WORDS):
+        return (
+            "its name says it holds a person's name, email or phone (a feature never identifies a person);"
+            " rename the column if it does not"
+        )
+    if values.str.fullmatch(EMAIL).any():
+        return "it holds email addresses (a feature never identifies a person)"
+    distinct = values.nunique()
+    if distinct > max(IDENTIFYING_MIN_VALUES, IDENTIFYING_SHARE * len(values)):
+        return (
+            f"{distinct:,} distinct values in {len(values):,} rows: it names single accounts or people (a"
+            " name, an email, a number, free text), which a model cannot learn from and a feature must not"
+            " carry"
+        )
+    return ""
 
 
 def plan(tables: Mapping[str, pd.DataFrame], exclude_account_columns: Collection[str] = ()) -> Plan:

@@ -174,3 +174,38 @@ def test_interaction_kinds_reach_the_engine_as_dictionary_codes_with_the_same_te
     assert pa.types.is_dictionary(col.type)
     assert col.to_pylist() == ["email", "call", None, "meeting", "email"]
     assert len(col.chunk(0).dictionary) == 3
+
+
+def _screen(columns: dict[str, list]) -> tuple[dict[str, str], list[str]]:
+    from features.engine.prepare import extra_kinds, screen_extras
+
+    accounts = pd.DataFrame({"account_id": [f"A{i}" for i in range(60)], **columns})
+    return screen_extras(accounts, extra_kinds(accounts), {"E1", "C1"})
+
+
+def test_custom_columns_that_would_identify_a_person_are_left_out_with_the_reason() -> None:
+    n = 60
+    kept, notes = _screen(
+        {
+            "csm_name": [f"Person{i % 6} Lastname{i % 6}" for i in range(n)],  # 6 CSMs: few values, a person
+            "Primary Contact E-mail": ["sales@example.com"] * n,  # the name says how to reach a person
+            "notes_text": [f"called {i}" for i in range(n)],  # free text, one per account
+            "billing": [f"owner{i % 3}@customer.example" for i in range(n)],  # emails under an innocent name
+            "tier": ["gold", "silver", "bronze"] * (n // 3),
+            "plan_name": ["pro", "team"] * (n // 2),  # "name", but not a person's
+            "discount_pct": [float(i) for i in range(n)],  # a number: distinct values are fine
+        }
+    )
+    assert kept == {"tier": "text", "plan_name": "text", "discount_pct": "number"}
+    said = {note.split(" left out: ")[0].removeprefix("custom column accounts."): note for note in notes}
+    assert set(said) == {"csm_name", "Primary Contact E-mail", "notes_text", "billing"}
+    assert "a person's name, email or phone" in said["csm_name"]
+    assert "a person's name, email or phone" in said["Primary Contact E-mail"]
+    assert "60 distinct values in 60 rows" in said["notes_text"]
+    assert "holds email addresses" in said["billing"]
+    assert not any("Person" in note or "@" in note for note in notes)  # the notes never quote a value
+
+
+def test_a_custom_column_with_few_accounts_per_value_is_kept_below_the_minimum() -> None:
+    kept, notes = _screen({"region_code": [f"R{i % 20}" for i in range(60)]})  # 20 values: a real category
+    assert kept == {"region_code": "text"} and notes == []
