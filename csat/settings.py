@@ -251,13 +251,23 @@ def _check_file(path: Path) -> None:
         raise SettingsError(f"{path}: api_token is a secret; set CSAT_API_TOKEN in the environment instead")
 
 
+def _near_setting(key: str) -> str:
+    """`` (did you mean data_dir?)`` for a misspelt key of the settings file, or nothing when none is near.
+
+    ``api_token`` is never suggested: the file may not hold it (it comes from ``CSAT_API_TOKEN`` alone).
+    """
+    names = sorted(name for name in Settings.model_fields if name != "api_token")
+    near = difflib.get_close_matches(key.lower(), names, n=1, cutoff=0.75)
+    return f" (did you mean {near[0]}?)" if near else ""
+
+
 def _settings_problems(err: ValidationError, path: Path | None) -> str:
     """One line per problem, naming the setting and where it may come from (file or environment)."""
     lines = []
     for e in err.errors():
         key = ".".join(str(part) for part in e["loc"])
         if e["type"] == "extra_forbidden":
-            lines.append(f"{path or 'settings'}: unknown setting {key!r}")
+            lines.append(f"{path or 'settings'}: unknown setting {key!r}{_near_setting(key)}")
         else:
             top = str(e["loc"][0]).upper() if e["loc"] else ""
             where = f"{path} or CSAT_{top}" if path else f"CSAT_{top}"

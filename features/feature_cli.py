@@ -41,12 +41,19 @@ def _settings(ctx: typer.Context) -> Settings:
 
 
 def _date(value: str | None) -> datetime | None:
+    """The ``--as-of`` date, checked before any work (loading the raw tables takes minutes on big data).
+
+    Raises:
+        typer.BadParameter: not a date ``YYYY-MM-DD``, naming the option.
+
+    """
     if value is None:
         return None
     try:
         return datetime.strptime(value, "%Y-%m-%d")
     except ValueError as exc:
-        raise typer.BadParameter(f"expected a date YYYY-MM-DD, got {value!r}") from exc
+        msg = f"expected a date YYYY-MM-DD, got {value!r}"
+        raise typer.BadParameter(msg, param_hint="'--as-of'") from exc
 
 
 def catalog_table(features: list[Feature]) -> Table:
@@ -149,15 +156,32 @@ def build_command(
 
 
 def account_features(settings: Settings, account_id: str, as_of: datetime | None = None) -> pd.DataFrame:
-    """One account's features: from the online store, or computed from the raw tables as of a date."""
+    """One account's features: from the online store, or computed from the raw tables as of a date.
+
+    Args:
+        settings: the settings (``store_dir``; ``data_dir`` with ``as_of``).
+        account_id: the account.
+        as_of: compute from the raw tables as of this date instead of reading the online store.
+
+    Returns:
+        One row, or none for an unknown account.
+
+    Raises:
+        AsOfError: ``as_of`` is on or before the data's first event (every feature would be empty or
+            negative, as ``csat features build --as-of`` refuses it).
+
+    """
     if as_of is None:
         from features.store import read_online
 
         return read_online(settings.store_dir, [account_id])
+    from features.build import check_online_cutoff, online_cutoff
     from features.contract import load_contract
     from features.engine import compute_features
+    from features.labels import data_span
 
     tables = load_contract(settings.data_dir, settings, console=Console(stderr=True)).tables
+    check_online_cutoff(online_cutoff(as_of), data_span(tables))  # its note (a date long after) is a store's
     ents = pd.DataFrame({"account_id": [account_id], "as_of": [pd.Timestamp(as_of)]})
     return compute_features(tables, ents, exclude_account_columns=settings.exclude_account_columns)
 

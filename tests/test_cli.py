@@ -57,6 +57,8 @@ def test_a_missing_input_ends_with_its_message_and_exit_code_2(
         (["simulate", "--start", "2100-01-01"], "--start: 24 months from 2100-01-01 run until 2101-12-31"),
         (["simulate", "--out", "csat.toml"], "is a file, not a folder"),
         (["features", "list", "--set", "bogus"], "must be baseline or collaboration, not 'bogus'"),
+        (["features", "show", "A1", "--as-of", "06/01/2025"], "Invalid value for '--as-of': expected a date"),
+        (["features", "build", "--as-of", "06/01/2025"], "Invalid value for '--as-of': expected a date"),
     ],
 )
 def test_bad_options_are_usage_errors_before_any_work(
@@ -154,7 +156,9 @@ def test_a_file_where_a_folder_is_needed_is_one_line_naming_it(
 
 
 @pytest.mark.parametrize(
-    "command", [["features", "build"], ["retrain"]], ids=["features-build", "retrain-rebuild"]
+    "command",
+    [["features", "build"], ["retrain"], ["features", "show", "a1"]],
+    ids=["features-build", "retrain-rebuild", "features-show"],
 )
 def test_an_online_date_before_the_data_ends_with_exit_code_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]

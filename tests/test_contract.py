@@ -784,3 +784,105 @@ def test_duplicated_on_sorted_keys_takes_the_shortcut_only_when_strictly_increas
     assert duplicated(across).tolist() == [False, True, True, False]
     assert duplicated(pa.array([1, 2, 2, 3])).tolist() == [False, True, True, False]
     assert duplicated(pa.array(["a", None, "b", "b"])).tolist() == [False, False, True, True]
+
+
+@pytest.mark.parametrize("fmt", ["csv", "parquet"])
+def test_an_empty_file_of_an_optional_table_reads_as_an_empty_table(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame], fmt: str
+) -> None:
+    header_only = data_dir.parent / "header_only"
+    write_world(header_only, world, "csv")
+    write_csv(header_only, "tickets", csv_frame("tickets", world["tickets"].iloc[:0]))
+    write_csv(header_only, "interactions", csv_frame("interactions", world["interactions"].iloc[:0]))
+    expected, _ = load(header_only, tmp_path)
+    for table in ("tickets", "interactions"):
+        (data_dir / f"{table}.csv").unlink()
+        (data_dir / f"{table}.{fmt}").write_bytes(b"")  # `: > tickets.csv`: an export that found no rows
+    result, printed = load(data_dir, tmp_path)
+    assert result.report.problems == []
+    for table in ("tickets", "interactions"):
+        pd.testing.assert_frame_equal(result.tables[table], expected.tables[table])
+        assert f"{table}.{fmt} is an empty file: read as an empty {table} table" in printed
+    empty = "the interactions table is empty: the collaboration feature set is empty; the run trains and"
+    assert result.warnings == expected.warnings == [f"{empty} serves the baseline alone"]
+
+
+def test_an_empty_file_of_the_accounts_table_stops_the_load(tmp_path: Path, data_dir: Path) -> None:
+    (data_dir / "accounts.csv").write_bytes(b"")
+    assert (
+        "accounts [unreadable_file]: accounts.csv: empty file (0 bytes; a CSV needs at least its header"
+        in str(load_error(data_dir, tmp_path))
+    )
+
+
+def test_a_type_problem_shows_one_offending_value_with_its_row(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "accounts", (0, "customer_since", "26/04/2017"), (1, "arr_usd", "$12,000"))
+    result, _ = load(data_dir, tmp_path, threshold=1.0)
+    assert problem(result, "accounts", "customer_since", "type: date").describe() == (
+        "accounts.customer_since [type: date]: 1 row (data rows 1); expected YYYY-MM-DD;"
+        " data row 1 holds '26/04/2017'"
+    )
+    assert problem(result, "accounts", "arr_usd", "type: float").describe() == (
+        "accounts.arr_usd [type: float]: 1 row (data rows 2); expected a finite number;"
+        " data row 2 holds '$12,000'"
+    )
+
+
+def test_a_type_problem_in_a_column_about_people_does_not_echo_its_values(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    edit_csv(data_dir, world, "employees", (2, "hired_at", "02/03/2020"))
+    edit_csv(data_dir, world, "interactions", (0, "internal_participants", '"e3"'))
+    result, _ = load(data_dir, tmp_path, threshold=1.0)
+    hired = problem(result, "employees", "hired_at", "type: date").describe()
+    listed = problem(result, "interactions", "internal_participants", "list_format").describe()
+    for line in (hired, listed):
+        assert line.endswith("; its values are not shown (a column about people): see the rejects file")
+    assert "02/03/2020" not in hired and "e3" not in listed
+
+
+def test_a_semicolon_separated_csv_is_named_as_such(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    csv_frame("accounts", world["accounts"]).to_csv(data_dir / "accounts.csv", sep=";", index=False)
+    error = load_error(data_dir, tmp_path)
+    assert [p.describe() for p in error.problems] == [
+        "accounts [unreadable_file]: accounts.csv: the header reads as one column"
+        " 'account_id;name;industry;segment;region;employee_count;custo...': its fields seem separated by"
+        " semicolons (';'), but a contract CSV separates them with commas (in Excel: save as"
+        " 'CSV UTF-8 (Comma delimited)')"
+    ]
+
+
+def test_a_ragged_row_is_named_by_its_data_row_without_its_text(tmp_path: Path, data_dir: Path) -> None:
+    (data_dir / "renewals.csv").write_text(
+        "account_id,renewal_date,outcome,arr_change_usd\n"
+        'a1,2024-01-01,renewed,1\na2,"2024-01-01",renewed,"1\n0"\n\na3,2024-02-01,renewed,12,000,50\n'
+    )
+    message = str(load_error(data_dir, tmp_path))
+    assert (
+        "renewals [unreadable_file]: renewals.csv: CSV parse error at data row 3: expected 4 fields, found 6"
+        " (a field holding a comma, a quote or a line break must be in double quotes)"
+    ) in message
+    assert "a3" not in message
+
+
+def test_text_that_is_not_utf8_is_named_by_its_line_or_row(
+    tmp_path: Path, data_dir: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from features.contract import readers
+
+    (data_dir / "renewals.csv").write_bytes(
+        b"account_id,renewal_date,outcome,arr_change_usd\na1,2024-01-01,renewed,1\na2,2024-01-01,r\xe9new,1\n"
+    )
+    assert (
+        "renewals [unreadable_file]: renewals.csv: not UTF-8 text at line 3 (byte 86 of the file, 0xe9:"
+        " invalid continuation byte); save the file as UTF-8"
+    ) in str(load_error(data_dir, tmp_path))
+    monkeypatch.setattr(readers, "HEADER_PEEK_BYTES", 60)  # beyond the header's peek: the reader's own check
+    assert (
+        "renewals [unreadable_file]: renewals.csv: not UTF-8 text in column 'outcome' at data row 2;"
+        " save the file as UTF-8"
+    ) in str(load_error(data_dir, tmp_path))

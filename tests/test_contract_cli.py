@@ -95,3 +95,15 @@ def test_two_exports_in_folders_of_the_same_name_keep_their_own_rejects(tmp_path
     december = default_rejects_dir(tmp_path / "2026-12" / "raw", settings)
     assert november != december
     assert november.parent == december.parent == tmp_path / "store" / "validate"
+
+
+def test_the_help_names_the_default_rejects_folder_as_it_is_made(tmp_path: Path) -> None:
+    from features.contract.cli import default_rejects_dir
+
+    settings = Settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    result = CliRunner().invoke(make_app(settings), ["validate", "--help"], env={"COLUMNS": "1000"})
+    assert result.exit_code == 0, result.output
+    assert "<store_dir>/validate/<folder name>-<hash8> for another folder" in " ".join(result.output.split())
+    made = default_rejects_dir(tmp_path / "export", settings)
+    assert made.parent == tmp_path / "store" / "validate"
+    assert made.name[: -len("-01234567")] == "export" and len(made.name.rsplit("-", 1)[1]) == 8

@@ -39,7 +39,19 @@ def test_unknown_key_is_an_error(tmp_path: Path) -> None:
     config.write_text("seed = 1\nsede = 2\n")
     with pytest.raises(SettingsError) as err:
         load_settings(config)
-    assert str(err.value) == f"{config}: unknown setting 'sede'"
+    assert str(err.value) == f"{config}: unknown setting 'sede' (did you mean seed?)"
+
+
+def test_a_misspelt_key_in_the_file_is_named_with_the_setting_it_resembles(tmp_path: Path) -> None:
+    config = tmp_path / "csat.toml"
+    config.write_text('data_dirr = "raw"\nshoe_size = 44\napi_tokn = "x"\n')
+    with pytest.raises(SettingsError) as err:
+        load_settings(config)
+    assert str(err.value).split("; ") == [
+        f"{config}: unknown setting 'data_dirr' (did you mean data_dir?)",
+        f"{config}: unknown setting 'shoe_size'",
+        f"{config}: unknown setting 'api_tokn'",  # the file may not hold the secret: never suggested
+    ]
 
 
 def test_wrong_type_names_the_field(tmp_path: Path) -> None:

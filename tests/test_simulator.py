@@ -245,3 +245,49 @@ def test_an_earlier_world_or_an_empty_folder_may_be_replaced(tmp_path: Path) -> 
     simulate(SimulationConfig(accounts=10, months=4, seed=1), tmp_path / "empty")
     simulate(SimulationConfig(accounts=12, months=4, seed=2), tmp_path / "empty")
     assert len(_read(tmp_path / "empty", "accounts")) == 12
+
+
+def test_csat_simulate_stopped_by_sigterm_removes_its_staging_folder(tmp_path: Path) -> None:
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSAT_")}
+    args = ["simulate", "--accounts", "2000", "--months", "24", "--out", "sim2"]
+    proc = subprocess.Popen(
+        [sys.executable, "-c", "from csat.cli import main; main()", *args],
+        cwd=tmp_path,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+    )
+    staging = tmp_path / f".sim2.tmp-{proc.pid}"
+    deadline = time.monotonic() + 120
+    while not (staging.is_dir() and any(staging.iterdir())) and proc.poll() is None:
+        assert time.monotonic() < deadline, "the simulation never started writing"
+        time.sleep(0.05)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert proc.returncode == 128 + signal.SIGTERM, err.decode()
+    assert sorted(p.name for p in tmp_path.iterdir()) == []  # no world, no staging folder left
+
+
+def test_staging_folders_left_by_killed_runs_are_removed_once_stale(tmp_path: Path) -> None:
+    import os
+    import time
+
+    stale = tmp_path / ".target.tmp-999999999"  # a run killed outright (SIGKILL) long ago
+    fresh = tmp_path / ".target.tmp-999999998"  # changed a minute ago: maybe a run still writing
+    other = tmp_path / ".other.tmp-999999997"  # another output folder's
+    for folder in (stale, fresh, other):
+        folder.mkdir()
+        (folder / "accounts.parquet").write_bytes(b"partial")
+    hours_ago = time.time() - 2 * 3600
+    for path in (stale, stale / "accounts.parquet", other, other / "accounts.parquet"):
+        os.utime(path, (hours_ago, hours_ago))
+    os.utime(fresh / "accounts.parquet", (time.time() - 60, time.time() - 60))
+    os.utime(fresh, (hours_ago, hours_ago))
+    simulate(SimulationConfig(accounts=10, months=4, seed=1), tmp_path / "target")
+    assert sorted(p.name for p in tmp_path.iterdir()) == [other.name, fresh.name, "target"]

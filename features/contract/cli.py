@@ -53,7 +53,8 @@ def validate_command(
         typer.Option(
             "--rejects-dir",
             help="Folder under which rejects/<table>.csv is written (default: the settings' store_dir for"
-            " its data_dir, <store_dir>/validate/<folder name> for another folder).",
+            " its data_dir, <store_dir>/validate/<folder name>-<hash8> for another folder, hash8 being 8 hex"
+            " digits of its path's SHA-256: two folders of one name keep their own rejects).",
         ),
     ] = None,
 ) -> None:

@@ -13,7 +13,14 @@ from rich.console import Console
 
 from csat.settings import Settings
 from features.contract.parsing import TYPE_HINTS, TYPE_RULES, parse_column, parse_extra
-from features.contract.readers import Discovery, TableFile, UnreadableFileError, discover, read_raw
+from features.contract.readers import (
+    Discovery,
+    EmptyFileError,
+    TableFile,
+    UnreadableFileError,
+    discover,
+    read_raw,
+)
 from features.contract.rejects import rejected_rows, rejects_table, remove_stale, write_rejects
 from features.contract.report import (
     DUPLICATE_TABLE,
@@ -47,6 +54,7 @@ from features.contract.schemas import (
     ForeignKey,
     Kind,
     TableSpec,
+    describes_people,
     output_dtype,
     validation_order,
 )
@@ -55,6 +63,8 @@ from features.labels import latest_stamp
 
 REJECTS_SUBFOLDER = "rejects"
 COLLABORATION_TABLE = "interactions"
+#: Characters of an offending value a type problem shows.
+EXAMPLE_CHARS = 40
 
 
 @dataclass
@@ -202,7 +212,7 @@ def _load_table(
     spec = TABLE_SPECS[file.table]
     counts = report.tables[file.table] = TableReport(file.table, file.path)
     try:
-        columns, counts.rows_read = _read_columns(file)
+        columns, counts.rows_read = _read_columns_or_empty(file, report.notes)
         report.problems += _missing_columns(spec, list(columns))
         frame, failures = _build_frame(spec, columns, counts.rows_read)
     except UnreadableFileError as err:
@@ -258,6 +268,38 @@ def _read_columns(file: TableFile) -> tuple[dict[str, pa.ChunkedArray], int]:
     return dict(zip(raw.column_names, raw.columns, strict=True)), raw.num_rows
 
 
+def _read_columns_or_empty(file: TableFile, notes: list[str]) -> tuple[dict[str, pa.ChunkedArray], int]:
+    """The file's columns and row count, an empty file of an optional table reading as a header-only one.
+
+    The contract lets an optional table be present and empty; a file with nothing at all in it (``: >
+    tickets.csv``, an export that found no rows) is such a table. A required table's empty file stays an
+    error.
+
+    Args:
+        file: the table's file.
+        notes: where the note saying so goes.
+
+    Returns:
+        The columns by name (the required ones, without rows, for an empty file) and the row count.
+
+    Raises:
+        EmptyFileError: the file of a required table is empty.
+        UnreadableFileError: the file cannot be read.
+
+    """
+    try:
+        return _read_columns(file)
+    except EmptyFileError:
+        if file.table in REQUIRED_TABLES:
+            raise
+    spec = TABLE_SPECS[file.table]
+    notes.append(
+        f"{file.path.name} is an empty file: read as an empty {spec.name} table (as a file holding only its"
+        " header line is)"
+    )
+    return {name: pa.chunked_array([], pa.string()) for name in spec.required_columns}, 0
+
+
 def _rejects(spec: TableSpec, file: TableFile, rows_read: int, failures: list[Failure]) -> pa.Table | None:
     """The rejected rows with their original values, read again from the file (None without failures)."""
     if not failures:
@@ -305,15 +347,41 @@ def _build_frame(
         else:
             continue
         values, bad = _parse(column, col)
+        if bad.any():
+            failures.append(_type_failure(spec.name, col, column, bad))
         del column  # its buffers go now unless the parsed values share them
         data[col.name] = values
-        if bad.any():
-            failures.append(
-                Failure(col.name, TYPE_RULES[col.kind], np.flatnonzero(bad), TYPE_HINTS[col.kind])
-            )
     for name in list(columns):
         data[name] = parse_extra(columns.pop(name))
     return pd.DataFrame(data, copy=False), failures
+
+
+def _type_failure(table: str, col: ColumnSpec, column: pa.ChunkedArray, bad: np.ndarray) -> Failure:
+    """The rows whose value is not of the column's type, with the first one's value as an example.
+
+    Args:
+        table: the table.
+        col: the column's spec.
+        column: the column as read (values untouched).
+        bad: the rows whose value is not of the type.
+
+    Returns:
+        The failure; its example is left out for a column about people (:func:`describes_people`).
+
+    """
+    rows = np.flatnonzero(bad)
+    if describes_people(table, col):
+        example = "its values are not shown (a column about people): see the rejects file"
+    else:
+        example = f"data row {rows[0] + 1:,} holds {_shown_value(column[int(rows[0])].as_py())}"
+    return Failure(col.name, TYPE_RULES[col.kind], rows, TYPE_HINTS[col.kind], example)
+
+
+def _shown_value(value: object) -> str:
+    """A value as an error message shows it: text quoted (cut after 40 characters), others as they print."""
+    if not isinstance(value, str):
+        return str(value)
+    return repr(value if len(value) <= EXAMPLE_CHARS else value[:EXAMPLE_CHARS] + "...")
 
 
 def _parse(column: pa.ChunkedArray, col: ColumnSpec) -> tuple[pd.Series, np.ndarray]:
@@ -430,7 +498,9 @@ def _finalize(spec: TableSpec, frame: pd.DataFrame) -> pd.DataFrame:
 
 def _problem(table: str, failure: Failure) -> Problem:
     rows = (failure.rows[:MAX_ROWS_SHOWN] + 1).tolist()
-    return Problem(table, failure.column, failure.rule, len(failure.rows), rows, detail=failure.hint)
+    return Problem(
+        table, failure.column, failure.rule, len(failure.rows), rows, failure.hint, example=failure.example
+    )
 
 
 # ------------------------------------------------------------------------------------------ the whole load

@@ -6,11 +6,15 @@ row by :mod:`features.contract.parsing`. Parquet files are read with their own t
 
 from __future__ import annotations
 
+import codecs
 import csv
 import io
+import re
 from collections import Counter
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import pyarrow as pa
 import pyarrow.csv as pacsv
@@ -19,6 +23,11 @@ import pyarrow.parquet as pq
 from features.contract.schemas import FILE_FORMATS, TABLES
 
 HEADER_PEEK_BYTES = 1 << 20
+SAVE_AS_UTF8 = "save the file as UTF-8 (in Excel: 'CSV UTF-8 (Comma delimited)')"
+#: Field separators other than the contract's comma that exports use, and their names.
+OTHER_DELIMITERS = {";": "semicolons (';')", "\t": "tabs", "|": "vertical bars ('|')"}
+#: Where pyarrow's single-threaded reader says a value failed: 0-based column, 1-based row with the header.
+_ARROW_CELL = re.compile(r"In CSV column #(\d+): Row #(\d+)")
 CSV_BLOCK_BYTES = 64 << 20
 PARQUET_BATCH_ROWS = 1 << 20
 PANDAS_INDEX_PREFIX = "__index_level_"
@@ -26,6 +35,10 @@ PANDAS_INDEX_PREFIX = "__index_level_"
 
 class UnreadableFileError(Exception):
     """A table file cannot be read (truncated, undecodable, ragged, no header...)."""
+
+
+class EmptyFileError(UnreadableFileError):
+    """A table file holds nothing at all (0 bytes, or only blank lines): not even a CSV header."""
 
 
 @dataclass(frozen=True)
@@ -86,10 +99,14 @@ def read_raw(file: TableFile) -> pa.Table:
         The table; CSV columns are all ``string`` (empty field = null); Parquet keeps its types.
 
     Raises:
+        EmptyFileError: the file holds nothing (0 bytes, or a CSV of blank lines only).
         UnreadableFileError: the file cannot be read, with the reader's reason.
 
     """
     try:
+        if file.path.stat().st_size == 0:
+            why = "a CSV needs at least its header line" if file.format == "csv" else "not a Parquet file"
+            raise EmptyFileError(f"{file.path.name}: empty file (0 bytes; {why})")
         table = _read_csv(file.path) if file.format == "csv" else _read_parquet(file.path)
     except UnreadableFileError:
         raise
@@ -116,11 +133,21 @@ def _read_parquet(path: Path) -> pa.Table:
 
 def _read_csv(path: Path) -> pa.Table:
     header = _csv_header(path)
+    try:
+        return _csv_table(path, header, threads=True)
+    except pa.ArrowInvalid as err:
+        raise UnreadableFileError(f"{path.name}: {_located_csv_error(path, header, err)}") from err
+
+
+def _csv_table(
+    path: Path, header: list[str], threads: bool, on_invalid: Callable[[Any], str] | None = None
+) -> pa.Table:
+    """Read a CSV file with every column as text; ``on_invalid`` sees a row of the wrong width."""
     text = pa.string()
     return pacsv.read_csv(
         path,
-        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES),
-        parse_options=pacsv.ParseOptions(newlines_in_values=True),
+        read_options=pacsv.ReadOptions(block_size=CSV_BLOCK_BYTES, use_threads=threads),
+        parse_options=pacsv.ParseOptions(newlines_in_values=True, invalid_row_handler=on_invalid),
         convert_options=pacsv.ConvertOptions(
             column_types={name: text for name in header},
             null_values=[""],
@@ -130,24 +157,87 @@ def _read_csv(path: Path) -> pa.Table:
     )
 
 
+def _located_csv_error(path: Path, header: list[str], err: pa.ArrowInvalid) -> str:
+    """The reason a CSV file cannot be read, with the data row where it happens.
+
+    The parallel reader does not know row numbers: the file is read again on one thread, which stops at the
+    same place and knows it. The row's text (pyarrow quotes it) is left out: it may describe a person.
+
+    Args:
+        path: the file.
+        header: its column names.
+        err: the error of the parallel read.
+
+    Returns:
+        E.g. ``CSV parse error at data row 3: expected 4 fields, found 3 (...)``.
+
+    """
+    bad_rows: list[Any] = []
+
+    def note(row: Any) -> str:
+        bad_rows.append(row)
+        return "error"
+
+    try:
+        _csv_table(path, header, threads=False, on_invalid=note)
+    except pa.ArrowInvalid as again:
+        err = again
+    if bad_rows:
+        row = bad_rows[0]
+        where = f" at data row {row.number - 1:,}" if row.number else " (data row unknown)"
+        return (
+            f"CSV parse error{where}: expected {row.expected_columns} fields, found {row.actual_columns}"
+            " (a field holding a comma, a quote or a line break must be in double quotes)"
+        )
+    hit = _ARROW_CELL.search(str(err))
+    if hit and "UTF8" in str(err):
+        column = header[int(hit[1])] if int(hit[1]) < len(header) else f"#{int(hit[1]) + 1}"
+        return f"not UTF-8 text in column {column!r} at data row {int(hit[2]) - 1:,}; {SAVE_AS_UTF8}"
+    return _first_line(str(err))
+
+
 def _csv_header(path: Path) -> list[str]:
     with path.open("rb") as handle:
         head = handle.read(HEADER_PEEK_BYTES)
     if not head.strip():
-        raise UnreadableFileError(f"{path.name}: empty file (a CSV needs at least its header line)")
+        raise EmptyFileError(f"{path.name}: empty file (a CSV needs at least its header line)")
     try:
         text = head.decode("utf-8-sig")
     except UnicodeDecodeError as err:
         cut_by_peek = len(head) == HEADER_PEEK_BYTES and err.reason == "unexpected end of data"
         if not cut_by_peek:
-            reason = f"not UTF-8 text ({err.reason} at byte {err.start})"
-            raise UnreadableFileError(f"{path.name}: {reason}") from err
+            raise UnreadableFileError(f"{path.name}: {_not_utf8(head, err)}") from err
         text = head[: err.start].decode("utf-8-sig")
     header = next(csv.reader(io.StringIO(text)), [])
     if not any(name.strip() for name in header):
         raise UnreadableFileError(f"{path.name}: no header line")
+    _check_delimiter(header, path)
     _check_unique_names(header, path)
     return header
+
+
+def _not_utf8(head: bytes, err: UnicodeDecodeError) -> str:
+    """Where the first byte that is not UTF-8 is: its line (the header is line 1) and byte offset."""
+    offset = err.start + (len(codecs.BOM_UTF8) if head.startswith(codecs.BOM_UTF8) else 0)
+    line = head.count(b"\n", 0, offset) + 1
+    return (
+        f"not UTF-8 text at line {line:,} (byte {offset:,} of the file, 0x{head[offset]:02x}: {err.reason});"
+        f" {SAVE_AS_UTF8}"
+    )
+
+
+def _check_delimiter(header: list[str], path: Path) -> None:
+    """Refuse a header read as one column that holds another delimiter (a European Excel export's ``;``)."""
+    if len(header) != 1:
+        return
+    found = [name for mark, name in OTHER_DELIMITERS.items() if mark in header[0]]
+    if found:
+        shown = header[0] if len(header[0]) <= 60 else header[0][:60] + "..."
+        raise UnreadableFileError(
+            f"{path.name}: the header reads as one column {shown!r}: its fields seem separated by"
+            f" {found[0]}, but a contract CSV separates them with commas (in Excel: save as"
+            " 'CSV UTF-8 (Comma delimited)')"
+        )
 
 
 def _check_unique_names(names: list[str], path: Path) -> None:

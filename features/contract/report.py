@@ -35,6 +35,8 @@ class Problem:
         detail: human explanation: what went wrong for table-level problems, what a valid value looks like
             for type problems (empty otherwise).
         fatal: the problem stops the load by itself (missing table or column, unreadable file, threshold).
+        example: one offending value with its row (``data row 1 holds '26/04/2017'``), for type problems
+            of columns that do not describe people.
 
     """
 
@@ -45,12 +47,15 @@ class Problem:
     rows: list[int] = field(default_factory=list)
     detail: str = ""
     fatal: bool = False
+    example: str = ""
 
     def describe(self) -> str:
         """One line for people.
 
         Returns:
-            E.g. ``accounts.segment [allowed: enterprise|mid-market|smb]: 2 rows (data rows 3, 7)``.
+            E.g. ``accounts.segment [allowed: enterprise|mid-market|smb]: 2 rows (data rows 3, 7)``, or
+            ``accounts.arr_usd [type: float]: 1 row (data rows 2); expected a finite number; data row 2
+            holds '$12,000'``.
 
         """
         where = f"{self.table}.{self.column}" if self.column else self.table
@@ -60,7 +65,8 @@ class Problem:
         more = ", ..." if self.count > len(self.rows) else ""
         noun = "row" if self.count == 1 else "rows"
         hint = f"; expected {self.detail}" if self.detail else ""
-        return f"{where} [{self.rule}]: {self.count:,} {noun} (data rows {shown}{more}){hint}"
+        example = f"; {self.example}" if self.example else ""
+        return f"{where} [{self.rule}]: {self.count:,} {noun} (data rows {shown}{more}){hint}{example}"
 
 
 @dataclass

@@ -39,6 +39,8 @@ class Failure:
         rule: the rule name.
         rows: sorted 0-based row positions.
         hint: what a valid value looks like, when the rule name does not say it.
+        example: one offending value and its row, for people to see what is wrong (empty when the column
+            describes people, whose values an error message must not echo).
 
     """
 
@@ -46,6 +48,7 @@ class Failure:
     rule: str
     rows: np.ndarray
     hint: str = ""
+    example: str = ""
 
 
 @dataclass(frozen=True)

@@ -371,8 +371,29 @@ REQUIRED_TABLES: tuple[str, ...] = ("accounts",)
 LABEL_TABLES: tuple[str, ...] = ("surveys", "renewals")
 """At least one of these must be present."""
 
+PEOPLE_TABLES: tuple[str, ...] = ("contacts", "employees")
+"""Tables whose rows are people (the customer's contacts, our employees)."""
+
 FILE_FORMATS: tuple[str, ...] = ("csv", "parquet")
 """Accepted file suffixes (``accounts.csv`` or ``accounts.parquet``)."""
+
+
+def describes_people(table: str, col: ColumnSpec) -> bool:
+    """Whether a column's values describe or name people, so that no message or log may echo them.
+
+    Every column of a people table (:data:`PEOPLE_TABLES`), and every column pointing at people (a CSM, an
+    organizer, participants, a survey's contact): collaboration data describes individuals, and nothing the
+    service prints or logs may identify one.
+
+    Args:
+        table: the table.
+        col: one of its columns.
+
+    Returns:
+        True for a column about people.
+
+    """
+    return table in PEOPLE_TABLES or any(fk.table in PEOPLE_TABLES for fk in col.references)
 
 
 def validation_order() -> tuple[str, ...]:

@@ -13,6 +13,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from rich.table import Table
 
 from csat.settings import Settings, load_settings
+from csat.signals import sigterm_unwinds
 from features.simulator.config import SimulationConfig
 from features.simulator.simulate import GROUND_TRUTH_DIR, simulate
 from features.simulator.writer import OutputFolderError
@@ -64,7 +65,10 @@ def simulate_command(
         ),
     ] = datetime(2024, 1, 1),
 ) -> None:
-    """Simulate a customer-success world: the nine contract tables, and the ground truth in ground_truth/."""
+    """Simulate a customer-success world: the nine contract tables, and the ground truth in ground_truth/.
+
+    A SIGTERM stops it with exit code 143, its staging folder removed and an earlier world left in place.
+    """
     settings = ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
     try:
         config = SimulationConfig(
@@ -80,14 +84,17 @@ def simulate_command(
         raise typer.BadParameter(f"--format must be parquet or csv, not {fmt!r}")
     out_dir = out or settings.data_dir
     console = Console()
-    with Progress(
-        TextColumn("simulating"),
-        BarColumn(),
-        TextColumn("{task.completed}/{task.total} months"),
-        TimeElapsedColumn(),
-        console=console,
-        transient=True,
-    ) as bar:
+    with (
+        sigterm_unwinds(),
+        Progress(
+            TextColumn("simulating"),
+            BarColumn(),
+            TextColumn("{task.completed}/{task.total} months"),
+            TimeElapsedColumn(),
+            console=console,
+            transient=True,
+        ) as bar,
+    ):
         task = bar.add_task("months", total=months)
         try:  # simulate checks the folder before any work
             result = simulate(

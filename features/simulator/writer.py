@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import os
 import shutil
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -14,6 +15,8 @@ import pyarrow.compute as pc
 import pyarrow.parquet as pq
 
 LIST_COLUMNS = ("internal_participants", "external_participants")
+#: Seconds after its last change beyond which a staging folder left by a killed run is removed.
+STALE_STAGING_SECONDS = 3600
 DATE_COLUMNS = {"customer_since", "hired_at", "date", "issued_at", "due_at", "paid_at", "renewal_date"}
 
 
@@ -112,11 +115,71 @@ def check_output_folder(out_dir: Path, marker: str) -> Path:
     return out_dir
 
 
+def _last_change(folder: Path) -> float:
+    """The latest modification time of a folder and of what it directly holds (files grow as months pass)."""
+    times = [folder.stat().st_mtime]
+    for entry in folder.iterdir():
+        try:
+            times.append(entry.stat().st_mtime)
+        except FileNotFoundError:  # removed meanwhile
+            continue
+    return max(times)
+
+
+def _running(pid: int) -> bool:
+    """Whether a process with this id runs on this machine (then its staging folder may be in use)."""
+    if pid <= 0:
+        return False
+    try:
+        os.kill(pid, 0)
+    except PermissionError:  # someone else's process
+        return True
+    except (ProcessLookupError, OverflowError):
+        return False
+    return True
+
+
+def remove_stale_staging(out_dir: Path, max_age: float = STALE_STAGING_SECONDS) -> list[Path]:
+    """Remove staging folders of ``out_dir`` that runs stopped at once (SIGKILL, power loss) left behind.
+
+    A leftover ``.<name>.tmp-<pid>`` beside ``out_dir`` goes when nothing in it changed for ``max_age``
+    seconds and no process ``<pid>`` runs here, so that a run still writing is never disturbed.
+
+    Args:
+        out_dir: the output folder (absolute).
+        max_age: seconds since the last change after which a leftover is stale.
+
+    Returns:
+        The folders removed.
+
+    """
+    removed = []
+    prefix = f".{out_dir.name}.tmp-"
+    for folder in out_dir.parent.iterdir():
+        pid = folder.name.removeprefix(prefix)
+        if pid == folder.name or not pid.isdigit() or int(pid) == os.getpid() or not folder.is_dir():
+            continue
+        try:
+            stale = time.time() - _last_change(folder) > max_age and not _running(int(pid))
+        except FileNotFoundError:  # another run removed it meanwhile
+            continue
+        if stale:
+            shutil.rmtree(folder, ignore_errors=True)
+            removed.append(folder)
+    return removed
+
+
 @contextmanager
 def staged_folder(out_dir: Path) -> Iterator[Path]:
-    """Yield a temporary sibling folder; on success it replaces ``out_dir``, on failure it is removed."""
+    """Yield a temporary sibling folder; on success it replaces ``out_dir``, on failure it is removed.
+
+    Stale staging folders of earlier runs killed outright are removed first (:func:`remove_stale_staging`).
+    A SIGTERM is a failure only where it unwinds as an exception (``csat simulate`` runs under
+    :func:`csat.signals.sigterm_unwinds`).
+    """
     out_dir = Path(out_dir).absolute().resolve()
     out_dir.parent.mkdir(parents=True, exist_ok=True)
+    remove_stale_staging(out_dir)
     tmp = out_dir.parent / f".{out_dir.name}.tmp-{os.getpid()}"
     shutil.rmtree(tmp, ignore_errors=True)
     tmp.mkdir()
