@@ -23,12 +23,15 @@ def import_command(
     alias: Annotated[str, typer.Option(help="Registry alias to serve.")] = "champion",
 ) -> None:
     """Copy the champion models from the MLflow registry into the BentoML model store."""
-    from serving.models import import_champions
+    from serving.models import MissingModelError, import_champions
 
     settings: Settings = ctx.obj
     try:
         tags = import_champions(settings.mlflow_tracking_uri, alias)
-    except Exception as err:  # registry missing, alias unset: report, exit 2
+    except MissingModelError as err:  # a model not trained yet, an alias unset: nothing imported
+        typer.echo(f"import failed: {err}", err=True)
+        raise typer.Exit(code=2) from err
+    except Exception as err:  # registry unreadable: report, exit 2
         typer.echo(f"import failed: {type(err).__name__}: {err}", err=True)
         raise typer.Exit(code=2) from err
     for role, tag in tags.items():
@@ -62,12 +65,23 @@ def serve_command(
         bool, typer.Option("--insecure-open", help="Allow a non-loopback address without CSAT_API_TOKEN.")
     ] = False,
 ) -> None:
-    """Serve the risk API (``bentoml serve serving.service:CsatService``)."""
+    """Serve the risk API (``bentoml serve serving.service:CsatService``) once the models are in the store.
+
+    ``bentoml serve`` resolves the service's declared models before it starts and, for one missing from the
+    model store, tries BentoCloud and fails with a message about a cloud context; this says what to run.
+    """
+    from serving.models import MissingModelError, check_stored
+
     settings: Settings = ctx.obj
     try:
         check_listen(host, insecure_open)
     except PermissionError as err:
         typer.echo(str(err), err=True)
+        raise typer.Exit(code=2) from err
+    try:
+        check_stored()
+    except MissingModelError as err:
+        typer.echo(f"serve failed: {err}", err=True)
         raise typer.Exit(code=2) from err
     env = worker_env(settings, os.environ)
     root = str(Path(__file__).resolve().parents[1])
@@ -92,11 +106,16 @@ def score_all_command(ctx: typer.Context) -> None:
     """Score every account of the online store and append answers with drivers to the score history."""
     import bentoml
 
-    from serving.models import MODEL_NAMES, load_stored
+    from serving.models import MODEL_NAMES, MissingModelError, check_stored, load_stored
     from serving.runtime import Runtime
     from serving.scoring import score_all, scores_path
 
     settings: Settings = ctx.obj
+    try:
+        check_stored()
+    except MissingModelError as err:
+        typer.echo(f"score-all failed: {err}", err=True)
+        raise typer.Exit(code=2) from err
     try:
         models = {r: load_stored(r, bentoml.models.get(f"{n}:latest")) for r, n in MODEL_NAMES.items()}
         runtime = Runtime.load(models, settings.store_dir, settings.data_dir)

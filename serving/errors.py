@@ -14,7 +14,9 @@ error, never the input.
 A 503 the service raises on purpose (not ready, or the raw tables not there) says why and what to run
 (:func:`unavailable` records the reason for the middleware, which BentoML would otherwise replace by "An
 unexpected error has occurred"); it is logged once per change of reason, never a traceback per request.
-Starlette's own 404 and 405 answers (plain text) become ``{"error": ...}`` like every other error.
+Starlette's own 404 and 405 answers (plain text) become ``{"error": ...}`` like every other error, and get
+their WARNING line too (:func:`log_plain_error`): BentoML never sees them. A logged path is cut to the route
+it names (:func:`logged_route`).
 """
 
 from __future__ import annotations
@@ -32,9 +34,26 @@ BENTOML_HTTP_LOGGER = "bentoml._internal.server.http_app"
 log = logging.getLogger("csat.serving")
 
 
+#: At most this many characters of a path's first segment go into the log.
+LOGGED_ROUTE_CHARS = 40
+
+
 def log_client_error(scope: Message, what: str) -> None:
     """One WARNING line for a request a middleware refused, in the form of :class:`ClientErrorLogFilter`'s."""
-    log.warning("client error on %s [%s]: %s", scope.get("path"), scope.get("method"), what)
+    log.warning("client error on %s [%s]: %s", logged_route(scope.get("path")), scope.get("method"), what)
+
+
+def logged_route(path: object) -> str:
+    """The route a request path names, for the log: its first segment only, escaped and cut short.
+
+    A path the service has no route for is whatever the client sent: the deeper segments (where an account,
+    person or file name would go) become ``...``, and control characters are escaped so that no path can write
+    a line of its own into the log. The service's routes (``/score``, ``/at_risk`` ...) come out unchanged.
+    """
+    first, sep, rest = str(path or "").lstrip("/").partition("/")
+    shown = first[:LOGGED_ROUTE_CHARS].encode("unicode_escape").decode("ascii")
+    cut = "..." if len(first) > LOGGED_ROUTE_CHARS else ""
+    return f"/{shown}{cut}{sep}{'...' if rest else ''}"
 
 
 class ErrorShapeMiddleware:
@@ -61,6 +80,7 @@ class ErrorShapeMiddleware:
                 return
             chunks.append(message.get("body", b""))
             if not message.get("more_body", False):
+                log_plain_error(scope, start)
                 headers, body = reshape(str(scope.get("path")), start, b"".join(chunks))
                 await send({**start, "headers": headers})
                 await send({"type": "http.response.body", "body": body})
@@ -129,6 +149,21 @@ def reshape(path: str, start: Message, body: bytes) -> tuple[list[tuple[bytes, b
         body = unwrap(body)
     headers.append((b"content-length", str(len(body)).encode()))
     return headers, body
+
+
+def log_plain_error(scope: Message, start: Message) -> None:
+    """Log a plain-text client error (Starlette's 404 for an unknown route, 405 for a wrong method).
+
+    BentoML logs only the errors its endpoints raise; these never reach one. Route and status only.
+    """
+    status = int(start["status"])
+    kind = dict(start.get("headers", [])).get(b"content-type", b"").split(b";")[0].strip().lower()
+    if kind == b"text/plain" and 400 <= status < 500:
+        log_client_error(scope, f"{status} ({PLAIN_ERRORS.get(status, 'client error')})")
+
+
+#: The kind of error of Starlette's plain-text answers, for the log.
+PLAIN_ERRORS = {404: "not found", 405: "method not allowed"}
 
 
 def _plain_error(status: int, body: bytes, allow: bytes | None) -> str:

@@ -11,6 +11,12 @@ Models that are in the BentoML store but will not load need a restart: BentoML r
 ``BentoModel("name:latest")`` once, pins it to the version found and keeps it, so a running service never
 sees a new import of them. A model absent from the store is not resolved at all (BentoML would try to pull it
 from BentoCloud), so it is picked up once ``csat serving import`` has put it there.
+
+That last case needs the class used directly (``CsatService()``, or ``CsatService.to_asgi()`` in an ASGI
+server or a test client). ``bentoml serve`` (and so ``csat serve``) resolves every declared model before it
+starts a worker and stops when one is missing; ``csat serve`` checks the store first and says what to run
+(:func:`serving.models.check_stored`). Under ``bentoml serve``, :data:`MODELS_MISSING` can only be met when a
+model is deleted from the store after the server started.
 """
 
 from __future__ import annotations
@@ -25,7 +31,7 @@ from typing import Any, TypeVar
 from csat.settings import SettingsError, load_settings
 from features.store import online_path
 from serving.live import LiveFeatures
-from serving.models import MODEL_NAMES, load_stored
+from serving.models import MODEL_NAMES, absent_models, load_stored
 from serving.runtime import Runtime
 
 log = logging.getLogger("csat.serving")
@@ -36,6 +42,7 @@ RETRY_INTERVAL_S = 15.0
 RESTART = "then restart the service"
 AUTOMATIC = f"the service looks again every {RETRY_INTERVAL_S:g} s and gets ready without a restart"
 SETTINGS_INVALID = f"the service's settings could not be read (see the server log): fix them, {RESTART}"
+#: Met when the class is used directly: ``bentoml serve`` does not start without the models (see above).
 MODELS_MISSING = (
     "the models are not in the BentoML model store: run `csat serving import` (with the service's"
     f" BENTOML_HOME); {AUTOMATIC}"
@@ -187,7 +194,8 @@ def inputs_signature() -> Hashable:
 def _load_models(declared: Callable[[], dict[str, Any]]) -> dict[str, Any]:
     """The served models: a model absent from the BentoML store, and one that will not load, say so.
 
-    An absent model is not resolved: BentoML would try to download it from BentoCloud.
+    An absent model is not resolved: BentoML would try to download it from BentoCloud. (Under ``bentoml
+    serve`` the models were resolved before the worker started: see the module's docstring.)
     """
     from bentoml.exceptions import NotFound
 
@@ -204,15 +212,7 @@ def _load_models(declared: Callable[[], dict[str, Any]]) -> dict[str, Any]:
 
 def models_absent() -> bool:
     """Whether a served model has no entry in the BentoML model store (``$BENTOML_HOME``)."""
-    import bentoml
-    from bentoml.exceptions import NotFound
-
-    for name in MODEL_NAMES.values():
-        try:
-            bentoml.models.get(f"{name}:latest")
-        except NotFound:
-            return True
-    return False
+    return bool(absent_models())
 
 
 def _step(problem: str, run: Callable[[], T], retry: bool = False) -> T:

@@ -3,6 +3,9 @@
 Models come from the BentoML model store (``csat serving import`` puts the MLflow champions there); features
 come from the online store named by the settings (``CSAT_STORE_DIR``). Both are loaded once per worker; a
 worker that could not load them tries again when asked (:class:`serving.loading.Loader`) until it is ready.
+``bentoml serve`` itself resolves the declared models before any worker starts and will not start without
+them (``csat serve`` checks the model store first and says what to run); a service that finds the models
+missing and picks them up later is one whose class is used directly (``CsatService.to_asgi()``).
 """
 
 from __future__ import annotations

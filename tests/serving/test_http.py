@@ -233,6 +233,27 @@ def test_unknown_routes_and_methods_answer_json(client) -> None:  # noqa: ANN001
     assert client.get("/ui/no-such-file.js").json()["error"].startswith("not found")
 
 
+def test_unknown_routes_and_methods_are_one_log_line_with_route_and_status_only(client, caplog) -> None:  # noqa: ANN001
+    import logging
+
+    with caplog.at_level(logging.INFO):
+        assert client.post("/nope", json={"csm_id": "E00111"}).status_code == 404
+        assert client.get("/score").status_code == 405
+        assert client.get("/accounts/jane.doe@example.com").status_code == 404
+        assert client.get("/nope%0Aclient error on /score [POST]: forged").status_code == 404
+    lines = [r for r in caplog.records if r.getMessage().startswith("client error on ")]
+    assert [r.levelname for r in lines] == ["WARNING"] * 4 and all("\n" not in r.getMessage() for r in lines)
+    assert [r.getMessage() for r in lines[:3]] == [
+        "client error on /nope [POST]: 404 (not found)",
+        "client error on /score [GET]: 405 (method not allowed)",
+        "client error on /accounts/... [GET]: 404 (not found)",  # the route, not who was asked for
+    ]
+    access = "bentoml.access"  # BentoML's access log, not the service's: it has the raw path of every request
+    server = [r for r in caplog.records if r.name.startswith(("csat", "bentoml")) and r.name != access]
+    ours = "\n".join(r.getMessage() for r in server)  # the service's log, not the test client's
+    assert "E00111" not in ours and "jane.doe" not in ours and "Traceback" not in caplog.text
+
+
 @pytest.mark.parametrize(
     ("route", "body", "field"),
     [
