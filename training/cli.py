@@ -20,6 +20,7 @@ from csat.settings import Settings, load_settings
 from csat.signals import sigterm_unwinds
 from training.data import (
     TARGETS,
+    FeatureCatalog,
     OfflineData,
     Target,
     load_catalog,
@@ -30,7 +31,7 @@ from training.data import (
     unknown_features,
 )
 from training.evaluate import Interval
-from training.pipeline import Comparison
+from training.pipeline import Comparison, LeakageError
 from training.promote import EXIT_ERROR, Decision, GateConfig, exit_code, failed, retrain_target
 from training.split import SplitError
 from training.tracking import (
@@ -53,6 +54,24 @@ class TargetChoice(StrEnum):
     all = "all"
 
 
+#: Width of the output when it goes to a file or a pipe (a cron job's log) and COLUMNS is not set: wide enough
+#: for the tables, so that no registered name or reason is cut (Rich's default there is 80 columns).
+LOG_WIDTH = 200
+
+
+def _console() -> Console:
+    """The commands' console: as wide as the terminal; else COLUMNS when set; else ``LOG_WIDTH`` columns.
+
+    Returns:
+        The console.
+
+    """
+    console = Console()
+    if console.is_terminal or os.environ.get("COLUMNS", "").isdigit():
+        return console
+    return Console(width=LOG_WIDTH)
+
+
 def _settings(ctx: typer.Context) -> Settings:
     return ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
 
@@ -71,21 +90,21 @@ def _targets(choice: TargetChoice, settings: Settings, console: Console) -> list
 
 @contextmanager
 def _user_errors() -> Iterator[None]:
-    """End a user error found before training (data too small, tracking store unusable): one line, exit 2."""
+    """End a user error found before training (too little data, a label leak, no tracking store): exit 2."""
     try:
         yield
-    except (SplitError, TrackingStoreError) as err:
+    except (SplitError, LeakageError, TrackingStoreError) as err:
         typer.echo(f"error: {err}", err=True)
         raise typer.Exit(2) from err
 
 
 def _prepare(
-    settings: Settings, choice: TargetChoice, options: TrainOptions, console: Console
+    settings: Settings, choice: TargetChoice, options: TrainOptions, catalog: FeatureCatalog, console: Console
 ) -> dict[Target, OfflineData]:
     """Check every target's data, then the tracking store, before anything is trained or registered."""
     with _user_errors():
         targets = _targets(choice, settings, console)
-        data = load_checked(settings, targets, options.config, loader=load_offline)
+        data = load_checked(settings, targets, options.config, catalog, loader=load_offline)
         check_tracking(settings)
     return data
 
@@ -145,12 +164,12 @@ def train(
 ) -> None:
     """Train baseline and enriched models per target, log them to MLflow and register the enriched one."""
     settings = _settings(ctx)
-    console = Console()
+    console = _console()
     catalog = load_catalog()
     options = TrainOptions(
         config_from_settings(settings, n_candidates=candidates, num_threads=threads, n_seeds=seeds), n_boot
     )
-    data = _prepare(settings, target, options, console)
+    data = _prepare(settings, target, options, catalog, console)
     results = []
     with sigterm_unwinds(), _progress(console) as progress:  # a stopped job marks its MLflow runs failed
         for t in data:
@@ -257,7 +276,7 @@ def retrain(
             param_hint="'--as-of'",
         )
     settings = _settings(ctx)
-    console = Console()
+    console = _console()
     gate = GateConfig(auc_tolerance=tolerance, accepted_drift=tuple(accept_drift or ()))
     options = TrainOptions(
         config_from_settings(settings, n_candidates=candidates, num_threads=threads, n_seeds=seeds), n_boot
@@ -267,7 +286,7 @@ def retrain(
             with _user_errors():  # a tracking URI that does not answer costs no rebuild
                 check_tracking(settings)
             _rebuild(settings, as_of, console)
-        data = _prepare(settings, target, options, console)
+        data = _prepare(settings, target, options, load_catalog(), console)
         _known_in_store(list(accept_drift or []), data)
         decisions = _retrain_all(settings, data, options, gate, console)
     console.print(_decision_table(decisions))

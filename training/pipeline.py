@@ -5,7 +5,9 @@ Pure computation: no MLflow here (``training.tracking`` records what this return
 
 from __future__ import annotations
 
+import json
 import math
+import re
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -35,11 +37,21 @@ from training.train import FittedModel, TrainConfig, fit_feature_set, refit_with
 BASE_SET, NEW_SET = "baseline", "enriched"
 REGISTERED_NAMES: dict[str, str] = {"csat": "csat-satisfaction", "churn": "csat-churn"}
 LEAKAGE_AUC = 0.995
+LEAKAGE_FOLDS = 5  # folds of accounts for scoring a category on other accounts' labels
 MIN_CLASS_ROWS = 5  # examples of each class every period needs (threshold, calibration, AUC)
 
 
 class LeakageError(ValueError):
-    """Raised when a feature separates the training labels (almost) perfectly on its own."""
+    """Raised when a feature separates the training labels (almost) perfectly on its own.
+
+    Attributes:
+        feature: the feature that leaks, when one does (``None`` for identifier columns listed as features).
+
+    """
+
+    def __init__(self, message: str, feature: str | None = None) -> None:
+        super().__init__(message)
+        self.feature = feature
 
 
 @dataclass
@@ -77,7 +89,7 @@ class Comparison:
     oracle_threshold: float | None
     frame: pd.DataFrame
     notes: list[str] = field(default_factory=list)
-    n_boot: int | None = None  # bootstrap replicates behind every interval
+    n_boot: int = 1000  # bootstrap replicates behind every interval
 
     @property
     def champion_set(self) -> str:
@@ -93,14 +105,19 @@ class Comparison:
 def check_leakage(frame: pd.DataFrame, features: list[str], categorical: list[str]) -> None:
     """Refuse features that alone separate the training labels almost perfectly (a label leak).
 
+    A number scores each row as it is. A category is scored honestly, by the label mean of its value among
+    the other accounts' rows (:func:`_out_of_fold_means`): a value that names a single account (an email, a
+    contract number) is never seen outside its account and is not scored, while a value that stands for the
+    label is, and separates it.
+
     Args:
-        frame: training rows.
+        frame: training rows (with ``account_id``; without it, each row counts as its own account).
         features: candidate feature columns.
         categorical: the categorical ones among them.
 
     Raises:
-        LeakageError: an identifier column is listed as a feature, or a feature has single-feature ROC AUC
-            (either direction) of at least ``LEAKAGE_AUC``.
+        LeakageError: an identifier column is listed as a feature, or a feature scored on more than half of
+            the rows has single-feature ROC AUC (either direction) of at least ``LEAKAGE_AUC``.
 
     """
     forbidden = set(ID_COLUMNS) & set(features)
@@ -109,19 +126,90 @@ def check_leakage(frame: pd.DataFrame, features: list[str], categorical: list[st
     y = frame["label"].to_numpy(int)
     if len(np.unique(y)) < 2:
         return
+    groups = frame["account_id"].to_numpy() if "account_id" in frame.columns else np.arange(len(frame))
     for name in features:
-        col = frame[name]
         if name in categorical:
-            score = col.astype("string").map(frame.groupby(col.astype("string"))["label"].mean())
+            values = _out_of_fold_means(frame[name], y, groups)
         else:
-            score = pd.to_numeric(col, errors="coerce")
-        values = score.to_numpy(float)
+            values = pd.to_numeric(frame[name], errors="coerce").to_numpy(float)
         known = ~np.isnan(values)
         if known.sum() < 20 or len(np.unique(y[known])) < 2:
             continue
         auc = roc_auc_score(y[known], values[known])
         if max(auc, 1 - auc) >= LEAKAGE_AUC and known.mean() > 0.5:
-            raise LeakageError(f"feature {name!r} alone separates the labels (AUC {auc:.3f}): label leak?")
+            raise LeakageError(
+                f"feature {name!r} alone separates the labels of the training period (ROC AUC {auc:.3f}),"
+                " a likely label leak",
+                name,
+            )
+
+
+def _out_of_fold_means(col: pd.Series, y: np.ndarray, groups: np.ndarray) -> np.ndarray:
+    """Each row's category scored by its label mean in the other folds of accounts (``NaN`` when unseen).
+
+    Accounts are dealt into ``LEAKAGE_FOLDS`` folds by a hash of their id (the same folds on every run); a row
+    is never scored with its own account's labels, so a category unique to one account says nothing.
+
+    Args:
+        col: the categorical column.
+        y: the labels, aligned with ``col``.
+        groups: the account of each row.
+
+    Returns:
+        A float score per row.
+
+    """
+    keys = col.astype("string").reset_index(drop=True)
+    fold = pd.util.hash_array(np.asarray(groups, dtype=object).astype(str)) % LEAKAGE_FOLDS
+    labels = pd.Series(y, dtype=float)
+    out = np.full(len(keys), np.nan)
+    for k in range(LEAKAGE_FOLDS):
+        held = fold == k
+        means = labels[~held].groupby(keys[~held]).mean()
+        out[held] = keys[held].map(means).to_numpy(float, na_value=np.nan)
+    return out
+
+
+def check_target_leakage(data: OfflineData, catalog: FeatureCatalog, split: TimeSplit) -> None:
+    """Check a target's model features for a label leak on its training period, as :func:`compare` does.
+
+    Cheap (no model is fitted), so commands call it for every target before training any.
+
+    Args:
+        data: the target's offline frame and manifest.
+        catalog: the feature catalog (model feature sets).
+        split: the target's split (:func:`split_for`).
+
+    Raises:
+        LeakageError: one line naming the target and the feature, and how to leave a custom accounts
+            column out.
+
+    """
+    sets = model_feature_sets(data.manifest, catalog)
+    union = sorted({f for fs in sets.values() for f in fs})
+    frame = data.frame.reset_index(drop=True).iloc[split.train]
+    try:
+        check_leakage(frame, union, data.manifest.get("categorical", []))
+    except LeakageError as err:
+        message = f"{data.target}: {err}{_leave_out(err.feature, data.manifest)}"
+        raise LeakageError(message, err.feature) from err
+
+
+def _leave_out(feature: str | None, manifest: dict[str, Any]) -> str:
+    """How the user leaves a leaking feature out: a custom accounts column by setting, others by the data."""
+    from features.catalog import EXTRA_PREFIX
+
+    if feature is None:
+        return ""
+    if not feature.startswith(EXTRA_PREFIX):
+        return "; check that the data it is computed from holds nothing recorded after each example's cutoff"
+    description = manifest.get("catalog", {}).get(feature, {}).get("description", "")
+    found = re.search(r"custom field '(.+)' \(", description)
+    column = found.group(1) if found else feature.removeprefix(EXTRA_PREFIX)
+    return (
+        f"; it is the accounts column {column!r}: leave it out with exclude_account_columns = "
+        f"[{json.dumps(column)}] in csat.toml, then rebuild the store (csat features build)"
+    )
 
 
 def _sample(frame: pd.DataFrame, n: int, seed: int) -> pd.DataFrame:
@@ -319,8 +407,7 @@ def compare(
     if sets.get(NEW_SET) == sets.get(BASE_SET):
         notes.append("no collaboration features available: training and serving the baseline alone")
         sets = {BASE_SET: sets[BASE_SET]}
-    union = sorted({f for fs in sets.values() for f in fs})
-    check_leakage(frame.iloc[split.train], union, data.manifest.get("categorical", []))
+    check_target_leakage(data, catalog, split)
     candidates = sample_candidates(config.n_candidates, config.seed)
     results = {
         name: _fit_and_measure(data, split, name, feats, candidates, catalog, config, n_boot)

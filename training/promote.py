@@ -3,12 +3,14 @@
 Exit codes (see :func:`exit_code`): 0 when every target was promoted or kept, 3 when a gate refused a
 challenger for at least one target, 1 when a target failed with an error (that target's champion alias is then
 untouched; the other targets are still retrained and reported), 2 for usage errors (bad options, a store or
-tracking store that cannot be used, data too small to split: found before anything is trained).
+tracking store that cannot be used, data too small to split, a feature that alone separates the labels: found
+before anything is trained).
 
 Order of work per target, chosen so that an error or interruption at any point leaves ``champion`` as it was:
-train and register the challenger (alias ``challenger`` only), load the current champion, score both on the
-same most recent holdout (the challenger's test period), evaluate the gates, log the decision run, and only as
-the last step of that run move the alias.
+load the current champion; when its data fingerprint and feature-set version are those of the fresh store,
+keep it without training (and log the decision run); otherwise train and register the challenger (alias
+``challenger`` only), score both on the same most recent holdout (the challenger's test period), evaluate the
+gates, log the decision run, and only as the last step of that run move the alias.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ from csat.settings import Settings
 from training.data import DataLoader, FeatureCatalog, Target, load_offline
 from training.drift import PSI_SEVERE
 from training.evaluate import paired_lift, point_metrics
-from training.pipeline import Comparison
+from training.pipeline import REGISTERED_NAMES, Comparison
 from training.tracking import CHAMPION, RegisteredModel, load_registered, record_decision
 from training.train import Calibrator, prepare_matrix
 from training.workflow import TrainOptions, train_target
@@ -166,6 +168,8 @@ def decide(
 ) -> Decision:
     """Compare challenger and champion on the challenger's holdout and apply every gate.
 
+    Unchanged data is decided before any challenger is trained (:func:`unchanged_since_champion`).
+
     Args:
         comparison: the challenger's comparison (its test period is the most recent holdout).
         challenger_version: the challenger's registered version.
@@ -186,12 +190,6 @@ def decide(
     if champion is None:
         gates["auc"] = True
         reasons.append("no champion yet")
-    elif champion.spec.get("data_fingerprint") == comparison.manifest.get(
-        "data_fingerprint"
-    ) and champion.spec.get("feature_set_version") == comparison.manifest.get("feature_set_version"):
-        decision.outcome = "kept"
-        reasons.append("data and feature-set version unchanged since the champion was trained; champion kept")
-        return decision
     else:
         gates["auc"] = _auc_gate(comparison, champion, gate, metrics, reasons)
     if all(gates.values()):
@@ -255,6 +253,42 @@ def comparison_test_frame(comparison: Comparison) -> pd.DataFrame:
     return comparison.frame.iloc[comparison.split.test]
 
 
+def unchanged_since_champion(champion: RegisteredModel | None, manifest: dict[str, Any]) -> bool:
+    """Whether the store holds the data and feature definitions the champion was trained on.
+
+    Args:
+        champion: the current champion, or ``None``.
+        manifest: the fresh store's manifest for the champion's target.
+
+    Returns:
+        True when the champion's spec records the manifest's ``data_fingerprint`` and ``feature_set_version``
+        (both present): a challenger would learn nothing new.
+
+    """
+    if champion is None:
+        return False
+    keys = ("data_fingerprint", "feature_set_version")
+    return all(manifest.get(k) and champion.spec.get(k) == manifest.get(k) for k in keys)
+
+
+def kept_unchanged(target: Target, champion: RegisteredModel) -> Decision:
+    """The decision for data unchanged since the champion was trained: kept, nothing trained.
+
+    Args:
+        target: ``csat`` or ``churn``.
+        champion: the current champion.
+
+    Returns:
+        A ``kept`` decision with no challenger.
+
+    """
+    why = (
+        f"data and feature-set version unchanged since the champion (version {champion.version}) was trained:"
+        " no challenger trained, champion kept"
+    )
+    return Decision(target, "kept", None, champion.version, champion.version, [why])
+
+
 def retrain_target(
     settings: Settings,
     target: Target,
@@ -264,6 +298,8 @@ def retrain_target(
     loader: DataLoader = load_offline,
 ) -> Decision:
     """Train a challenger for one target and promote it only through the gates.
+
+    On data unchanged since the champion was trained nothing is trained or registered: the champion is kept.
 
     Args:
         settings: the project settings.
@@ -277,16 +313,22 @@ def retrain_target(
         The decision, after it was logged (and, when promoting, after the alias moved).
 
     """
+    data = loader(settings, target)
+    champion = load_registered(settings, REGISTERED_NAMES[target], CHAMPION)
+    if champion is not None and unchanged_since_champion(champion, data.manifest):
+        decision = kept_unchanged(target, champion)
+        store = {k: data.manifest.get(k) for k in ("data_fingerprint", "feature_set_version")}
+        record_decision(settings, target, {**decision.as_log(), **store}, decision.metrics, None)
+        return decision
     comparison, record = train_target(
         settings,
         target,
         catalog,
         options,
-        loader=loader,
+        loader=lambda s, t: data,
         first_becomes_champion=False,
         run_tags={"trigger": "retrain"},
     )
-    champion = load_registered(settings, record.registered_name, CHAMPION)
     decision = decide(comparison, record.version, champion, gate)
     promote = decision.champion_after if decision.outcome == "promoted" else None
     record_decision(

@@ -6,8 +6,8 @@ from dataclasses import dataclass
 
 from csat.settings import Settings
 from training.data import DataLoader, FeatureCatalog, OfflineData, Target, load_offline, load_truth
-from training.pipeline import Comparison, compare, split_for
-from training.split import SplitError
+from training.pipeline import Comparison, LeakageError, check_target_leakage, compare, split_for
+from training.split import SplitError, TimeSplit
 from training.tracking import TrainingRecord, record_training
 from training.train import TrainConfig
 
@@ -71,14 +71,20 @@ def train_target(
 
 
 def load_checked(
-    settings: Settings, targets: list[Target], config: TrainConfig, *, loader: DataLoader = load_offline
+    settings: Settings,
+    targets: list[Target],
+    config: TrainConfig,
+    catalog: FeatureCatalog,
+    *,
+    loader: DataLoader = load_offline,
 ) -> dict[Target, OfflineData]:
-    """Load every target's frame and check that each can be split, before anything is trained.
+    """Load every target's frame and check that each can be split and leaks no label, before any training.
 
     Args:
         settings: the project settings.
         targets: the targets a command works on.
         config: training configuration (period shares).
+        catalog: the feature catalog (the model feature sets checked for a leak).
         loader: reads a target's offline frame.
 
     Returns:
@@ -87,20 +93,35 @@ def load_checked(
     Raises:
         SplitError: one or more targets cannot be split; the message names each and why, and which targets
             could be trained alone.
+        LeakageError: a feature of one or more targets alone separates the labels; the message names each
+            target and feature, how to leave it out, and which targets could be trained alone.
 
     """
     data = {t: loader(settings, t) for t in targets}
+    splits: dict[Target, TimeSplit] = {}
     problems: list[str] = []
-    for d in data.values():
+    for t, d in data.items():
         try:
-            split_for(d, config)
+            splits[t] = split_for(d, config)
         except SplitError as err:
             problems.append(str(err))
     if problems:
-        ok = [t for t in targets if not any(p.startswith(f"{t}:") for p in problems)]
-        hint = f"; nothing was trained (train the others alone with --target {ok[0]})" if ok else ""
-        raise SplitError("; ".join(problems) + hint)
+        raise SplitError(_nothing_trained(targets, problems))
+    for t, d in data.items():
+        try:
+            check_target_leakage(d, catalog, splits[t])
+        except LeakageError as err:
+            problems.append(str(err))
+    if problems:
+        raise LeakageError(_nothing_trained(targets, problems))
     return data
+
+
+def _nothing_trained(targets: list[Target], problems: list[str]) -> str:
+    """The targets' problems in one line, with which target (if any) could be trained alone."""
+    ok = [t for t in targets if not any(p.startswith(f"{t}:") for p in problems)]
+    hint = f"; nothing was trained (train the others alone with --target {ok[0]})" if ok else ""
+    return "; ".join(problems) + hint
 
 
 def loader_of(data: dict[Target, OfflineData]) -> DataLoader:

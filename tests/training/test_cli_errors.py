@@ -68,6 +68,40 @@ def test_a_target_that_cannot_be_split_stops_the_command_before_any_training(
     assert tracking.aliases(settings, "csat-satisfaction") == {}  # nothing registered
 
 
+def _leaking(data: OfflineData) -> OfflineData:
+    """A custom accounts column 'Renewal Status' that holds the label itself, as the store offers it."""
+    feature = "crm_renewal_status"
+    m = data.manifest
+    manifest = {
+        **m,
+        "features": {**m["features"], "baseline": [*m["features"]["baseline"], feature]},
+        "categorical": [*m["categorical"], feature],
+        "catalog": {
+            feature: {
+                "group": "account_extras",
+                "description": "The account's CRM custom field 'Renewal Status' (as recorded in the accounts"
+                " table)",
+            }
+        },
+    }
+    frame = data.frame.assign(**{feature: data.frame["label"].map({1: "lost", 0: "renewed"})})
+    return OfflineData(data.target, frame, manifest)
+
+
+@pytest.mark.parametrize("command", [["train"], ["retrain", "--no-rebuild"]])
+def test_a_label_leak_in_one_target_stops_every_target_before_any_training(
+    settings, monkeypatch, command: list[str]
+) -> None:
+    data = {"csat": make_data("csat", n_accounts=60), "churn": _leaking(make_data("churn", n_accounts=40))}
+    result = _invoke(settings, monkeypatch, [*command, "--target", "all", *FAST_ARGS], data)
+    assert result.exit_code == 2, result.output
+    (line,) = [line for line in result.output.splitlines() if line.strip()]
+    assert line.startswith("error: churn: feature 'crm_renewal_status' alone separates the labels")
+    assert 'exclude_account_columns = ["Renewal Status"] in csat.toml' in line
+    assert "--target csat" in line and "Traceback" not in result.output
+    assert tracking.aliases(settings, "csat-satisfaction") == {}  # nothing registered
+
+
 def test_too_little_data_is_one_line_naming_the_target_and_the_period() -> None:
     with pytest.raises(SplitError, match=r"^csat: too little data: the train period has \d+ examples"):
         compare(_one_class(), catalog(), CFG, n_boot=10)

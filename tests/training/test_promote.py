@@ -58,6 +58,11 @@ def _decision_runs(settings):
     return client.search_runs([exp.experiment_id], "tags.kind = 'retrain-decision'")
 
 
+def _versions(settings) -> list[str]:
+    client = tracking.connect(settings)
+    return sorted(v.version for v in client.search_model_versions("name = 'csat-churn'"))
+
+
 def test_retrain_promotes_a_better_challenger_and_keeps_on_unchanged_data(settings, monkeypatch) -> None:
     old = _champion(settings, _weak())
     result = _run_cli(settings, monkeypatch, _clean())
@@ -69,12 +74,15 @@ def test_retrain_promotes_a_better_challenger_and_keeps_on_unchanged_data(settin
     assert run.data.metrics["delta_roc_auc"] > 0
     assert run.data.tags["champion_moved_to"] == aliases["champion"]
 
-    again = _run_cli(settings, monkeypatch, _clean())  # same data once more: nothing new to promote
+    versions = _versions(settings)
+    again = _run_cli(settings, monkeypatch, _clean())  # same data once more: nothing new to train
     assert again.exit_code == promote.EXIT_OK, again.output
-    after = tracking.aliases(settings, "csat-churn")
-    assert after["champion"] == aliases["champion"] and after["challenger"] != aliases["challenger"]
-    outcomes = sorted(r.data.tags["outcome"] for r in _decision_runs(settings))
-    assert outcomes == ["kept", "promoted"]
+    assert tracking.aliases(settings, "csat-churn") == aliases  # champion and challenger as they were
+    assert _versions(settings) == versions  # no challenger trained and registered
+    kept = [r for r in _decision_runs(settings) if r.data.tags["outcome"] == "kept"]
+    assert len(kept) == 1 and len(_decision_runs(settings)) == 2
+    assert kept[0].data.params["reasons"].startswith("data and feature-set version unchanged")
+    assert kept[0].data.params["data_fingerprint"] == "clean"
 
 
 def test_retrain_refuses_a_worse_challenger_with_exit_code_3(settings, monkeypatch) -> None:

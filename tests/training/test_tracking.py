@@ -127,3 +127,20 @@ def test_baseline_and_enriched_runs_log_the_same_budget_side_by_side(trained_twi
     }
     expected = {"n_candidates": "2", "n_seeds": str(FAST.config.n_seeds), "n_boot": str(FAST.n_boot)}
     assert budgets == {"baseline": expected, "enriched": expected}
+
+
+def test_logging_and_loading_models_prints_no_mlflow_chatter(settings, capsys, monkeypatch) -> None:
+    import logging
+    import os
+
+    monkeypatch.delenv("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", raising=False)
+    level = logging.getLogger("mlflow.pyfunc").level
+    data = make_data("csat", n_accounts=60, seed=1)
+    train_target(settings, "csat", catalog(), FAST, loader=lambda s, t: data)
+    assert tracking.load_registered(settings, "csat-satisfaction", "champion") is not None
+    out = capsys.readouterr()
+    printed = out.out + out.err
+    for chatter in ("Downloading artifacts", "CloudPickle", "python_model", "Validating input example"):
+        assert chatter not in printed, printed
+    assert "MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR" not in os.environ  # quiet only while we log or load
+    assert logging.getLogger("mlflow.pyfunc").level == level

@@ -113,3 +113,46 @@ def test_leakage_sentinel_listed_as_a_feature_is_refused(catalog) -> None:
     manifest = {**leaky.manifest, "features": features}
     with pytest.raises(LeakageError, match="outcome_recorded_later"):
         compare(OfflineData("csat", leaky.frame, manifest), catalog, CFG, n_boot=50)
+
+
+def _accounts_frame(n_accounts: int = 120, rows: int = 3, seed: int = 0) -> pd.DataFrame:
+    """Training rows whose label is constant within each account (churn's early months: no churn yet, or
+    churning soon), with a text column unique per account (an email) and one shared by many accounts."""
+    rng = np.random.default_rng(seed)
+    accounts = np.repeat([f"A{i:04d}" for i in range(n_accounts)], rows)
+    label = np.repeat(rng.integers(0, 2, n_accounts), rows)
+    return pd.DataFrame(
+        {
+            "account_id": accounts,
+            "label": label,
+            "crm_email": [a.lower() + "@example.com" for a in accounts],
+            "crm_tier": rng.choice(["gold", "silver", "bronze"], len(accounts)),
+        }
+    )
+
+
+def test_a_category_unique_per_account_is_no_label_leak() -> None:
+    from training.pipeline import check_leakage
+
+    frame = _accounts_frame()
+    check_leakage(frame, ["crm_email", "crm_tier"], ["crm_email", "crm_tier"])  # nothing raised
+
+
+@pytest.mark.parametrize(
+    ("column", "categorical"),
+    [
+        ("status_text", True),  # the label written as text
+        ("status_number", False),  # the label as a number
+        ("status_shared", True),  # a category shared by many accounts that stands for the label
+    ],
+)
+def test_a_column_that_stands_for_the_label_is_still_a_leak(column: str, categorical: bool) -> None:
+    from training.pipeline import check_leakage
+
+    frame = _accounts_frame()
+    frame["status_text"] = np.where(frame["label"] == 1, "churned", "active")
+    frame["status_number"] = frame["label"].astype(float)
+    frame["status_shared"] = np.where(frame["label"] == 1, "lost-", "kept-") + (frame.index % 7).astype(str)
+    with pytest.raises(LeakageError, match=column) as err:
+        check_leakage(frame, [column], [column] if categorical else [])
+    assert err.value.feature == column

@@ -11,11 +11,13 @@ The registered model is the native LightGBM booster (what ``csat serving import`
 LightGBM pyfunc cannot score store rows with it (the categorical inputs must be pandas categories with the
 training levels, and the calibration lives in the spec), so each child run also logs ``pyfunc``, a calibrated
 predictor of rows in the store's format: ``mlflow.pyfunc.load_model("runs:/<run_id>/pyfunc").predict(rows)``
-(loading it needs this project installed, as its ``.venv`` has it).
+(logged as code, ``training/tracking/pyfunc_model.py``, as MLflow recommends: nothing is pickled; loading it needs this
+project installed, as its ``.venv`` has it).
 """
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import re
@@ -41,6 +43,7 @@ from training.report import child_artifacts, parent_artifacts
 CHAMPION, CHALLENGER = "champion", "challenger"
 MODEL_NAME = "model"
 PYFUNC_NAME = "pyfunc"
+PYFUNC_CODE = Path(__file__).with_name("pyfunc_model.py")  # the pyfunc, as MLflow runs it
 
 
 @dataclass(frozen=True)
@@ -99,11 +102,15 @@ class TrackingStoreError(ValueError):
 
 
 @contextmanager
-def _no_http_retries() -> Iterator[None]:
-    """Fail a request to an unreachable tracking server at once instead of retrying for minutes."""
+def _env_defaults(knobs: dict[str, str]) -> Iterator[None]:
+    """Set MLflow environment variables the user has not set, for the duration of the block only.
+
+    Args:
+        knobs: variable -> value while the block runs (a variable the user set keeps its value).
+
+    """
     import os
 
-    knobs = {"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"}
     old = {k: os.environ.get(k) for k in knobs}
     os.environ.update({k: v for k, v in knobs.items() if old[k] is None})
     try:
@@ -112,6 +119,29 @@ def _no_http_retries() -> Iterator[None]:
         for k, v in old.items():
             if v is None:
                 os.environ.pop(k, None)
+
+
+def _no_http_retries() -> contextlib.AbstractContextManager[None]:
+    """Fail a request to an unreachable tracking server at once instead of retrying for minutes."""
+    return _env_defaults({"MLFLOW_HTTP_REQUEST_MAX_RETRIES": "0", "MLFLOW_HTTP_REQUEST_TIMEOUT": "10"})
+
+
+@contextmanager
+def _quiet_models() -> Iterator[None]:
+    """Keep MLflow's model chatter out of the commands' output while a block logs or loads models.
+
+    MLflow draws a progress bar for every artifact download (when it logs a model it loads it back to check
+    the input example) and says at INFO level that it validates the example; neither tells our user anything.
+    Warnings still show.
+    """
+    log = logging.getLogger("mlflow.pyfunc")
+    old = log.level
+    log.setLevel(max(logging.WARNING, log.getEffectiveLevel()))
+    try:
+        with _env_defaults({"MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR": "false"}):
+            yield
+    finally:
+        log.setLevel(old)
 
 
 def check_tracking(settings: Settings) -> None:
@@ -290,7 +320,7 @@ def _log_model(comparison: Comparison, name: str, frame_sample: pd.DataFrame) ->
     y = np.asarray(res.model.booster.predict(x, num_iteration=res.model.best_iteration))
     signature = infer_signature(x, y)
     requirements = [f"lightgbm=={lgb.__version__}", f"pandas=={pd.__version__}", f"numpy=={np.__version__}"]
-    with _quiet_serving_input_check(bool(res.model.categorical)):
+    with _quiet_models(), _quiet_serving_input_check(bool(res.model.categorical)):
         info = mlflow.lightgbm.log_model(
             res.model.booster,
             name=MODEL_NAME,
@@ -299,44 +329,9 @@ def _log_model(comparison: Comparison, name: str, frame_sample: pd.DataFrame) ->
             pip_requirements=requirements,
             metadata={"serving_spec": serving_spec(comparison, name)},
         )
-    _log_pyfunc(comparison, name, frame_sample, requirements)
+    with _quiet_models():
+        _log_pyfunc(comparison, name, frame_sample, requirements)
     return str(info.model_uri)
-
-
-def calibrated_pyfunc() -> Any:
-    """An MLflow ``PythonModel`` that scores store-format rows like the service: calibrated probabilities.
-
-    The class is made here, not at import time, so that importing this module does not import MLflow; it is
-    pickled with the model. Its artifacts: ``booster`` (the native model file), ``spec`` (the serving spec).
-
-    Returns:
-        The model instance to log.
-
-    """
-    from mlflow.pyfunc import PythonModel
-
-    from training.train import Calibrator, FittedModel
-
-    class CalibratedBooster(PythonModel):  # type: ignore[misc]
-        def load_context(self, context: Any) -> None:
-            spec = json.loads(Path(context.artifacts["spec"]).read_text(encoding="utf-8"))
-            self.model = FittedModel(
-                feature_set=spec["feature_set"],
-                features=spec["features"],
-                categorical=spec["categorical"],
-                levels=spec["category_levels"],
-                booster=lgb.Booster(model_file=context.artifacts["booster"]),
-                params={},
-                best_iteration=int(spec["best_iteration"]),
-                calibrator=Calibrator.from_dict(spec["calibrator"]),
-            )
-
-        def predict(
-            self, context: Any, model_input: pd.DataFrame, params: dict[str, Any] | None = None
-        ) -> Any:
-            return self.model.predict(model_input)  # the fitted model's own matrix, booster and calibrator
-
-    return CalibratedBooster()
 
 
 def _log_pyfunc(
@@ -353,7 +348,7 @@ def _log_pyfunc(
         spec.write_text(json.dumps(serving_spec(comparison, name)), encoding="utf-8")
         mlflow.pyfunc.log_model(
             name=PYFUNC_NAME,
-            python_model=calibrated_pyfunc(),
+            python_model=PYFUNC_CODE,  # models from code: MLflow runs the file, nothing is pickled
             artifacts={"booster": str(booster), "spec": str(spec)},
             signature=infer_signature(rows, res.model.predict(rows)),
             input_example=rows,
@@ -532,8 +527,9 @@ def load_registered(settings: Settings, name: str, alias: str) -> RegisteredMode
         return None
     mv = client.get_model_version(name, version)
     uri = f"models:/{name}@{alias}"
-    booster = mlflow.lightgbm.load_model(uri)
-    spec = (mlflow.models.get_model_info(uri).metadata or {}).get("serving_spec", {})
+    with _quiet_models():
+        booster = mlflow.lightgbm.load_model(uri)
+        spec = (mlflow.models.get_model_info(uri).metadata or {}).get("serving_spec", {})
     return RegisteredModel(name, version, mv.run_id, booster, spec)
 
 
