@@ -11,8 +11,8 @@ The registered model is the native LightGBM booster (what ``csat serving import`
 LightGBM pyfunc cannot score store rows with it (the categorical inputs must be pandas categories with the
 training levels, and the calibration lives in the spec), so each child run also logs ``pyfunc``, a calibrated
 predictor of rows in the store's format: ``mlflow.pyfunc.load_model("runs:/<run_id>/pyfunc").predict(rows)``
-(logged as code, ``training/tracking/pyfunc_model.py``, as MLflow recommends: nothing is pickled; loading it needs this
-project installed, as its ``.venv`` has it).
+(logged as code, ``training/tracking/pyfunc_model.py``, as MLflow recommends: nothing is pickled; loading
+it needs this project installed, as its ``.venv`` has it).
 """
 
 from __future__ import annotations

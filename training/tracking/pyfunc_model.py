@@ -1,7 +1,8 @@
 """The calibrated predictor each child run logs as ``pyfunc``, in MLflow's models-from-code form.
 
 MLflow runs this file when the model is logged and again when it is loaded (nothing is pickled): it declares
-the model with :func:`mlflow.models.set_model`. Do not import it; :mod:`training.tracking` logs it by path (MLflow code lives in that package alone).
+the model with :func:`mlflow.models.set_model`. Do not import it; :mod:`training.tracking` logs it by path
+(MLflow code lives in that package alone).
 Its artifacts: ``booster`` (the native LightGBM model file) and ``spec`` (the serving spec).
 """
 
