@@ -12,7 +12,6 @@ from __future__ import annotations
 import json
 import os
 import shutil
-import sqlite3
 import time
 import uuid
 from collections.abc import Sequence
@@ -23,7 +22,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.engine.online import read_online_db, write_online_db
+from features.engine.online import READ_ERRORS, read_online_db, write_online_db
 
 Target = Literal["csat", "churn"]
 FRAME = "frame.parquet"
@@ -240,5 +239,5 @@ def _read_online_checked(
     """:func:`read_online_db`; a damaged file (not SQLite, a table missing, bad JSON) is a corrupt store."""
     try:
         return read_online_db(path, account_ids)
-    except (sqlite3.DatabaseError, json.JSONDecodeError, pd.errors.DatabaseError) as err:
+    except READ_ERRORS as err:
         raise StoreCorruptError(f"the online store {path} cannot be read ({err}); {REBUILD}") from err

@@ -47,6 +47,14 @@ def write_online_db(path: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -
             tmp.unlink()
 
 
+READ_ERRORS: tuple[type[Exception], ...] = (
+    sqlite3.DatabaseError,
+    json.JSONDecodeError,
+    pd.errors.DatabaseError,
+)
+"""What :func:`read_online_db` raises on a damaged file (not SQLite, a table missing, bad JSON)."""
+
+
 def _connect_ro(path: Path) -> sqlite3.Connection:
     if not path.is_file():
         raise FileNotFoundError(f"no online store at {path}; run `csat features build` first")
