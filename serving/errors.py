@@ -24,7 +24,7 @@ from __future__ import annotations
 import json
 import logging
 import threading
-from collections.abc import Awaitable, Callable, MutableMapping
+from collections.abc import Awaitable, Callable, Iterable, MutableMapping
 from dataclasses import dataclass
 from typing import Any
 
@@ -213,15 +213,16 @@ class JsonBodyMiddleware:
 
     BentoML would parse a form body and answer "Extra inputs are not permitted" with the whole body as the
     field's name, echoing the input back; the client learns nothing about the real mistake.
+    A POST to any other path passes through, so an unknown route is a 404 whatever its body.
     """
 
-    def __init__(self, app: Callable[..., Awaitable[None]], page_prefix: str) -> None:
+    def __init__(self, app: Callable[..., Awaitable[None]], routes: Iterable[str]) -> None:
         self.app = app
-        self.page_prefix = page_prefix
+        self.routes = frozenset(routes)
 
     async def __call__(self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
         """Refuse a non-JSON content type on API POSTs; pass everything else through untouched."""
-        if scope.get("type") == "http" and scope.get("method") == "POST" and not self._page(scope):
+        if scope.get("type") == "http" and scope.get("method") == "POST" and scope.get("path") in self.routes:
             kind = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
             if kind and kind != b"application/json":
                 log_client_error(scope, "415 (the body is not JSON)")
@@ -231,9 +232,6 @@ class JsonBodyMiddleware:
                 await send({"type": "http.response.body", "body": body.encode()})
                 return
         await self.app(scope, receive, send)
-
-    def _page(self, scope: Message) -> bool:
-        return str(scope.get("path", "")).startswith(self.page_prefix)
 
 
 class ClientErrorLogFilter(logging.Filter):

@@ -5,7 +5,9 @@ model neither security schemes nor operation security). :class:`DocumentedServic
 ``bentoml.service(service_class=...)``, overrides that property; the document it returns serves (and, for
 ``bentoml build``, dumps to YAML) BentoML's dictionary completed by :func:`document`:
 
-- ``info.version`` is the package's version (BentoML writes "None" when serving from source);
+- ``info.version`` is the package's version (BentoML writes "None" when serving from source), and
+  ``info.description`` says what the service does (in place of BentoML's own README, whose badges are images
+  on other sites and whose contact is BentoML's team);
 - every POST route (the API) lists 415 (:class:`serving.errors.JsonBodyMiddleware`) and 503 (not ready, or
   scoring at another date unavailable), with the service's ``{"error": ...}`` schema;
 - when ``CSAT_API_TOKEN`` is set, a bearer scheme is declared, and every route but the health probes requires
@@ -41,6 +43,12 @@ ERRORS = {
         " missing and what to run; `Retry-After` is sent only when waiting helps",
     ),
 }
+DESCRIPTION = (
+    "Satisfaction and churn risk per account, with the reasons in business words.\n\n"
+    "- The account-risk page for CS managers: `/ui/`.\n"
+    "- Health: `/livez` (the process runs), `/readyz` (models and store loaded); metrics: `/metrics`.\n"
+    '- Every error body is `{"error": "..."}`, saying what is wrong and where.\n'
+)
 RETRY_AFTER = {"description": "seconds to wait before retrying", "schema": {"type": "integer"}}
 
 
@@ -66,6 +74,8 @@ def document(spec: dict[str, Any], token_required: bool) -> dict[str, Any]:
     """
     out = copy.deepcopy(spec)
     out["info"]["version"] = package_version() or out["info"].get("version", "unknown")
+    out["info"]["description"] = DESCRIPTION
+    out["info"].pop("contact", None)
     components = out.setdefault("components", {})
     schemas = components.setdefault("schemas", {})
     for name, meaning in ERRORS.values():

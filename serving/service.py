@@ -200,4 +200,5 @@ CsatService.add_asgi_middleware(ErrorShapeMiddleware)  # type: ignore[attr-defin
 CsatService.add_asgi_middleware(OpenShellMiddleware)  # type: ignore[attr-defined]
 CsatService.add_asgi_middleware(TokenMiddleware)  # type: ignore[attr-defined]
 # inside the token check: a caller without the token learns 401, not what the route would accept
-CsatService.add_asgi_middleware(JsonBodyMiddleware, page_prefix=PREFIX)  # type: ignore[attr-defined]
+API_ROUTES = [api.route for api in CsatService.apis.values()]  # type: ignore[attr-defined]
+CsatService.add_asgi_middleware(JsonBodyMiddleware, routes=API_ROUTES)  # type: ignore[attr-defined]

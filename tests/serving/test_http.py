@@ -90,6 +90,12 @@ def test_a_body_that_is_not_json_is_415_and_not_echoed(client, caplog) -> None: 
     assert "client error on /at_risk [POST]: 415 (the body is not JSON)" in caplog.text
 
 
+def test_an_unknown_route_is_404_whatever_its_body(client) -> None:  # noqa: ANN001
+    form = {"content-type": "application/x-www-form-urlencoded"}
+    r = client.post("/scores", content=b"account_ids=A1", headers=form)
+    assert r.status_code == 404 and "no such route" in r.json()["error"]
+
+
 def test_a_client_error_is_one_log_line_without_its_input(client, caplog) -> None:  # noqa: ANN001
     import logging
 
@@ -319,6 +325,8 @@ def test_the_openapi_document_states_the_version_the_token_and_the_error_answers
     )  # as the server saw it at start-up (the fixture unsets it afterwards)
     spec = client.get("/docs.json").json()
     assert spec["info"]["version"] == version("csat-collab")
+    assert spec["info"]["description"].startswith("Satisfaction and churn risk per account")
+    assert "contact" not in spec["info"] and "https://" not in spec["info"]["description"]
     assert spec["components"]["securitySchemes"] == {"bearerAuth": {"type": "http", "scheme": "bearer"}}
     api = {path: item["post"] for path, item in spec["paths"].items() if "post" in item}
     assert {"/score", "/score_batch", "/score_features", "/explain", "/at_risk", "/model_info"} <= set(api)
