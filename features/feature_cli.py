@@ -6,7 +6,7 @@ import math
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, NoReturn
 
 import pandas as pd
 import typer
@@ -17,6 +17,7 @@ from rich.table import Table
 from csat.settings import Settings, load_settings
 from features.catalog import Feature, catalog, catalog_markdown
 from features.labels import FRAME_COLUMNS
+from features.store import online_path
 
 features_app = typer.Typer(
     help="The feature store: catalog, build, and per-account features.", no_args_is_help=True
@@ -182,6 +183,8 @@ def account_features(settings: Settings, account_id: str, as_of: datetime | None
 
     tables = load_contract(settings.data_dir, settings, console=Console(stderr=True)).tables
     check_online_cutoff(online_cutoff(as_of), data_span(tables))  # its note (a date long after) is a store's
+    if account_id not in set(tables["accounts"]["account_id"].astype(str)):
+        return pd.DataFrame(columns=[*FRAME_COLUMNS])  # the engine would give it made-up values
     ents = pd.DataFrame({"account_id": [account_id], "as_of": [pd.Timestamp(as_of)]})
     return compute_features(tables, ents, exclude_account_columns=settings.exclude_account_columns)
 
@@ -218,6 +221,18 @@ def feature_rows(row: pd.Series) -> list[tuple[str, str, str, str]]:
     return out
 
 
+def _unknown_account(settings: Settings, account_id: str, as_of: datetime | None) -> NoReturn:
+    """Stop with exit code 2: the account is not where ``show`` looked (online store, or raw accounts)."""
+    where = (
+        f"the accounts table in {settings.data_dir}"
+        if as_of is not None
+        else f"the online store {online_path(settings.store_dir)}"
+    )
+    message = f"error: unknown account {account_id!r}: not in {where}"
+    Console(stderr=True).print(f"[red]{escape(message)}", soft_wrap=True)
+    raise typer.Exit(2)
+
+
 @features_app.command("show")
 def show_command(
     ctx: typer.Context,
@@ -228,10 +243,10 @@ def show_command(
 ) -> None:
     """Show one account's features with their descriptions."""
     settings = _settings(ctx)
-    frame = account_features(settings, account_id, _date(as_of))
+    day = _date(as_of)
+    frame = account_features(settings, account_id, day)
     if frame.empty:
-        Console(stderr=True).print(f"[red]unknown account {account_id!r}")
-        raise typer.Exit(1)
+        _unknown_account(settings, account_id, day)
     row = frame.iloc[0]
     table = Table(title=f"{account_id} as of {row['as_of']}")
     for col in ("feature", "set", "value", "description"):

@@ -233,3 +233,30 @@ def test_a_damaged_store_file_ends_with_its_name_and_exit_code_2(
     assert err.startswith("error: ") and message in err
     assert "rebuild the store with `csat features build`" in err
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    ("extra", "where"),
+    [([], "not in the online store store/online/features.sqlite"), (["--as-of", "2024-03-01"], "data/raw")],
+    ids=["online-store", "as-of"],
+)
+def test_features_show_of_an_unknown_account_is_a_user_error_naming_where_it_looked(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], extra, where
+) -> None:
+    import pandas as pd
+
+    from csat.settings import load_settings
+    from features.build import build_store
+    from tests.contract_fixtures import make_world, write_world
+
+    for name in [k for k in os.environ if k.startswith("CSAT_")]:
+        monkeypatch.delenv(name)
+    world = make_world()
+    write_world(tmp_path / "data" / "raw", world, "parquet")
+    settings = load_settings(data_dir=tmp_path / "data" / "raw", store_dir=tmp_path / "store")
+    build_store(settings, as_of=pd.Timestamp("2024-03-01").date(), tables=world)
+    code, err = _csat(["features", "show", "nope", *extra], tmp_path, monkeypatch, capsys)
+    assert code == 2  # not a table of made-up values for an account the data does not have
+    last = err.strip().splitlines()[-1]
+    assert last.startswith("error: unknown account 'nope': not in ") and where in last
+    assert "Traceback" not in err

@@ -344,7 +344,7 @@ def test_cli_list_build_show(built, tmp_path):
     assert "crm_contract_type" in shown and "tenure_days" in shown
     assert not shown & {"example_id", "account_id", "as_of", "label"}  # entity columns are not features
     res = runner.invoke(features_app, ["show", "NOPE"], obj=settings)
-    assert res.exit_code == 1
+    assert res.exit_code == 2  # a user error
 
 
 def test_show_lists_features_with_their_set_and_custom_columns_as_crm_fields(built):
