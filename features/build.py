@@ -22,7 +22,7 @@ from features.catalog import Feature, definitions_hash
 from features.engine import compute_features, definitions_text, select_statements
 from features.engine.prepare import Plan, plan
 from features.engine.sql import statements
-from features.labels import churn_frame, csat_frame, data_span, latest_stamp
+from features.labels import FUTURE_TOLERANCE, churn_frame, csat_frame, data_span, latest_stamp
 from features.store import mark_offline_absent, write_offline, write_online
 
 
@@ -149,7 +149,30 @@ STALE_AFTER_DAYS = 28
 
 
 class AsOfError(ValueError):
-    """The online store's date is on or before the data's first event: every feature would be empty."""
+    """The online store's date is after tomorrow, or on or before the data's first event."""
+
+
+def check_not_future(cutoff: pd.Timestamp, now: datetime | None = None) -> None:
+    """Refuse an online date after tomorrow, before any table is read.
+
+    A date is its midnight, so tomorrow is the latest date whose features can be known (today's data
+    included); a later one would read events that have not happened yet (meetings scheduled ahead) and count
+    tenure to a day not yet come.
+
+    Args:
+        cutoff: the online store's cutoff (naive UTC).
+        now: the current moment; default now.
+
+    Raises:
+        AsOfError: the cutoff is after tomorrow.
+
+    """
+    if cutoff > latest_stamp(now):
+        today = (latest_stamp(now) - FUTURE_TOLERANCE).date()
+        raise AsOfError(
+            f"--as-of {cutoff.date()} is in the future (today is {today}): features would read events that"
+            f" have not happened yet; give a date up to {today + FUTURE_TOLERANCE}"
+        )
 
 
 def check_online_cutoff(cutoff: pd.Timestamp, span: tuple[pd.Timestamp, pd.Timestamp] | None) -> str | None:
@@ -316,11 +339,16 @@ def build_store(
     Returns:
         What was written, with timings and the feature groups left out.
 
+    Raises:
+        AsOfError: ``as_of`` is after tomorrow (before the load), or on or before the data's first event.
+
     """
     console = console or Console(stderr=True)
     engine = engine or settings.engine
     timings: dict[str, float] = {}
     notes: list[str] = []
+    cutoff = online_cutoff(as_of)
+    check_not_future(cutoff)  # before the load, which takes minutes on big data
     if engine == "spark":
         from features.engine.spark_backend import start_checked
 
@@ -331,7 +359,6 @@ def build_store(
     if tables is None:
         tables = _load(settings, console, timings, notes)
     tables = dict(tables)
-    cutoff = online_cutoff(as_of)
     span = data_span(tables)
     stale = check_online_cutoff(cutoff, span)
     if stale is not None:

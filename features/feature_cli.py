@@ -168,19 +168,20 @@ def account_features(settings: Settings, account_id: str, as_of: datetime | None
         One row, or none for an unknown account.
 
     Raises:
-        AsOfError: ``as_of`` is on or before the data's first event (every feature would be empty or
-            negative, as ``csat features build --as-of`` refuses it).
+        AsOfError: ``as_of`` is after tomorrow, or on or before the data's first event (every feature
+            would be empty or negative), as ``csat features build --as-of`` refuses them.
 
     """
     if as_of is None:
         from features.store import read_online
 
         return read_online(settings.store_dir, [account_id])
-    from features.build import check_online_cutoff, online_cutoff
+    from features.build import check_not_future, check_online_cutoff, online_cutoff
     from features.contract import load_contract
     from features.engine import compute_features
     from features.labels import data_span
 
+    check_not_future(online_cutoff(as_of))
     tables = load_contract(settings.data_dir, settings, console=Console(stderr=True)).tables
     check_online_cutoff(online_cutoff(as_of), data_span(tables))  # its note (a date long after) is a store's
     if account_id not in set(tables["accounts"]["account_id"].astype(str)):

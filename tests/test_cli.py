@@ -260,3 +260,21 @@ def test_features_show_of_an_unknown_account_is_a_user_error_naming_where_it_loo
     last = err.strip().splitlines()[-1]
     assert last.startswith("error: unknown account 'nope': not in ") and where in last
     assert "Traceback" not in err
+
+
+@pytest.mark.parametrize(
+    "command", [["features", "build"], ["features", "show", "a1"]], ids=["features-build", "features-show"]
+)
+def test_an_online_date_after_tomorrow_is_refused_before_the_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
+) -> None:
+    from tests.contract_fixtures import make_world, write_world
+
+    for name in [k for k in os.environ if k.startswith("CSAT_")]:
+        monkeypatch.delenv(name)
+    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
+    code, err = _csat([*command, "--as-of", "2999-01-01"], tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert err.startswith("error: --as-of 2999-01-01 is in the future (today is ")  # no load report before it
+    assert "give a date up to" in err and "Traceback" not in err
+    assert not (tmp_path / "store").exists()

@@ -436,3 +436,15 @@ def test_an_answer_dated_in_the_future_labels_nothing_and_stretches_no_snapshots
     assert len(csat) == len(surveys) - 1
     assert csat["as_of"].max() < pd.Timestamp("2099-01-01")
     assert churn["as_of"].max() <= data_span(world)[1]
+
+
+def test_an_online_date_up_to_tomorrow_is_accepted_and_a_later_one_refused():
+    from datetime import datetime
+
+    from features.build import AsOfError, check_not_future
+
+    now = datetime(2026, 12, 6, 23, 59)
+    check_not_future(pd.Timestamp("2026-12-07"), now)  # tomorrow's midnight: all of today's data
+    refused = r"--as-of 2026-12-08 is in the future \(today is 2026-12-06\).*up to 2026-12-07"
+    with pytest.raises(AsOfError, match=refused):
+        check_not_future(pd.Timestamp("2026-12-08"), now)
