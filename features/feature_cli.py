@@ -15,6 +15,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from csat.settings import Settings, load_settings
+from csat.signals import sigterm_unwinds
 from features.catalog import Feature, catalog, catalog_markdown
 from features.labels import FRAME_COLUMNS
 from features.store import online_path
@@ -126,7 +127,10 @@ def build_command(
         ),
     ] = None,
 ) -> None:
-    """Build the offline frames (CSAT, churn) and the online store from the raw tables."""
+    """Build the offline frames (CSAT, churn) and the online store from the raw tables.
+
+    A SIGTERM stops it with exit code 143, its temporary files removed and the previous store in place.
+    """
     from features.build import build_store
     from features.engine.spark_backend import SparkUnavailableError
 
@@ -136,9 +140,10 @@ def build_command(
         _check_spark_master_option(spark_master, engine.value if engine else settings.engine, console)
         settings = settings.model_copy(update={"spark_master": spark_master})
     try:
-        result = build_store(
-            settings, as_of=_date(as_of), engine=engine.value if engine else None, console=console
-        )
+        with sigterm_unwinds():  # a stopped build removes its temporary files (exit 143); the old store stays
+            result = build_store(
+                settings, as_of=_date(as_of), engine=engine.value if engine else None, console=console
+            )
     except SparkUnavailableError as exc:
         console.print(f"[red]{escape(str(exc))}", soft_wrap=True)  # one line, however wide
         raise typer.Exit(2) from exc

@@ -448,3 +448,40 @@ def test_an_online_date_up_to_tomorrow_is_accepted_and_a_later_one_refused():
     refused = r"--as-of 2026-12-08 is in the future \(today is 2026-12-06\).*up to 2026-12-07"
     with pytest.raises(AsOfError, match=refused):
         check_not_future(pd.Timestamp("2026-12-08"), now)
+
+
+@pytest.mark.slow
+def test_a_build_stopped_by_sigterm_removes_its_temporary_files_and_keeps_the_store(tmp_path):
+    """SIGTERM while the online store is written: exit 143, no temporary file, the old store readable."""
+    from tests.contract_fixtures import make_world, write_world
+
+    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
+    build_store(load_settings(data_dir=tmp_path / "data" / "raw", store_dir=tmp_path / "store"), as_of=None)
+    before = read_online(tmp_path / "store")
+    script = textwrap.dedent(
+        """
+        import os, signal, sys, time
+        import pandas as pd
+        from csat.cli import main
+        real = pd.DataFrame.to_sql
+        def stopped(self, *args, **kwargs):
+            real(self, *args, **kwargs)
+            os.kill(os.getpid(), signal.SIGTERM)  # a scheduler stopping the job mid-write
+            time.sleep(30)
+        pd.DataFrame.to_sql = stopped
+        sys.argv = ["csat", "features", "build"]
+        main()
+        """
+    )
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CSAT_")}
+    proc = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=tmp_path,
+        env={**env, "PYTHONPATH": str(ROOT)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert proc.returncode == 143, proc.stderr[-2000:]
+    assert [p.name for p in (tmp_path / "store").rglob(".*tmp*")] == []
+    pd.testing.assert_frame_equal(read_online(tmp_path / "store"), before)
