@@ -38,7 +38,13 @@ class StoreCorruptError(ValueError):
 
 
 def atomic_write_text(path: Path, text: str) -> None:
-    """Write a text file through a temporary name and ``os.replace`` (the store's atomic writer)."""
+    """Write a text file through a temporary name and ``os.replace`` (the store's atomic writer).
+
+    Raises:
+        OSError: the file cannot be written; an error on the temporary file names ``path``, the place the
+            caller knows (a rename into place names both, the place second).
+
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
     try:
@@ -47,6 +53,10 @@ def atomic_write_text(path: Path, text: str) -> None:
             fh.flush()
             os.fsync(fh.fileno())
         os.replace(tmp, path)
+    except OSError as err:
+        if err.filename != str(tmp) or err.filename2 is not None:
+            raise
+        raise type(err)(err.errno, err.strerror, str(path)) from err
     finally:
         if tmp.exists():
             tmp.unlink()

@@ -278,3 +278,18 @@ def test_an_online_date_after_tomorrow_is_refused_before_the_load(
     assert err.startswith("error: --as-of 2999-01-01 is in the future (today is ")  # no load report before it
     assert "give a date up to" in err and "Traceback" not in err
     assert not (tmp_path / "store").exists()
+
+
+def test_a_catalog_markdown_that_cannot_be_written_names_the_file_asked_for(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from features import store
+
+    def refused(file, *args, **kwargs):  # noqa: ANN001, ANN002, ANN003, ANN202
+        raise PermissionError(13, "Permission denied", str(file))  # a read-only folder, as a non-root user
+
+    monkeypatch.setattr(store, "open", refused, raising=False)
+    (tmp_path / "docs").mkdir()
+    code, err = _csat(["features", "list", "--markdown", "docs/cat.md"], tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert err.strip() == "error: cannot use docs/cat.md: Permission denied (check the folder's permissions)"
