@@ -33,6 +33,13 @@ class Engine(StrEnum):
     spark = "spark"
 
 
+class FeatureSet(StrEnum):
+    """Feature sets ``csat features list --set`` offers."""
+
+    baseline = "baseline"
+    collaboration = "collaboration"
+
+
 def _settings(ctx: typer.Context) -> Settings:
     obj = ctx.obj
     if isinstance(obj, Settings):
@@ -84,14 +91,11 @@ def list_command(
         Path | None, typer.Option("--markdown", help="Also write the catalog as Markdown to this file.")
     ] = None,
     feature_set: Annotated[
-        str | None, typer.Option("--set", help="Only baseline or collaboration features.")
+        FeatureSet | None, typer.Option("--set", help="Only the features of this set (default: all).")
     ] = None,
 ) -> None:
     """Print the feature catalog (name, set, group, window, description)."""
-    if feature_set not in (None, "baseline", "collaboration"):
-        msg = f"must be baseline or collaboration, not {feature_set!r}"
-        raise typer.BadParameter(msg, param_hint="--set")
-    feats = [f for f in catalog() if feature_set is None or f.feature_set == feature_set]
+    feats = [f for f in catalog() if feature_set is None or f.feature_set == feature_set.value]
     Console().print(catalog_table(feats))
     if markdown is not None:
         write_catalog_doc(markdown)

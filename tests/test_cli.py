@@ -56,7 +56,7 @@ def test_a_missing_input_ends_with_its_message_and_exit_code_2(
         (["simulate", "--accounts", "5"], "--accounts: Input should be greater than or equal to 10"),
         (["simulate", "--start", "2100-01-01"], "--start: 24 months from 2100-01-01 run until 2101-12-31"),
         (["simulate", "--out", "csat.toml"], "is a file, not a folder"),
-        (["features", "list", "--set", "bogus"], "must be baseline or collaboration, not 'bogus'"),
+        (["features", "list", "--set", "bogus"], "'bogus' is not one of 'baseline', 'collaboration'"),
         (["features", "show", "A1", "--as-of", "06/01/2025"], "Invalid value for '--as-of': expected a date"),
         (["features", "build", "--as-of", "06/01/2025"], "Invalid value for '--as-of': expected a date"),
     ],
@@ -293,3 +293,13 @@ def test_a_catalog_markdown_that_cannot_be_written_names_the_file_asked_for(
     code, err = _csat(["features", "list", "--markdown", "docs/cat.md"], tmp_path, monkeypatch, capsys)
     assert code == 2
     assert err.strip() == "error: cannot use docs/cat.md: Permission denied (check the folder's permissions)"
+
+
+def test_features_list_help_shows_the_choices_of_set() -> None:
+    from typer.testing import CliRunner
+
+    from features.feature_cli import features_app
+
+    res = CliRunner().invoke(features_app, ["list", "--help"], terminal_width=200, env={"COLUMNS": "200"})
+    assert res.exit_code == 0
+    assert "baseline|collaboration" in res.output  # a typed option, not a free <str>
