@@ -23,7 +23,7 @@ from features.engine import compute_features, definitions_text, select_statement
 from features.engine.prepare import Plan, plan
 from features.engine.sql import statements
 from features.labels import FUTURE_TOLERANCE, churn_frame, csat_frame, data_span, latest_stamp
-from features.store import mark_offline_absent, write_offline, write_online
+from features.store import check_store_dir, mark_offline_absent, write_offline, write_online
 
 
 @dataclass
@@ -341,6 +341,8 @@ def build_store(
 
     Raises:
         AsOfError: ``as_of`` is after tomorrow (before the load), or on or before the data's first event.
+        NotADirectoryError: the store folder, or one above it, is a file (before the load).
+        PermissionError: the store folder cannot be written (before the load).
 
     """
     console = console or Console(stderr=True)
@@ -349,6 +351,7 @@ def build_store(
     notes: list[str] = []
     cutoff = online_cutoff(as_of)
     check_not_future(cutoff)  # before the load, which takes minutes on big data
+    check_store_dir(settings.store_dir)
     if engine == "spark":
         from features.engine.spark_backend import start_checked
 

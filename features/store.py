@@ -9,6 +9,7 @@ previous link, and so the previous good store, in place. Online: ``<store>/onlin
 
 from __future__ import annotations
 
+import errno
 import json
 import os
 import shutil
@@ -60,6 +61,27 @@ def atomic_write_text(path: Path, text: str) -> None:
     finally:
         if tmp.exists():
             tmp.unlink()
+
+
+def check_store_dir(store_dir: Path) -> None:
+    """Check that the store folder can be made and written, before a build spends minutes on the data.
+
+    Args:
+        store_dir: the store folder (it need not exist yet).
+
+    Raises:
+        NotADirectoryError: the folder, or a folder above it, is a file.
+        PermissionError: the nearest existing folder cannot be written.
+
+    """
+    path = Path(store_dir)
+    for part in (path, *path.parents):
+        if part.exists() and not part.is_dir():
+            raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(part))
+        if part.is_dir():
+            if not os.access(part, os.W_OK | os.X_OK):
+                raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), str(part))
+            return
 
 
 def offline_dir(store_dir: Path, target: Target) -> Path:

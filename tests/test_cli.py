@@ -303,3 +303,18 @@ def test_features_list_help_shows_the_choices_of_set() -> None:
     res = CliRunner().invoke(features_app, ["list", "--help"], terminal_width=200, env={"COLUMNS": "200"})
     assert res.exit_code == 0
     assert "baseline|collaboration" in res.output  # a typed option, not a free <str>
+
+
+def test_a_store_folder_that_is_a_file_is_refused_before_the_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from tests.contract_fixtures import make_world, write_world
+
+    for name in [k for k in os.environ if k.startswith("CSAT_")]:
+        monkeypatch.delenv(name)
+    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
+    (tmp_path / "store").write_text("a file, not a folder", encoding="utf-8")
+    code, err = _csat(["features", "build", "--as-of", "2024-03-01"], tmp_path, monkeypatch, capsys)
+    assert code == 2
+    # the first line: no load report, no feature computation before it
+    assert err == "error: cannot use store: Not a directory (a part of the path is a file)\n"
