@@ -22,7 +22,14 @@ from features.catalog import Feature, definitions_hash
 from features.engine import compute_features, definitions_text, select_statements
 from features.engine.prepare import Plan, plan
 from features.engine.sql import statements
-from features.labels import FUTURE_TOLERANCE, churn_frame, csat_frame, data_span, latest_stamp
+from features.labels import (
+    FUTURE_TOLERANCE,
+    churn_frame,
+    csat_frame,
+    data_span,
+    latest_stamp,
+    snapshot_dates,
+)
 from features.store import check_store_dir, mark_offline_absent, write_offline, write_online
 
 
@@ -237,6 +244,32 @@ def label_frames(
     return frames
 
 
+def empty_churn_note(
+    frame: pd.DataFrame | None, span: tuple[pd.Timestamp, pd.Timestamp] | None, horizon_days: int
+) -> str | None:
+    """Why a churn frame has no examples (the data is shorter than the horizon), or None when it has some.
+
+    Args:
+        frame: the churn entity frame, None when there is none (no renewals).
+        span: the data's first and last event stamp.
+        horizon_days: the churn label horizon (``churn_horizon_days``).
+
+    Returns:
+        A note naming the data's span and the horizon, or None.
+
+    """
+    if frame is None or len(frame) or span is None:
+        return None
+    first, last = (pd.Timestamp(t) for t in span)
+    if snapshot_dates(first, last, horizon_days):
+        return "the churn frame has no examples: no account is an active customer at any monthly snapshot"
+    return (
+        f"the churn frame has no examples: the data runs from {first.date()} to {last.date()}"
+        f" ({(last - first).days} days), too short for a monthly snapshot whose {horizon_days}-day horizon"
+        " (churn_horizon_days) ends inside it; `csat train` needs about 21 months of history for churn"
+    )
+
+
 def targets_left_out(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
     """The targets whose label table is missing or empty, with the reason (CSAT: surveys; churn: renewals).
 
@@ -393,6 +426,10 @@ def build_store(
 
         entity_frames = label_frames(tables, settings, span)
         left_out = {t: r for t, r in targets_left_out(tables).items() if t not in entity_frames}
+        empty = empty_churn_note(entity_frames.get("churn"), span, settings.churn_horizon_days)
+        if empty is not None:
+            notes.append(empty)
+            console.print(f"[yellow]{escape(empty)}")
         accounts = tables["accounts"]["account_id"].astype(str)
         entity_frames["online"] = pd.DataFrame({"account_id": accounts, "as_of": cutoff}).reset_index(
             drop=True

@@ -485,3 +485,13 @@ def test_a_build_stopped_by_sigterm_removes_its_temporary_files_and_keeps_the_st
     assert proc.returncode == 143, proc.stderr[-2000:]
     assert [p.name for p in (tmp_path / "store").rglob(".*tmp*")] == []
     pd.testing.assert_frame_equal(read_online(tmp_path / "store"), before)
+
+
+def test_a_churn_frame_without_examples_says_the_data_is_shorter_than_the_horizon(tmp_path):
+    from tests.contract_fixtures import make_world as contract_world
+
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store", churn_horizon_days=365)
+    result = build_store(settings, as_of=pd.Timestamp("2024-09-02").date(), tables=contract_world())
+    assert result.rows["churn"] == 0
+    (note,) = [n for n in result.notes if n.startswith("the churn frame has no examples")]
+    assert "the data runs from 2024-01-01 to 2024-09-01 (244 days)" in note and "365-day horizon" in note
