@@ -60,6 +60,22 @@ def test_contract_error_exits_two_with_message(tmp_path: Path, settings: Setting
     assert "accounts.plan [missing_column]: required column 'plan' not found in accounts" in result.output
 
 
+def test_a_missing_accounts_table_is_the_error_alone(tmp_path: Path, settings: Settings) -> None:
+    folder = write_world(tmp_path / "raw", make_world())
+    next(folder.glob("accounts.*")).unlink()
+    result = CliRunner().invoke(make_app(settings), ["validate", str(folder)])
+    assert result.exit_code == 2
+    assert "accounts [missing_table]: required table not found" in result.output
+    assert "Tables absent" not in result.output and "not checked" not in result.output
+
+
+def test_a_data_folder_that_is_a_file_is_named_so(tmp_path: Path, settings: Settings) -> None:
+    (tmp_path / "raw").write_text("not a folder")
+    result = CliRunner().invoke(make_app(settings), ["validate", str(tmp_path / "raw")])
+    assert result.exit_code == 2
+    assert "data folder is a file, not a folder" in result.output
+
+
 def test_settings_fall_back_to_defaults(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.chdir(tmp_path)
     result = CliRunner().invoke(make_app(None), ["validate", str(tmp_path / "missing")])

@@ -157,9 +157,9 @@ def load_contract(
 
 def _discover(data_dir: Path) -> Discovery:
     if not data_dir.is_dir():
-        problem = Problem(
-            "(folder)", "", MISSING_FOLDER, 0, detail=f"data folder not found: {data_dir}", fatal=True
-        )
+        what = "is a file, not a folder" if data_dir.exists() else "not found"
+        detail = f"data folder {what}: {data_dir}"
+        problem = Problem("(folder)", "", MISSING_FOLDER, 0, detail=detail, fatal=True)
         raise ContractError([problem])
     return discover(data_dir)
 
@@ -463,7 +463,8 @@ def _target_keys(
     for fk in col.references:
         keys = _own_keys(frame, fk, failures) if fk.table == spec.name else refs.get(fk.label)
         if keys is None:
-            notes.append(f"{spec.name}.{col.name} -> {fk.label} not checked: {fk.table} not loaded")
+            if fk.table not in REQUIRED_TABLES:  # a required table not loaded is already a fatal problem
+                notes.append(f"{spec.name}.{col.name} -> {fk.label} not checked: {fk.table} not loaded")
             return None
         parts.append(keys)
     if len(parts) == 1:

@@ -9,7 +9,7 @@ from rich.markup import escape
 from rich.table import Table
 
 from features.contract.report import UNREADABLE_FILE, Problem, ValidationReport
-from features.contract.schemas import TABLES
+from features.contract.schemas import REQUIRED_TABLES, TABLES
 
 
 def print_summary(
@@ -37,8 +37,9 @@ def print_summary(
         console.print(_problems_table(report.row_problems))
     if any(t.rows_rejected for t in report.tables.values()):
         console.print(f"Rejected rows and their reasons: {escape(str(rejects_path))}/<table>.csv")
-    if missing_tables:
-        absent = ", ".join(missing_tables)
+    optional = [t for t in missing_tables if t not in REQUIRED_TABLES]  # a required one is the error below
+    if optional:
+        absent = ", ".join(optional)
         console.print(f"Tables absent (the feature groups reading them are left out): {escape(absent)}")
     for note in report.notes:
         console.print(f"[dim]note:[/] {escape(note)}")
