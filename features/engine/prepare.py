@@ -134,6 +134,10 @@ PERSON_WORDS = frozenset(
     {"csm", "owner", "manager", "rep", "contact", "person", "employee", "user", "champion", "sponsor",
      "first", "last", "full", "ae", "am", "cs"}
 )  # fmt: skip
+#: A text column named by a person's role alone (``sponsor``, ``exec_sponsor``, ``account_owner``): its values
+#: are people. Its name is made of these words, one of them a role (not ``first``, ``last``, ``full``).
+ROLE_WORDS = (PERSON_WORDS - {"first", "last", "full"}) | {"exec", "executive", "buyer", "signer", "admin"}
+ROLE_MODIFIERS = frozenset({"account", "primary", "main", "key", "customer", "technical", "business", "our"})
 
 
 def people_ids(tables: Mapping[str, pd.DataFrame]) -> set[str]:
@@ -197,6 +201,11 @@ def identifying(col: str, values: pd.Series, people: set[str]) -> str:
         return (
             "its name says it holds a person's name, email or phone (a feature never identifies a person);"
             " rename the column if it does not"
+        )
+    if len(values) and words & ROLE_WORDS and words <= ROLE_WORDS | ROLE_MODIFIERS:
+        return (
+            "its name is a person's role, so its values name people (a feature never identifies a person);"
+            " rename the column if it holds something else (a team, a segment)"
         )
     if values.str.fullmatch(EMAIL).any():
         return "it holds email addresses (a feature never identifies a person)"

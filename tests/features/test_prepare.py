@@ -206,6 +206,24 @@ def test_custom_columns_that_would_identify_a_person_are_left_out_with_the_reaso
     assert not any("Person" in note or "@" in note for note in notes)  # the notes never quote a value
 
 
+def test_a_text_column_named_by_a_persons_role_is_left_out() -> None:
+    n = 60
+    names = [f"Person{i % 15} Lastname{i % 15}" for i in range(n)]  # 15 people: few values, still people
+    kept, notes = _screen(
+        {
+            "sponsor": names,
+            "exec_sponsor": names,
+            "Account Owner": names,
+            "customer_success": ["good", "poor"] * (n // 2),  # no role word: a category
+            "csm_segment": ["smb", "ent"] * (n // 2),  # a role word with another word: a category
+            "champion": [float(i % 2) for i in range(n)],  # a number is never a person
+        }
+    )
+    assert kept == {"customer_success": "text", "csm_segment": "text", "champion": "number"}
+    assert len(notes) == 3 and all("its name is a person's role" in note for note in notes)
+    assert not any("Person" in note for note in notes)
+
+
 def test_a_custom_column_with_few_accounts_per_value_is_kept_below_the_minimum() -> None:
     kept, notes = _screen({"region_code": [f"R{i % 20}" for i in range(60)]})  # 20 values: a real category
     assert kept == {"region_code": "text"} and notes == []
