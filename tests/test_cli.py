@@ -23,6 +23,20 @@ def _csat(
     return exit_.value.code, capsys.readouterr().err
 
 
+def _no_csat_env(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Run as a new user would: no ``CSAT_*`` setting from the environment."""
+    for name in [k for k in os.environ if k.startswith("CSAT_")]:
+        monkeypatch.delenv(name)
+
+
+def _raw_world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """A tiny raw world at the default ``data/raw`` under ``tmp_path``, with no ``CSAT_*`` settings."""
+    from tests.contract_fixtures import make_world, write_world
+
+    _no_csat_env(monkeypatch)
+    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
+
+
 @pytest.mark.parametrize(
     ("args", "message"),
     [
@@ -34,8 +48,7 @@ def _csat(
 def test_a_missing_input_ends_with_its_message_and_exit_code_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], args, message
 ) -> None:
-    for name in [k for k in os.environ if k.startswith("CSAT_")]:
-        monkeypatch.delenv(name)
+    _no_csat_env(monkeypatch)
     code, err = _csat(args, tmp_path, monkeypatch, capsys)
     assert code == 2
     assert err.startswith("error: ") and message in err
@@ -163,11 +176,7 @@ def test_a_file_where_a_folder_is_needed_is_one_line_naming_it(
 def test_an_online_date_before_the_data_ends_with_exit_code_2(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
-    from tests.contract_fixtures import make_world, write_world
-
-    for name in [k for k in os.environ if k.startswith("CSAT_")]:
-        monkeypatch.delenv(name)
-    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
+    _raw_world(tmp_path, monkeypatch)
     code, err = _csat([*command, "--as-of", "2000-01-01"], tmp_path, monkeypatch, capsys)
     assert code == 2  # retrain too: the user's date, not a failed job
     last = err.strip().splitlines()[-1]  # after the load's report
@@ -224,8 +233,7 @@ def test_a_damaged_store_file_ends_with_its_name_and_exit_code_2(
 ) -> None:
     import shutil
 
-    for name in [k for k in os.environ if k.startswith("CSAT_")]:
-        monkeypatch.delenv(name)
+    _no_csat_env(monkeypatch)
     shutil.copytree(built_store / "store", tmp_path / "store", symlinks=True)
     (tmp_path / "store" / damaged).write_bytes(b"\x00half a file")  # a disk that filled up mid-copy, say
     code, err = _csat(args, tmp_path, monkeypatch, capsys)
@@ -249,8 +257,7 @@ def test_features_show_of_an_unknown_account_is_a_user_error_naming_where_it_loo
     from features.build import build_store
     from tests.contract_fixtures import make_world, write_world
 
-    for name in [k for k in os.environ if k.startswith("CSAT_")]:
-        monkeypatch.delenv(name)
+    _no_csat_env(monkeypatch)
     world = make_world()
     write_world(tmp_path / "data" / "raw", world, "parquet")
     settings = load_settings(data_dir=tmp_path / "data" / "raw", store_dir=tmp_path / "store")
@@ -268,11 +275,7 @@ def test_features_show_of_an_unknown_account_is_a_user_error_naming_where_it_loo
 def test_an_online_date_after_tomorrow_is_refused_before_the_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str], command: list[str]
 ) -> None:
-    from tests.contract_fixtures import make_world, write_world
-
-    for name in [k for k in os.environ if k.startswith("CSAT_")]:
-        monkeypatch.delenv(name)
-    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
+    _raw_world(tmp_path, monkeypatch)
     code, err = _csat([*command, "--as-of", "2999-01-01"], tmp_path, monkeypatch, capsys)
     assert code == 2
     assert err.startswith("error: --as-of 2999-01-01 is in the future (today is ")  # no load report before it
@@ -308,11 +311,7 @@ def test_features_list_help_shows_the_choices_of_set() -> None:
 def test_a_store_folder_that_is_a_file_is_refused_before_the_load(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
 ) -> None:
-    from tests.contract_fixtures import make_world, write_world
-
-    for name in [k for k in os.environ if k.startswith("CSAT_")]:
-        monkeypatch.delenv(name)
-    write_world(tmp_path / "data" / "raw", make_world(), "parquet")
+    _raw_world(tmp_path, monkeypatch)
     (tmp_path / "store").write_text("a file, not a folder", encoding="utf-8")
     code, err = _csat(["features", "build", "--as-of", "2024-03-01"], tmp_path, monkeypatch, capsys)
     assert code == 2
