@@ -22,6 +22,7 @@ from features.catalog import Feature, definitions_hash
 from features.engine import compute_features, definitions_text, select_statements
 from features.engine.prepare import Plan, plan
 from features.engine.sql import statements
+from features.errors import AsOfError
 from features.labels import (
     FUTURE_TOLERANCE,
     churn_frame,
@@ -153,10 +154,6 @@ def online_cutoff(as_of: date | datetime | str | None) -> pd.Timestamp:
 #: Days after the data's last event beyond which an online store's date gets a note (its 28-day windows are
 #: empty).
 STALE_AFTER_DAYS = 28
-
-
-class AsOfError(ValueError):
-    """The online store's date is after tomorrow, or on or before the data's first event."""
 
 
 def check_not_future(cutoff: pd.Timestamp, now: datetime | None = None) -> None:

@@ -24,6 +24,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from features.engine.online import READ_ERRORS, read_online_db, write_online_db
+from features.errors import StoreCorruptError
 
 Target = Literal["csat", "churn"]
 FRAME = "frame.parquet"
@@ -32,10 +33,6 @@ ONLINE_FILE = "features.sqlite"
 ABSENT_SUFFIX = ".absent"
 KEEP_OLD_VERSIONS = 2
 REBUILD = "rebuild the store with `csat features build`"
-
-
-class StoreCorruptError(ValueError):
-    """A store file is there but cannot be read: damaged, cut short, or not written by this tool."""
 
 
 def atomic_write_text(path: Path, text: str) -> None:

@@ -18,6 +18,7 @@ from sklearn.metrics import roc_auc_score
 from training.constraints import monotone_for
 from training.data import ID_COLUMNS, FeatureCatalog, OfflineData, Target, Truth, model_feature_sets
 from training.drift import drift_table, history_days
+from training.errors import LeakageError
 from training.evaluate import (
     METRICS,
     Interval,
@@ -39,19 +40,6 @@ REGISTERED_NAMES: dict[str, str] = {"csat": "csat-satisfaction", "churn": "csat-
 LEAKAGE_AUC = 0.995
 LEAKAGE_FOLDS = 5  # folds of accounts for scoring a category on other accounts' labels
 MIN_CLASS_ROWS = 5  # examples of each class every period needs (threshold, calibration, AUC)
-
-
-class LeakageError(ValueError):
-    """Raised when a feature separates the training labels (almost) perfectly on its own.
-
-    Attributes:
-        feature: the feature that leaks, when one does (``None`` for identifier columns listed as features).
-
-    """
-
-    def __init__(self, message: str, feature: str | None = None) -> None:
-        super().__init__(message)
-        self.feature = feature
 
 
 @dataclass

@@ -22,9 +22,7 @@ import numpy as np
 import pandas as pd
 from sklearn.model_selection import StratifiedGroupKFold
 
-
-class SplitError(ValueError):
-    """Raised when the data cannot fill three non-empty time periods."""
+from training.errors import SplitError
 
 
 @dataclass(frozen=True)

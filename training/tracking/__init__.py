@@ -37,6 +37,7 @@ from matplotlib.figure import Figure
 
 from csat.settings import Settings
 from csat.signals import HeldSigterm
+from training.errors import TrackingStoreError
 from training.pipeline import REGISTERED_NAMES, Comparison, SetResult, serving_spec
 from training.report import child_artifacts, parent_artifacts
 
@@ -95,10 +96,6 @@ def connect(settings: Settings) -> Any:
     mlflow.set_tracking_uri(uri)
     mlflow.set_registry_uri(uri)
     return mlflow.MlflowClient(tracking_uri=uri, registry_uri=uri)
-
-
-class TrackingStoreError(ValueError):
-    """Raised when the MLflow tracking store of the settings cannot be used."""
 
 
 @contextmanager
