@@ -1,4 +1,8 @@
-"""The ``csat`` command: composes each stage's CLI; holds no stage logic."""
+"""The ``csat`` command: composes each stage's CLI; holds no stage logic.
+
+Importing it loads no stage library (pandas, scikit-learn, MLflow, DuckDB, BentoML ...): each command imports
+what it runs, so that ``csat --help`` and every command's help start at once.
+"""
 
 from __future__ import annotations
 
@@ -9,15 +13,14 @@ from typing import Annotated
 import typer
 
 from csat.settings import SettingsError, load_settings, unknown_variables
-from features.build import AsOfError
 from features.contract.cli import validate_command
 from features.contract.report import ContractError
+from features.errors import AsOfError, StoreCorruptError
 from features.feature_cli import features_app
 from features.simulator.cli import simulate_command
-from features.store import StoreCorruptError
 from serving.cli import score_all_command, serve_command, serving_app
 from training.cli import retrain, train, ui
-from training.split import SplitError
+from training.errors import SplitError
 
 app = typer.Typer(
     help="Customer-success risk from baseline and collaboration signals.",

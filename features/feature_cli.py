@@ -6,9 +6,8 @@ import math
 from datetime import datetime
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, NoReturn
+from typing import TYPE_CHECKING, Annotated, NoReturn
 
-import pandas as pd
 import typer
 from rich.console import Console
 from rich.markup import escape
@@ -17,8 +16,9 @@ from rich.table import Table
 from csat.settings import Settings, load_settings
 from csat.signals import sigterm_unwinds
 from features.catalog import Feature, catalog, catalog_markdown
-from features.labels import FRAME_COLUMNS
-from features.store import online_path
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 features_app = typer.Typer(
     help="The feature store: catalog, build, and per-account features.", no_args_is_help=True
@@ -185,10 +185,12 @@ def account_features(settings: Settings, account_id: str, as_of: datetime | None
         from features.store import read_online
 
         return read_online(settings.store_dir, [account_id])
+    import pandas as pd
+
     from features.build import check_not_future, check_online_cutoff, online_cutoff
     from features.contract import load_contract
     from features.engine import compute_features
-    from features.labels import data_span
+    from features.labels import FRAME_COLUMNS, data_span
 
     check_not_future(online_cutoff(as_of))
     tables = load_contract(settings.data_dir, settings, console=Console(stderr=True)).tables
@@ -218,6 +220,8 @@ def feature_rows(row: pd.Series) -> list[tuple[str, str, str, str]]:
         The rows of the table ``csat features show`` prints.
 
     """
+    from features.labels import FRAME_COLUMNS
+
     by_name = {f.name: f for f in catalog()}
     out: list[tuple[str, str, str, str]] = []
     for col in row.index:
@@ -233,6 +237,8 @@ def feature_rows(row: pd.Series) -> list[tuple[str, str, str, str]]:
 
 def _unknown_account(settings: Settings, account_id: str, as_of: datetime | None) -> NoReturn:
     """Stop with exit code 2: the account is not where ``show`` looked (online store, or raw accounts)."""
+    from features.store import online_path
+
     where = (
         f"the accounts table in {settings.data_dir}"
         if as_of is not None

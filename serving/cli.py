@@ -70,14 +70,14 @@ def serve_command(
     ``bentoml serve`` resolves the service's declared models before it starts and, for one missing from the
     model store, tries BentoCloud and fails with a message about a cloud context; this says what to run.
     """
-    from serving.models import MissingModelError, check_stored
-
     settings: Settings = ctx.obj
     try:
         check_listen(host, insecure_open)
     except PermissionError as err:
         typer.echo(str(err), err=True)
         raise typer.Exit(code=2) from err
+    from serving.models import MissingModelError, check_stored  # BentoML: after the quick check above
+
     try:
         check_stored()
     except MissingModelError as err:

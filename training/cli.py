@@ -1,4 +1,8 @@
-"""Typer commands of the training stage: ``train``, ``retrain`` and ``ui`` (mounted by ``csat``)."""
+"""Typer commands of the training stage: ``train``, ``retrain`` and ``ui`` (mounted by ``csat``).
+
+The training libraries (scikit-learn, LightGBM, MLflow) are imported inside the commands that run them, so
+that ``csat`` and its help start without them.
+"""
 
 from __future__ import annotations
 
@@ -9,7 +13,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.console import Console
@@ -20,9 +24,6 @@ from csat.settings import Settings, load_settings
 from csat.signals import sigterm_unwinds
 from training.data import (
     TARGETS,
-    FeatureCatalog,
-    OfflineData,
-    Target,
     load_catalog,
     load_offline,
     rebuild_store,
@@ -30,18 +31,15 @@ from training.data import (
     targets_left_out,
     unknown_features,
 )
-from training.evaluate import Interval
-from training.pipeline import Comparison, LeakageError
-from training.promote import EXIT_ERROR, Decision, GateConfig, exit_code, failed, retrain_target
-from training.split import SplitError
-from training.tracking import (
-    TrackingStoreError,
-    TrainingRecord,
-    champion_version,
-    check_tracking,
-    ui_command,
-)
-from training.workflow import TrainOptions, config_from_settings, load_checked, loader_of, train_target
+from training.errors import LeakageError, SplitError, TrackingStoreError
+
+if TYPE_CHECKING:
+    from training.data import DataLoader, FeatureCatalog, OfflineData, Target
+    from training.evaluate import Interval
+    from training.pipeline import Comparison
+    from training.promote import Decision, GateConfig
+    from training.tracking import TrainingRecord
+    from training.workflow import TrainOptions
 
 app = typer.Typer(help="Train, retrain and inspect the satisfaction and churn models.", no_args_is_help=True)
 
@@ -76,6 +74,75 @@ def _settings(ctx: typer.Context) -> Settings:
     return ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
 
 
+# The three steps below run the training libraries: each imports its module when called (and tests replace
+# them here, on this module).
+
+
+def train_target(
+    settings: Settings, target: Target, catalog: FeatureCatalog, options: TrainOptions, *, loader: DataLoader
+) -> tuple[Comparison, TrainingRecord]:
+    """Train, compare and register one target's models (:func:`training.workflow.train_target`).
+
+    Args:
+        settings: the project settings.
+        target: ``csat`` or ``churn``.
+        catalog: the feature catalog.
+        options: training options.
+        loader: reads the target's offline frame.
+
+    Returns:
+        The comparison and what was recorded.
+
+    """
+    from training.workflow import train_target as train_one
+
+    return train_one(settings, target, catalog, options, loader=loader)
+
+
+def retrain_target(
+    settings: Settings,
+    target: Target,
+    catalog: FeatureCatalog,
+    options: TrainOptions,
+    gate: GateConfig,
+    loader: DataLoader,
+) -> Decision:
+    """Retrain one target through the promotion gates (:func:`training.promote.retrain_target`).
+
+    Args:
+        settings: the project settings.
+        target: ``csat`` or ``churn``.
+        catalog: the feature catalog.
+        options: training options.
+        gate: the gates' thresholds.
+        loader: reads the target's offline frame.
+
+    Returns:
+        The target's decision.
+
+    """
+    from training.promote import retrain_target as retrain_one
+
+    return retrain_one(settings, target, catalog, options, gate, loader=loader)
+
+
+def ui_command(settings: Settings, host: str = "127.0.0.1", port: int = 5000) -> list[str]:
+    """The command line of the MLflow UI on the settings' store (:func:`training.tracking.ui_command`).
+
+    Args:
+        settings: the project settings.
+        host: bind address.
+        port: port.
+
+    Returns:
+        The command and its arguments.
+
+    """
+    from training.tracking import ui_command as mlflow_ui
+
+    return mlflow_ui(settings, host, port)
+
+
 def _targets(choice: TargetChoice, settings: Settings, console: Console) -> list[Target]:
     """The targets to work on: ``all`` means those the last build made a frame for (it says which not)."""
     if choice != TargetChoice.all:
@@ -102,6 +169,9 @@ def _prepare(
     settings: Settings, choice: TargetChoice, options: TrainOptions, catalog: FeatureCatalog, console: Console
 ) -> dict[Target, OfflineData]:
     """Check every target's data, then the tracking store, before anything is trained or registered."""
+    from training.tracking import check_tracking
+    from training.workflow import load_checked
+
     with _user_errors():
         targets = _targets(choice, settings, console)
         data = load_checked(settings, targets, options.config, catalog, loader=load_offline)
@@ -163,6 +233,8 @@ def train(
     seeds: SeedsOpt = 3,
 ) -> None:
     """Train baseline and enriched models per target, log them to MLflow and register the enriched one."""
+    from training.workflow import TrainOptions, config_from_settings, loader_of
+
     settings = _settings(ctx)
     console = _console()
     catalog = load_catalog()
@@ -270,6 +342,10 @@ def retrain(
     target's outcome is reported, with where its champion is); 2: bad options, or a store, tracking store or
     data that cannot be used (found before anything is trained).
     """
+    from training.promote import GateConfig, exit_code
+    from training.tracking import check_tracking
+    from training.workflow import TrainOptions, config_from_settings
+
     if as_of is not None and not rebuild:
         raise typer.BadParameter(
             "--as-of needs a rebuild (it dates the rebuilt online store): drop --no-rebuild or --as-of",
@@ -298,8 +374,9 @@ def retrain(
 
 def _rebuild(settings: Settings, as_of: datetime | None, console: Console) -> None:
     """Rebuild the feature store; a failure ends the command (exit 1) before any target is retrained."""
-    from features.build import AsOfError
     from features.contract.report import ContractError
+    from features.errors import AsOfError
+    from training.promote import EXIT_ERROR
 
     try:
         with _progress(console) as progress:
@@ -324,6 +401,10 @@ def _retrain_all(
     console: Console,
 ) -> list[Decision]:
     """Retrain each target in turn; an error fails that target only, reported with where its champion is."""
+    from training.promote import failed
+    from training.tracking import champion_version
+    from training.workflow import loader_of
+
     catalog = load_catalog()
     decisions: list[Decision] = []
     with _progress(console) as progress:

@@ -10,11 +10,12 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
-from typing import Any, Literal
-
-import pandas as pd
+from typing import TYPE_CHECKING, Any, Literal
 
 from csat.settings import Settings
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 Target = Literal["csat", "churn"]
 TARGETS: tuple[Target, ...] = ("csat", "churn")
@@ -222,6 +223,8 @@ def load_truth(data_dir: Path, manifest: dict[str, Any] | None = None) -> Truth 
         belong to the store's world comes back empty, with a note saying so.
 
     """
+    import pandas as pd
+
     from features.build import truth_fingerprint
 
     folder = Path(data_dir) / "ground_truth"

@@ -2,20 +2,40 @@
 
 Public entry point: :func:`load_contract`. The CLI command behind ``csat validate`` is
 :func:`features.contract.cli.validate_command`.
+
+The loader and the table specs (pandas, pandera, pyarrow) are imported on first use of one of their names,
+so that ``csat`` and its help start without them; the report and its :class:`ContractError` are light.
 """
 
-from features.contract.loader import LoadResult, load_contract
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
+
 from features.contract.report import ContractError, Problem, TableReport, ValidationReport
-from features.contract.schemas import (
-    LABEL_TABLES,
-    REQUIRED_TABLES,
-    TABLE_SPECS,
-    TABLES,
-    ColumnSpec,
-    Kind,
-    TableSpec,
-    output_dtype,
-)
+
+if TYPE_CHECKING:
+    from features.contract.loader import LoadResult, load_contract
+    from features.contract.schemas import (
+        LABEL_TABLES,
+        REQUIRED_TABLES,
+        TABLE_SPECS,
+        TABLES,
+        ColumnSpec,
+        Kind,
+        TableSpec,
+        output_dtype,
+    )
+
+#: The names imported on first use, by the submodule that defines them.
+_LAZY = {
+    **dict.fromkeys(("LoadResult", "load_contract"), "loader"),
+    **dict.fromkeys(
+        ("LABEL_TABLES", "REQUIRED_TABLES", "TABLE_SPECS", "TABLES", "ColumnSpec", "Kind", "TableSpec"),
+        "schemas",
+    ),
+    "output_dtype": "schemas",
+}
 
 __all__ = [
     "LABEL_TABLES",
@@ -33,3 +53,23 @@ __all__ = [
     "load_contract",
     "output_dtype",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name of the loader or of the table specs on first use.
+
+    Args:
+        name: the attribute asked for.
+
+    Returns:
+        Its value, kept in the package from then on.
+
+    Raises:
+        AttributeError: the package has no such name.
+
+    """
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
+    globals()[name] = value
+    return value

@@ -11,7 +11,6 @@ from rich.console import Console
 from rich.markup import escape
 
 from csat.settings import Settings, load_settings
-from features.contract.loader import load_contract
 from features.contract.report import ContractError
 
 CONTRACT_ERROR_EXIT = 2
@@ -62,6 +61,8 @@ def validate_command(
 
     Exit code 2 when the data breaks the contract (the message lists every problem).
     """
+    from features.contract.loader import load_contract
+
     settings = ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
     data_dir = data_dir if data_dir is not None else Path(settings.data_dir)
     rejects_dir = rejects_dir if rejects_dir is not None else default_rejects_dir(data_dir, settings)

@@ -1,7 +1,23 @@
-"""A simulated customer-success world written in the raw data contract, with its ground truth kept apart."""
+"""A simulated customer-success world written in the raw data contract, with its ground truth kept apart.
+
+The simulation itself (numpy, pandas, pyarrow) is imported on first use of one of its names, so that
+``csat`` and its help start without it; the configuration is light.
+"""
+
+from __future__ import annotations
+
+import importlib
+import sys
+import types
+from typing import TYPE_CHECKING, Any
 
 from features.simulator.config import SCENARIOS, SimulationConfig, WorldParams
-from features.simulator.simulate import GROUND_TRUTH_DIR, TABLES, SimulationResult, simulate
+
+if TYPE_CHECKING:
+    from features.simulator.simulate import GROUND_TRUTH_DIR, TABLES, SimulationResult, simulate
+
+#: The names of :mod:`features.simulator.simulate`, imported on first use.
+_LAZY = ("GROUND_TRUTH_DIR", "TABLES", "SimulationResult", "simulate")
 
 __all__ = [
     "GROUND_TRUTH_DIR",
@@ -12,3 +28,35 @@ __all__ = [
     "WorldParams",
     "simulate",
 ]
+
+
+def __getattr__(name: str) -> Any:
+    """Import a name of the simulation on first use.
+
+    Args:
+        name: the attribute asked for.
+
+    Returns:
+        Its value, kept in the package from then on.
+
+    Raises:
+        AttributeError: the package has no such name.
+
+    """
+    if name not in _LAZY:
+        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+    value = getattr(importlib.import_module(f"{__name__}.simulate"), name)
+    globals()[name] = value
+    return value
+
+
+class _Package(types.ModuleType):
+    """The package, whose ``simulate`` stays the function when its submodule of that name is imported."""
+
+    def __setattr__(self, name: str, value: object) -> None:
+        if name == "simulate" and isinstance(value, types.ModuleType):
+            value = value.simulate  # the import system binds a submodule imported by any route to its name
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Package

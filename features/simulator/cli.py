@@ -15,8 +15,6 @@ from rich.table import Table
 from csat.settings import Settings, load_settings
 from csat.signals import sigterm_unwinds
 from features.simulator.config import SimulationConfig
-from features.simulator.simulate import GROUND_TRUTH_DIR, simulate
-from features.simulator.writer import OutputFolderError
 
 #: The simulation settings a ``csat simulate`` option sets, by option name.
 OPTIONS = {
@@ -69,6 +67,9 @@ def simulate_command(
 
     A SIGTERM stops it with exit code 143, its staging folder removed and an earlier world left in place.
     """
+    from features.simulator.simulate import GROUND_TRUTH_DIR, simulate
+    from features.simulator.writer import OutputFolderError
+
     settings = ctx.obj if isinstance(ctx.obj, Settings) else load_settings()
     try:
         config = SimulationConfig(
