@@ -106,10 +106,10 @@ def test_the_lazy_package_names_are_those_of_their_modules() -> None:
     import features.contract as contract
     import features.simulator as simulator
     from features.contract.loader import load_contract
-    from features.simulator.simulate import GROUND_TRUTH_DIR, simulate
+    from features.simulator.world import GROUND_TRUTH_DIR, simulate
 
     assert contract.load_contract is load_contract
-    assert simulator.simulate is simulate  # the function, not the submodule of the same name
+    assert simulator.simulate is simulate
     assert simulator.GROUND_TRUTH_DIR == GROUND_TRUTH_DIR
     assert set(contract.__all__) <= set(dir(contract)) | set(contract._LAZY)
     with pytest.raises(AttributeError):

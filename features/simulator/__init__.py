@@ -7,16 +7,14 @@ The simulation itself (numpy, pandas, pyarrow) is imported on first use of one o
 from __future__ import annotations
 
 import importlib
-import sys
-import types
 from typing import TYPE_CHECKING, Any
 
 from features.simulator.config import SCENARIOS, SimulationConfig, WorldParams
 
 if TYPE_CHECKING:
-    from features.simulator.simulate import GROUND_TRUTH_DIR, TABLES, SimulationResult, simulate
+    from features.simulator.world import GROUND_TRUTH_DIR, TABLES, SimulationResult, simulate
 
-#: The names of :mod:`features.simulator.simulate`, imported on first use.
+#: The names of :mod:`features.simulator.world`, imported on first use.
 _LAZY = ("GROUND_TRUTH_DIR", "TABLES", "SimulationResult", "simulate")
 
 __all__ = [
@@ -45,18 +43,6 @@ def __getattr__(name: str) -> Any:
     """
     if name not in _LAZY:
         raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.simulate"), name)
+    value = getattr(importlib.import_module(f"{__name__}.world"), name)
     globals()[name] = value
     return value
-
-
-class _Package(types.ModuleType):
-    """The package, whose ``simulate`` stays the function when its submodule of that name is imported."""
-
-    def __setattr__(self, name: str, value: object) -> None:
-        if name == "simulate" and isinstance(value, types.ModuleType):
-            value = value.simulate  # the import system binds a submodule imported by any route to its name
-        super().__setattr__(name, value)
-
-
-sys.modules[__name__].__class__ = _Package

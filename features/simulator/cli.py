@@ -67,7 +67,7 @@ def simulate_command(
 
     A SIGTERM stops it with exit code 143, its staging folder removed and an earlier world left in place.
     """
-    from features.simulator.simulate import GROUND_TRUTH_DIR, simulate
+    from features.simulator.world import GROUND_TRUTH_DIR, simulate
     from features.simulator.writer import OutputFolderError
 
     settings = ctx.obj if isinstance(ctx.obj, Settings) else load_settings()

@@ -10,7 +10,7 @@ import pytest
 from csat.settings import Settings
 from features.build import build_frames, online_cutoff
 from features.simulator.config import SimulationConfig
-from features.simulator.simulate import simulate
+from features.simulator.world import simulate
 from serving.live import LiveFeatures
 
 

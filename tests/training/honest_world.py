@@ -14,7 +14,7 @@ from rich.console import Console
 from csat.settings import Settings
 from features.build import build_store
 from features.simulator.config import SimulationConfig
-from features.simulator.simulate import simulate
+from features.simulator.world import simulate
 from training.data import TARGETS, FeatureCatalog, OfflineData, Target, load_offline, load_truth
 from training.pipeline import Comparison, compare
 from training.train import TrainConfig
