@@ -383,8 +383,8 @@ def _rebuild(settings: Settings, as_of: datetime | None, console: Console) -> No
             task = progress.add_task("rebuilding the feature store", total=None)
             rebuild_store(settings, as_of=as_of.date() if as_of else None, console=console)
             progress.update(task, completed=1, total=1)
-    except (AsOfError, ContractError):
-        raise  # the user's input (the date, the data): one line and exit 2, as for csat features build
+    except (AsOfError, ContractError, NotADirectoryError, PermissionError):
+        raise  # the user's input (the date, the data, the store folder): one line and exit 2, as for the build
     except Exception as exc:  # nothing was trained: every champion is untouched
         console.print(
             f"[red]retrain failed while rebuilding the feature store: {type(exc).__name__}: {exc}; "
