@@ -174,8 +174,8 @@ def check_not_future(cutoff: pd.Timestamp, now: datetime | None = None) -> None:
     if cutoff > latest_stamp(now):
         today = (latest_stamp(now) - FUTURE_TOLERANCE).date()
         raise AsOfError(
-            f"--as-of {cutoff.date()} is in the future (today is {today}): features would read events that"
-            f" have not happened yet; give a date up to {today + FUTURE_TOLERANCE}"
+            f"--as-of {cutoff.date()} is in the future (today is {today} UTC): features would read events"
+            f" that have not happened yet; give a date up to {today + FUTURE_TOLERANCE}"
         )
 
 
@@ -263,7 +263,8 @@ def empty_churn_note(
     return (
         f"the churn frame has no examples: the data runs from {first.date()} to {last.date()}"
         f" ({(last - first).days} days), too short for a monthly snapshot whose {horizon_days}-day horizon"
-        " (churn_horizon_days) ends inside it; `csat train` needs about 21 months of history for churn"
+        " (churn_horizon_days) ends inside it; `csat train --target churn` needs the horizon plus a year or"
+        " so of monthly snapshots (about 21 months of history at the default 180 days)"
     )
 
 

@@ -445,7 +445,7 @@ def test_an_online_date_up_to_tomorrow_is_accepted_and_a_later_one_refused():
 
     now = datetime(2026, 12, 6, 23, 59)
     check_not_future(pd.Timestamp("2026-12-07"), now)  # tomorrow's midnight: all of today's data
-    refused = r"--as-of 2026-12-08 is in the future \(today is 2026-12-06\).*up to 2026-12-07"
+    refused = r"--as-of 2026-12-08 is in the future \(today is 2026-12-06 UTC\).*up to 2026-12-07"
     with pytest.raises(AsOfError, match=refused):
         check_not_future(pd.Timestamp("2026-12-08"), now)
 

@@ -384,7 +384,7 @@ def _rebuild(settings: Settings, as_of: datetime | None, console: Console) -> No
             rebuild_store(settings, as_of=as_of.date() if as_of else None, console=console)
             progress.update(task, completed=1, total=1)
     except (AsOfError, ContractError, NotADirectoryError, PermissionError):
-        raise  # the user's input (the date, the data, the store folder): one line and exit 2, as for the build
+        raise  # the user's input (the date, the data, the store folder): one line and exit 2, as in a build
     except Exception as exc:  # nothing was trained: every champion is untouched
         console.print(
             f"[red]retrain failed while rebuilding the feature store: {type(exc).__name__}: {exc}; "
