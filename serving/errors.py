@@ -222,7 +222,7 @@ class JsonBodyMiddleware:
 
     async def __call__(self, scope: Message, receive: Callable[[], Awaitable[Message]], send: Any) -> None:
         """Refuse a non-JSON content type on API POSTs; pass everything else through untouched."""
-        if scope.get("type") == "http" and scope.get("method") == "POST" and scope.get("path") in self.routes:
+        if scope.get("type") == "http" and scope.get("method") == "POST" and self._api_route(scope):
             kind = dict(scope.get("headers") or []).get(b"content-type", b"").split(b";")[0].strip().lower()
             if kind and kind != b"application/json":
                 log_client_error(scope, "415 (the body is not JSON)")
@@ -232,6 +232,13 @@ class JsonBodyMiddleware:
                 await send({"type": "http.response.body", "body": body.encode()})
                 return
         await self.app(scope, receive, send)
+
+    def _api_route(self, scope: Message) -> bool:
+        """Whether the request is for an API route (the path after the mount's ``root_path``, if any)."""
+        path, root = str(scope.get("path", "")), str(scope.get("root_path", "")).rstrip("/")
+        if root and path.startswith(root + "/"):
+            path = path[len(root) :]
+        return path in self.routes
 
 
 class ClientErrorLogFilter(logging.Filter):
