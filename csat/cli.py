@@ -90,6 +90,8 @@ def user_error_message(err: Exception) -> str:
             PermissionError: " (check the folder's permissions)",
             FileExistsError: " (a file is where a folder is needed)",
         }.get(type(err), "")
+        if err.errno is not None and err.strerror != os.strerror(err.errno):
+            why = ""  # the program's own words say what is wrong (a link to nothing is not "a file")
         # a rename into place names the temporary file first and the place second: the user knows the place
         where = err.filename2 if err.filename2 is not None else err.filename
         return f"error: cannot use {where}: {err.strerror}{why}"

@@ -18,6 +18,7 @@ from rich.markup import escape
 from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from csat.settings import Settings
+from csat.signals import HeldSigterm
 from features.catalog import Feature, definitions_hash
 from features.engine import compute_features, definitions_text, select_statements
 from features.engine.prepare import Plan, plan
@@ -31,7 +32,15 @@ from features.labels import (
     latest_stamp,
     snapshot_dates,
 )
-from features.store import check_store_dir, mark_offline_absent, write_offline, write_online
+from features.store import (
+    check_store_dir,
+    discard_offline,
+    mark_offline_absent,
+    publish_offline,
+    publish_online,
+    stage_offline,
+    stage_online,
+)
 
 
 @dataclass
@@ -444,28 +453,85 @@ def build_store(
             # A build that loaded the tables itself frees them once the engine has its own copy.
             frames = build_frames(tables, entity_frames, settings, engine, step, release_tables=owned)
         online = frames.pop("online")
-        # first: a crash while the frames are written must not leave an older frame of an absent target
-        for target, reason in left_out.items():
-            mark_offline_absent(settings.store_dir, target, reason)  # type: ignore[arg-type]
-            notes.append(f"no {target} frame: {reason}")
-            console.print(f"[yellow]no {target} frame: {escape(reason)}")
-        write_task = progress.add_task("writing offline store", total=len(frames))
-        for target, frame in frames.items():
-            horizon = settings.churn_horizon_days if target == "churn" else None
-            manifest = manifest_for(target, frame, p, version, fingerprint, horizon, computed)
-            manifest["truth_fingerprint"] = truth
-            with _timed(timings, f"write_{target}"):
-                write_offline(settings.store_dir, target, frame, manifest)  # type: ignore[arg-type]
-            result.rows[target] = len(frame)
-            result.positives[target] = manifest["positives"]
-            progress.advance(write_task)
-        with _timed(timings, "write_online"):
-            manifest = manifest_for("online", online, p, version, fingerprint, None, computed)
-            write_online(settings.store_dir, online, manifest)
+        manifests = {
+            target: manifest_for(
+                target, frame, p, version, fingerprint,
+                settings.churn_horizon_days if target == "churn" else None, computed,
+            ) | {"truth_fingerprint": truth}
+            for target, frame in frames.items()
+        }  # fmt: skip
+        manifests["online"] = manifest_for("online", online, p, version, fingerprint, None, computed)
+        staged = _stage_stores(settings.store_dir, frames, online, manifests, timings, progress)
+        _publish_stores(settings.store_dir, staged, left_out)
+    for target, reason in left_out.items():
+        notes.append(f"no {target} frame: {reason}")
+        console.print(f"[yellow]no {target} frame: {escape(reason)}")
+    for target, frame in frames.items():
+        result.rows[target] = len(frame)
+        result.positives[target] = manifests[target]["positives"]
     result.online_rows = len(online)
     result.online_as_of = str(cutoff)
     result.timings = timings
     return result
+
+
+@dataclass
+class _Staged:
+    """Complete new store parts that readers do not see yet: offline versions by target, the online file."""
+
+    offline: dict[str, Path] = field(default_factory=dict)
+    online: Path | None = None
+
+    def discard(self) -> None:
+        """Remove what was staged and not published."""
+        for version in self.offline.values():
+            discard_offline(version)
+        if self.online is not None:
+            self.online.unlink(missing_ok=True)
+
+
+def _stage_stores(
+    store_dir: Path,
+    frames: dict[str, pd.DataFrame],
+    online: pd.DataFrame,
+    manifests: dict[str, dict[str, Any]],
+    timings: dict[str, float],
+    progress: Progress,
+) -> _Staged:
+    """Write every part of the new store beside the old one; a failure or SIGTERM removes what was written."""
+    staged = _Staged()
+    task = progress.add_task("writing offline store", total=len(frames))
+    try:
+        for target, frame in frames.items():
+            with _timed(timings, f"write_{target}"):
+                staged.offline[target] = stage_offline(store_dir, target, frame, manifests[target])  # type: ignore[arg-type]
+            progress.advance(task)
+        with _timed(timings, "write_online"):
+            staged.online = stage_online(store_dir, online, manifests["online"])
+    except BaseException:
+        staged.discard()
+        raise
+    return staged
+
+
+def _publish_stores(store_dir: Path, staged: _Staged, left_out: dict[str, str]) -> None:
+    """Switch readers to every staged part, with SIGTERM held: a stopped build never leaves a mixed store.
+
+    The switches are renames (milliseconds); a SIGTERM that arrives meanwhile takes effect once all are done.
+    Targets left out are marked absent first, so that no older frame of theirs outlives this build.
+    """
+    with HeldSigterm() as held:
+        held.hold()
+        try:
+            for target, reason in left_out.items():
+                mark_offline_absent(store_dir, target, reason)  # type: ignore[arg-type]
+            for target in list(staged.offline):
+                publish_offline(store_dir, target, staged.offline.pop(target))  # type: ignore[arg-type]
+            if staged.online is not None:
+                publish_online(store_dir, staged.online)
+                staged.online = None
+        finally:
+            staged.discard()
 
 
 def features_of(result: BuildResult) -> list[Feature]:

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.engine.online import READ_ERRORS, read_online_db, write_online_db
+from features.engine.online import READ_ERRORS, read_online_db, stage_online_db, write_online_db
 from features.errors import StoreCorruptError
 
 Target = Literal["csat", "churn"]
@@ -67,12 +67,14 @@ def check_store_dir(store_dir: Path) -> None:
         store_dir: the store folder (it need not exist yet).
 
     Raises:
-        NotADirectoryError: the folder, or a folder above it, is a file.
+        NotADirectoryError: the folder, or a folder above it, is a file or a link to nothing.
         PermissionError: the nearest existing folder cannot be written.
 
     """
     path = Path(store_dir)
     for part in (path, *path.parents):
+        if part.is_symlink() and not part.exists():
+            raise NotADirectoryError(errno.ENOTDIR, "a symbolic link to something missing", str(part))
         if part.exists() and not part.is_dir():
             raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), str(part))
         if part.is_dir():
@@ -109,8 +111,27 @@ def write_offline(store_dir: Path, target: Target, frame: pd.DataFrame, manifest
         The new version folder.
 
     """
-    base = Path(store_dir) / "offline"
-    versions = base / ".versions"
+    version = stage_offline(store_dir, target, frame, manifest)
+    publish_offline(store_dir, target, version)
+    return version
+
+
+def stage_offline(store_dir: Path, target: Target, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:
+    """Write a complete new version of a target's offline store that readers do not see yet.
+
+    :func:`publish_offline` switches readers to it; :func:`discard_offline` removes it unpublished.
+
+    Args:
+        store_dir: the store folder.
+        target: ``csat`` or ``churn``.
+        frame: example_id, account_id, as_of, label, then the feature columns.
+        manifest: the version's manifest (written beside the frame).
+
+    Returns:
+        The new version folder (complete: frame and manifest).
+
+    """
+    versions = Path(store_dir) / "offline" / ".versions"
     versions.mkdir(parents=True, exist_ok=True)
     version = versions / f"{target}-{time.strftime('%Y%m%dT%H%M%S')}-{uuid.uuid4().hex[:8]}"
     tmp_version = version.with_name(f".tmp-{version.name}")
@@ -122,15 +143,35 @@ def write_offline(store_dir: Path, target: Target, frame: pd.DataFrame, manifest
     except BaseException:
         shutil.rmtree(tmp_version, ignore_errors=True)
         raise
+    return version
+
+
+def publish_offline(store_dir: Path, target: Target, version: Path) -> None:
+    """Switch readers of a target's offline store to a staged version, atomically, and prune old versions.
+
+    Args:
+        store_dir: the store folder.
+        target: ``csat`` or ``churn``.
+        version: the folder :func:`stage_offline` returned.
+
+    """
+    base = Path(store_dir) / "offline"
     link = offline_dir(store_dir, target)
     if link.exists() and not link.is_symlink():  # a plain folder from elsewhere: keep it as an old version
-        os.replace(link, versions / f"{target}-legacy-{uuid.uuid4().hex[:8]}")
+        os.replace(link, base / ".versions" / f"{target}-legacy-{uuid.uuid4().hex[:8]}")
     tmp_link = base / f".{target}.link-{uuid.uuid4().hex}"
-    os.symlink(Path(".versions") / version.name, tmp_link)
-    os.replace(tmp_link, link)
+    try:
+        os.symlink(Path(".versions") / version.name, tmp_link)
+        os.replace(tmp_link, link)
+    finally:
+        tmp_link.unlink(missing_ok=True)
     _absent_marker(store_dir, target).unlink(missing_ok=True)
-    _prune(versions, target, keep={version.name})
-    return version
+    _prune(base / ".versions", target, keep={version.name})
+
+
+def discard_offline(version: Path) -> None:
+    """Remove a staged offline version that was never published (a build stopped before its switch)."""
+    shutil.rmtree(version, ignore_errors=True)
 
 
 def _absent_marker(store_dir: Path, target: Target) -> Path:
@@ -238,6 +279,26 @@ def write_online(store_dir: Path, frame: pd.DataFrame, manifest: dict[str, Any])
     path = online_path(store_dir)
     write_online_db(path, frame, manifest)
     return path
+
+
+def stage_online(store_dir: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:
+    """Write a complete new online store beside the current one; :func:`publish_online` swaps it in.
+
+    Args:
+        store_dir: the store folder.
+        frame: one row per account: account_id, as_of, then the feature columns.
+        manifest: the store's manifest.
+
+    Returns:
+        The staged file (a temporary name in the online folder; remove it if it is not published).
+
+    """
+    return stage_online_db(online_path(store_dir), frame, manifest)
+
+
+def publish_online(store_dir: Path, staged: Path) -> None:
+    """Swap a file :func:`stage_online` wrote in for the online store, atomically (readers keep theirs)."""
+    os.replace(staged, online_path(store_dir))
 
 
 def read_online(store_dir: Path, account_ids: Sequence[str] | None = None) -> pd.DataFrame:

@@ -319,3 +319,14 @@ def test_a_store_folder_that_is_a_file_is_refused_before_the_load(
     message = "error: cannot use store: Not a directory (a part of the path is a file)"
     # no load report, no feature computation before it (retrain shows its progress line first)
     assert err == message + "\n" if command[0] == "features" else err.strip().splitlines()[-1] == message
+
+
+def test_a_store_folder_that_is_a_link_to_nothing_is_named_so_before_the_load(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _raw_world(tmp_path, monkeypatch)
+    (tmp_path / "store").symlink_to(tmp_path / "gone")  # a volume not mounted, a folder moved away
+    code, err = _csat(["features", "build", "--as-of", "2024-03-01"], tmp_path, monkeypatch, capsys)
+    assert code == 2
+    assert err == "error: cannot use store: a symbolic link to something missing\n"
+    assert not (tmp_path / "gone").exists()

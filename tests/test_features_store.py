@@ -458,6 +458,7 @@ def test_a_build_stopped_by_sigterm_removes_its_temporary_files_and_keeps_the_st
     write_world(tmp_path / "data" / "raw", make_world(), "parquet")
     build_store(load_settings(data_dir=tmp_path / "data" / "raw", store_dir=tmp_path / "store"), as_of=None)
     before = read_online(tmp_path / "store")
+    links = {t: os.readlink(store.offline_dir(tmp_path / "store", t)) for t in ("csat", "churn")}
     script = textwrap.dedent(
         """
         import os, signal, sys, time
@@ -485,6 +486,39 @@ def test_a_build_stopped_by_sigterm_removes_its_temporary_files_and_keeps_the_st
     assert proc.returncode == 143, proc.stderr[-2000:]
     assert [p.name for p in (tmp_path / "store").rglob(".*tmp*")] == []
     pd.testing.assert_frame_equal(read_online(tmp_path / "store"), before)
+    # the new offline frames were written before the online store, but readers never saw them
+    assert {t: os.readlink(store.offline_dir(tmp_path / "store", t)) for t in links} == links
+    versions = sorted(p.name for p in (tmp_path / "store" / "offline" / ".versions").iterdir())
+    assert versions == sorted(Path(v).name for v in links.values())
+
+
+def test_a_sigterm_during_the_switch_takes_effect_once_every_part_is_switched(world, tmp_path, monkeypatch):
+    """The switch to a new store is not cut half-way: offline frames and online store all move, then exit."""
+    from csat.signals import Terminated, sigterm_unwinds
+    from features import build
+
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    build_store(settings, as_of=pd.Timestamp("2024-07-01").date(), tables=world)
+    links = {t: os.readlink(store.offline_dir(settings.store_dir, t)) for t in ("csat", "churn")}
+    online_before = store.read_online_manifest(settings.store_dir)
+    real = build.publish_offline
+
+    def stopped(*args, **kwargs):
+        os.kill(os.getpid(), signal.SIGTERM)  # a scheduler stopping the job as the switch begins
+        real(*args, **kwargs)
+
+    monkeypatch.setattr(build, "publish_offline", stopped)
+    with pytest.raises(Terminated), sigterm_unwinds():
+        build_store(settings, as_of=pd.Timestamp("2024-08-01").date(), tables=world)
+    for target, old in links.items():
+        assert os.readlink(store.offline_dir(settings.store_dir, target)) != old
+    online_after = store.read_online_manifest(settings.store_dir)
+    assert online_after["cutoff_max"] != online_before["cutoff_max"]
+    assert (
+        read_offline(settings.store_dir, "csat")[1]["feature_set_version"]
+        == online_after["feature_set_version"]
+    )
+    assert [p.name for p in Path(settings.store_dir).rglob(".*tmp*")] == []
 
 
 def test_a_churn_frame_without_examples_says_the_data_is_shorter_than_the_horizon(tmp_path):

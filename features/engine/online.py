@@ -22,6 +22,19 @@ META = "manifest"
 
 def write_online_db(path: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -> None:
     """Write ``frame`` (one row per account) and its manifest to a new file, then swap it in for ``path``."""
+    tmp = stage_online_db(path, frame, manifest)
+    try:
+        os.replace(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
+
+
+def stage_online_db(path: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:
+    """Write ``frame`` and its manifest to a new, complete file beside ``path`` and return its name.
+
+    Nothing is left behind if the write fails or is stopped; the caller swaps the file in (``os.replace``) or
+    removes it.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     tmp = path.with_name(f".{path.name}.tmp-{uuid.uuid4().hex}")
     try:
@@ -41,10 +54,10 @@ def write_online_db(path: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -
             con.close()
         with open(tmp, "rb") as fh:
             os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    finally:
-        if tmp.exists():
-            tmp.unlink()
+    except BaseException:
+        tmp.unlink(missing_ok=True)
+        raise
+    return tmp
 
 
 READ_ERRORS: tuple[type[Exception], ...] = (
