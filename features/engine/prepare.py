@@ -137,7 +137,29 @@ PERSON_WORDS = frozenset(
 #: A text column named by a person's role alone (``sponsor``, ``exec_sponsor``, ``account_owner``): its values
 #: are people. Its name is made of these words, one of them a role (not ``first``, ``last``, ``full``).
 ROLE_WORDS = (PERSON_WORDS - {"first", "last", "full"}) | {"exec", "executive", "buyer", "signer", "admin"}
-ROLE_MODIFIERS = frozenset({"account", "primary", "main", "key", "customer", "technical", "business", "our"})
+ROLE_MODIFIERS = frozenset(
+    {"account", "primary", "main", "key", "customer", "technical", "business", "our", "success", "sales",
+     "renewal", "assigned"}
+)  # fmt: skip
+#: Values of a yes/no column (``champion`` = Yes/No says whether there is one, not who).
+FLAG_VALUES = frozenset({"yes", "no", "y", "n", "true", "false", "t", "f", "0", "1"})
+
+
+def name_words(col: str) -> set[str]:
+    """The words of a column name: ``Renewal_Owner__c`` and ``ExecSponsor`` as ``owner``, ``exec``, ...
+
+    Args:
+        col: a column's name (snake_case, camelCase, words with spaces; a Salesforce ``__c`` suffix).
+
+    Returns:
+        Its words in lower case.
+
+    """
+    spaced = re.sub(r"([a-z0-9])([A-Z])|([A-Z])([A-Z][a-z])", r"\1\3 \2\4", col)
+    words = [w for w in re.split(r"[^a-z0-9]+", spaced.lower()) if w]
+    if len(words) > 1 and col.endswith("__c"):
+        words.pop()
+    return set(words)
 
 
 def people_ids(tables: Mapping[str, pd.DataFrame]) -> set[str]:
@@ -194,7 +216,7 @@ def identifying(col: str, values: pd.Series, people: set[str]) -> str:
         The reason, for the build's note, or an empty string when the column may be a feature.
 
     """
-    words = set(re.split(r"[^a-z0-9]+", col.lower()))
+    words = name_words(col)
     if people and values.isin(people).any():
         return "it holds employee or contact ids (a feature never identifies a person)"
     if words & CONTACT_WORDS or ("name" in words and words & PERSON_WORDS):
@@ -202,7 +224,8 @@ def identifying(col: str, values: pd.Series, people: set[str]) -> str:
             "its name says it holds a person's name, email or phone (a feature never identifies a person);"
             " rename the column if it does not"
         )
-    if len(values) and words & ROLE_WORDS and words <= ROLE_WORDS | ROLE_MODIFIERS:
+    flags = values.str.strip().str.lower().isin(FLAG_VALUES).all()
+    if len(values) and not flags and words & ROLE_WORDS and words <= ROLE_WORDS | ROLE_MODIFIERS:
         return (
             "its name is a person's role, so its values name people (a feature never identifies a person);"
             " rename the column if it holds something else (a team, a segment)"

@@ -224,6 +224,31 @@ def test_a_text_column_named_by_a_persons_role_is_left_out() -> None:
     assert not any("Person" in note for note in notes)
 
 
+def test_a_role_column_is_found_in_camel_case_salesforce_and_team_spellings() -> None:
+    n = 60
+    names = [f"Person{i % 15} Lastname{i % 15}" for i in range(n)]
+    spellings = ["ExecSponsor", "Renewal_Owner__c", "success_manager", "sales_rep", "CSMName"]
+    kept, notes = _screen({col: names for col in spellings} | {"ChurnReason__c": ["price", "fit"] * (n // 2)})
+    assert kept == {"ChurnReason__c": "text"}
+    said = {note.split(" left out: ")[0].removeprefix("custom column accounts."): note for note in notes}
+    assert set(said) == set(spellings)
+    assert "a person's name, email or phone" in said["CSMName"]
+    assert not any("Person" in note for note in notes)
+
+
+def test_a_yes_no_column_named_by_a_role_says_whether_there_is_one_and_is_kept() -> None:
+    n = 60
+    kept, notes = _screen(
+        {
+            "champion": ["Yes", "No", "no "] * (n // 3),  # is there a champion: a flag, not a person
+            "exec_sponsor": ["true", "false"] * (n // 2),
+            "sponsor": ["Yes", "Person1 Lastname1"] * (n // 2),  # one name among the flags: people
+        }
+    )
+    assert kept == {"champion": "text", "exec_sponsor": "text"}
+    assert len(notes) == 1 and notes[0].startswith("custom column accounts.sponsor left out")
+
+
 def test_a_custom_column_with_few_accounts_per_value_is_kept_below_the_minimum() -> None:
     kept, notes = _screen({"region_code": [f"R{i % 20}" for i in range(60)]})  # 20 values: a real category
     assert kept == {"region_code": "text"} and notes == []
