@@ -46,3 +46,8 @@ def __getattr__(name: str) -> Any:
     value = getattr(importlib.import_module(f"{__name__}.world"), name)
     globals()[name] = value
     return value
+
+
+def __dir__() -> list[str]:
+    """The package's names, the ones not imported yet included (for ``dir()`` and completion)."""
+    return sorted(set(globals()) | set(__all__))
