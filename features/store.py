@@ -99,17 +99,9 @@ def _write_frame(frame: pd.DataFrame, path: Path) -> None:
 
 
 def write_offline(store_dir: Path, target: Target, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:
-    """Write a complete new version of a target's offline store and switch readers to it atomically.
+    """Write a new version of a target's offline store and switch readers to it; return its folder.
 
-    Args:
-        store_dir: the store folder.
-        target: ``csat`` or ``churn``.
-        frame: example_id, account_id, as_of, label, then the feature columns.
-        manifest: the version's manifest (written beside the frame).
-
-    Returns:
-        The new version folder.
-
+    :func:`stage_offline` (same arguments), then :func:`publish_offline`.
     """
     version = stage_offline(store_dir, target, frame, manifest)
     publish_offline(store_dir, target, version)
