@@ -81,19 +81,7 @@ def _settings(ctx: typer.Context) -> Settings:
 def train_target(
     settings: Settings, target: Target, catalog: FeatureCatalog, options: TrainOptions, *, loader: DataLoader
 ) -> tuple[Comparison, TrainingRecord]:
-    """Train, compare and register one target's models (:func:`training.workflow.train_target`).
-
-    Args:
-        settings: the project settings.
-        target: ``csat`` or ``churn``.
-        catalog: the feature catalog.
-        options: training options.
-        loader: reads the target's offline frame.
-
-    Returns:
-        The comparison and what was recorded.
-
-    """
+    """Train, compare and register one target's models (:func:`training.workflow.train_target`)."""
     from training.workflow import train_target as train_one
 
     return train_one(settings, target, catalog, options, loader=loader)
@@ -107,20 +95,7 @@ def retrain_target(
     gate: GateConfig,
     loader: DataLoader,
 ) -> Decision:
-    """Retrain one target through the promotion gates (:func:`training.promote.retrain_target`).
-
-    Args:
-        settings: the project settings.
-        target: ``csat`` or ``churn``.
-        catalog: the feature catalog.
-        options: training options.
-        gate: the gates' thresholds.
-        loader: reads the target's offline frame.
-
-    Returns:
-        The target's decision.
-
-    """
+    """Retrain one target through the promotion gates (:func:`training.promote.retrain_target`)."""
     from training.promote import retrain_target as retrain_one
 
     return retrain_one(settings, target, catalog, options, gate, loader=loader)

@@ -9,10 +9,10 @@ so that ``csat`` and its help start without them; the report and its :class:`Con
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
 from features.contract.report import ContractError, Problem, TableReport, ValidationReport
+from features.lazy import lazy_exports
 
 if TYPE_CHECKING:
     from features.contract.loader import LoadResult, load_contract
@@ -55,26 +55,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a name of the loader or of the table specs on first use.
-
-    Args:
-        name: the attribute asked for.
-
-    Returns:
-        Its value, kept in the package from then on.
-
-    Raises:
-        AttributeError: the package has no such name.
-
-    """
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.{_LAZY[name]}"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The package's names, the ones not imported yet included (for ``dir()`` and completion)."""
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY, __all__)

@@ -6,16 +6,16 @@ The simulation itself (numpy, pandas, pyarrow) is imported on first use of one o
 
 from __future__ import annotations
 
-import importlib
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from features.lazy import lazy_exports
 from features.simulator.config import SCENARIOS, SimulationConfig, WorldParams
 
 if TYPE_CHECKING:
     from features.simulator.world import GROUND_TRUTH_DIR, TABLES, SimulationResult, simulate
 
-#: The names of :mod:`features.simulator.world`, imported on first use.
-_LAZY = ("GROUND_TRUTH_DIR", "TABLES", "SimulationResult", "simulate")
+#: The names of :mod:`features.simulator.world`, imported on first use, by submodule.
+_LAZY = dict.fromkeys(("GROUND_TRUTH_DIR", "TABLES", "SimulationResult", "simulate"), "world")
 
 __all__ = [
     "GROUND_TRUTH_DIR",
@@ -28,26 +28,4 @@ __all__ = [
 ]
 
 
-def __getattr__(name: str) -> Any:
-    """Import a name of the simulation on first use.
-
-    Args:
-        name: the attribute asked for.
-
-    Returns:
-        Its value, kept in the package from then on.
-
-    Raises:
-        AttributeError: the package has no such name.
-
-    """
-    if name not in _LAZY:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    value = getattr(importlib.import_module(f"{__name__}.world"), name)
-    globals()[name] = value
-    return value
-
-
-def __dir__() -> list[str]:
-    """The package's names, the ones not imported yet included (for ``dir()`` and completion)."""
-    return sorted(set(globals()) | set(__all__))
+__getattr__, __dir__ = lazy_exports(__name__, globals(), _LAZY, __all__)
