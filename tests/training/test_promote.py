@@ -83,6 +83,8 @@ def test_retrain_promotes_a_better_challenger_and_keeps_on_unchanged_data(settin
     assert len(kept) == 1 and len(_decision_runs(settings)) == 2
     assert kept[0].data.params["reasons"].startswith("data and feature-set version unchanged")
     assert kept[0].data.params["data_fingerprint"] == "clean"
+    assert "challenger_version" not in kept[0].data.params  # no challenger: absent, not the text 'None'
+    assert kept[0].data.params["champion_after"] == kept[0].data.params["champion_before"]
 
 
 def test_retrain_refuses_a_worse_challenger_with_exit_code_3(settings, monkeypatch) -> None:

@@ -581,7 +581,10 @@ def record_decision(
         HeldSigterm() as held,
         mlflow.start_run(experiment_id=exp, run_name=f"{target}-retrain-decision", tags=tags) as run,
     ):
-        mlflow.log_params({k: v for k, v in decision.items() if not isinstance(v, dict | list)})
+        # a value that is absent (no challenger on a kept decision) stays out of the params, not 'None'
+        mlflow.log_params(
+            {k: v for k, v in decision.items() if v is not None and not isinstance(v, dict | list)}
+        )
         mlflow.log_metrics({k: v for k, v in metrics.items() if v is not None and np.isfinite(v)})
         _log_objects({"decision.json": {**decision, "metrics": metrics}})
         if promote_version is not None:
