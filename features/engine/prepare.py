@@ -217,7 +217,9 @@ def identifying(col: str, values: pd.Series, people: set[str]) -> str:
 
     """
     words = name_words(col)
-    if people and values.isin(people).any():
+    # the column's distinct values looked up in the set: pandas' isin over a set of every contact id (200k
+    # on the scale world) took 0.66 s a column
+    if people and not people.isdisjoint(values.unique()):
         return "it holds employee or contact ids (a feature never identifies a person)"
     if words & CONTACT_WORDS or ("name" in words and words & PERSON_WORDS):
         return (
