@@ -1,11 +1,11 @@
 """Feature-store benchmark on the simulator's scale world (``make bench`` runs it; not a test).
 
 Measures, in one run: (a) the floor - one DuckDB scan aggregating interaction duration by account (unnest
-external participants, join contacts); (b) the full build - what ``csat features build`` does: load and
-validate the raw files, then the CSAT and churn frames plus the online store, every feature - in a process of
-its own, so that its peak RSS is the build's alone; (c) a straightforward pandas build of 20 features on a
-sample of accounts, scaled to all cutoffs. Targets: full build <= 10x the floor; >= 10x faster than pandas
-per feature; peak RSS <= 6 GB.
+external participants, join contacts), the best of three; (b) the full build - what ``csat features build``
+does: load and validate the raw files, then the CSAT and churn frames plus the online store, every feature -
+in a process of its own, so that its peak RSS is the build's alone; (c) a straightforward pandas build of 20
+features on a sample of accounts, scaled to all cutoffs. Targets: full build <= 10x the floor; >= 10x faster
+than pandas per feature; peak RSS <= 6 GB.
 """
 
 from __future__ import annotations
@@ -43,22 +43,28 @@ def ensure_world(data_dir: Path, accounts: int, months: int, seed: int) -> None:
     simulate(SimulationConfig(accounts=accounts, months=months, seed=seed), data_dir)
 
 
-def floor_scan(tables: dict[str, pd.DataFrame]) -> float:
+FLOOR_REPEATS = 3  # the floor is the best of this many scans: a single one varied 1.7-3.8 s between runs
+
+
+def floor_scan(tables: dict[str, pd.DataFrame]) -> list[float]:
+    """Seconds of each of :data:`FLOOR_REPEATS` runs of the floor scan (the bench takes the best)."""
     con = duckdb.connect()
     con.register(
         "interactions",
         pa.Table.from_pandas(tables["interactions"][["duration_minutes", "external_participants"]]),
     )
     con.register("contacts", pa.Table.from_pandas(tables["contacts"][["contact_id", "account_id"]]))
-    start = time.perf_counter()
-    con.sql(
-        "SELECT c.account_id, SUM(i.duration_minutes) AS minutes FROM (SELECT duration_minutes,"
-        " UNNEST(external_participants) AS person FROM interactions) AS i JOIN contacts AS c"
-        " ON c.contact_id = i.person GROUP BY c.account_id"
-    ).fetchall()
-    elapsed = time.perf_counter() - start
+    runs = []
+    for _ in range(FLOOR_REPEATS):
+        start = time.perf_counter()
+        con.sql(
+            "SELECT c.account_id, SUM(i.duration_minutes) AS minutes FROM (SELECT duration_minutes,"
+            " UNNEST(external_participants) AS person FROM interactions) AS i JOIN contacts AS c"
+            " ON c.contact_id = i.person GROUP BY c.account_id"
+        ).fetchall()
+        runs.append(time.perf_counter() - start)
     con.close()
-    return elapsed
+    return runs
 
 
 def sample_world(tables: dict[str, pd.DataFrame], accounts: set[str]) -> dict[str, pd.DataFrame]:
@@ -164,7 +170,9 @@ def main() -> None:
         ).tables
     figures["interactions"] = len(tables["interactions"])
     with timed(figures, "floor_s"):
-        figures["floor_scan_s"] = floor_scan(tables)
+        runs = floor_scan(tables)
+    figures["floor_scan_runs_s"] = ", ".join(f"{r:.3f}" for r in runs)
+    figures["floor_scan_s"] = min(runs)
     rng = np.random.default_rng(0)
     sample = set(rng.choice(tables["accounts"]["account_id"].to_numpy(), args.sample_accounts, replace=False))
     frames = label_frames(tables, settings)

@@ -886,3 +886,17 @@ def test_text_that_is_not_utf8_is_named_by_its_line_or_row(
         "renewals [unreadable_file]: renewals.csv: not UTF-8 text in column 'outcome' at data row 2;"
         " save the file as UTF-8"
     ) in str(load_error(data_dir, tmp_path))
+
+
+def test_a_terminal_sees_which_table_is_being_read_and_a_log_gets_the_summary_only(data_dir, tmp_path):
+    term = io.StringIO()
+    load_contract(
+        data_dir, settings_for(tmp_path), console=Console(file=term, width=200, force_terminal=True)
+    )
+    shown = term.getvalue()
+    for table in ("accounts", "contacts", "interactions", "surveys"):
+        assert f"reading and checking {table}" in shown  # the bar names the table as it starts
+    assert "rejected %" in shown  # the summary follows the bar
+    _, logged = load(data_dir, tmp_path)  # not a terminal: no bar, no control codes
+    assert "reading" not in logged and "\x1b" not in logged
+    assert "rejected %" in logged

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -10,6 +12,7 @@ import numpy as np
 import pandas as pd
 import pyarrow as pa
 from rich.console import Console
+from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 
 from csat.settings import Settings
 from features.contract.parsing import TYPE_HINTS, TYPE_RULES, parse_column, parse_extra
@@ -139,7 +142,8 @@ def load_contract(
     missing = [name for name in TABLES if name not in found.files]
     report = ValidationReport(notes=[f"ignored file: {name}" for name in found.ignored])
     report.problems += _table_set_problems(found, missing, data_dir)
-    frames, rejects = _load_tables(found, report, loaded_at or datetime.now(UTC))
+    with _reading(console, len(set(found.files) - set(found.duplicates))) as reading:
+        frames, rejects = _load_tables(found, report, loaded_at or datetime.now(UTC), reading)
     report.notes += _exclusion_notes(frames.get("accounts"), settings.exclude_account_columns)
     report.problems += _threshold_problems(report, settings.rejects_threshold)
     report.problems += _no_accounts_problems(report)
@@ -188,8 +192,33 @@ def _table_rank(table: str) -> int:
 # ------------------------------------------------------------------------------------------ one table
 
 
+@contextmanager
+def _reading(console: Console, tables: int) -> Iterator[Callable[[str], None]]:
+    """A progress bar over the tables as they are read and validated; given each table's name as it starts.
+
+    It is transient: a terminal sees it while the load runs (20 s on the scale world) and then the summary in
+    its place; a console that is not a terminal (a log, a pipe) gets the summary only.
+    """
+    columns = (
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.completed}/{task.total}"),
+    )
+    with Progress(*columns, TimeElapsedColumn(), console=console, transient=True) as progress:
+        task = progress.add_task("reading raw tables", total=tables)
+        started: list[str] = []
+
+        def reading(name: str) -> None:
+            description = f"reading and checking {name}"
+            progress.update(task, completed=len(started), description=description, refresh=True)
+            started.append(name)
+
+        yield reading
+        progress.update(task, completed=tables)
+
+
 def _load_tables(
-    found: Discovery, report: ValidationReport, loaded_at: datetime
+    found: Discovery, report: ValidationReport, loaded_at: datetime, reading: Callable[[str], None]
 ) -> tuple[dict[str, pd.DataFrame], dict[str, pa.Table]]:
     refs: dict[str, Keys] = {}
     frames: dict[str, pd.DataFrame] = {}
@@ -197,6 +226,7 @@ def _load_tables(
     for name in validation_order():
         if name not in found.files or name in found.duplicates:
             continue
+        reading(name)
         loaded = _load_table(found.files[name], refs, report, loaded_at)
         if loaded is None:
             continue
