@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import re
 import sys
 from pathlib import Path
 
@@ -330,3 +331,20 @@ def test_a_store_folder_that_is_a_link_to_nothing_is_named_so_before_the_load(
     assert code == 2
     assert err == "error: cannot use store: a symbolic link to something missing\n"
     assert not (tmp_path / "gone").exists()
+
+
+def test_a_build_says_what_it_made_and_where_its_time_went(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    _raw_world(tmp_path, monkeypatch)
+    code, err = _csat(["features", "build", "--as-of", "2024-03-01"], tmp_path, monkeypatch, capsys)
+    assert code == 0, err
+    lines = err.splitlines()
+    assert any(line.startswith("offline csat: ") for line in lines)
+    assert any(line.startswith("online: ") and "as of 2024-03-01" in line for line in lines)
+    (took,) = [line for line in lines if line.startswith("took ")]
+    seconds = [float(x) for x in re.findall(r"(\d+\.\d) s", took)]
+    assert re.fullmatch(
+        r"took \d+\.\d s: load \d+\.\d s, features \d+\.\d s, writing the stores \d+\.\d s", took
+    )
+    assert seconds[0] >= sum(seconds[1:]) - 0.15  # the parts fit in the whole (each rounded to 0.1 s)
