@@ -196,8 +196,8 @@ def _table_rank(table: str) -> int:
 def _reading(console: Console, tables: int) -> Iterator[Callable[[str], None]]:
     """A progress bar over the tables as they are read and validated; given each table's name as it starts.
 
-    It is transient: a terminal sees it while the load runs (20 s on the scale world) and then the summary in
-    its place; a console that is not a terminal (a log, a pipe) gets the summary only.
+    It is transient: a terminal sees it while the load runs (15-20 s on the scale world) and then the summary
+    in its place; a console that is not a terminal (a log, a pipe) gets the summary only.
     """
     columns = (
         TextColumn("[bold]{task.description}"),
