@@ -74,6 +74,14 @@ USER_ERRORS: tuple[type[Exception], ...] = (
 )
 
 
+#: What to look at, after the system's message for an error on a path.
+OS_ERROR_HINTS: dict[type[OSError], str] = {
+    NotADirectoryError: " (a part of the path is a file)",
+    PermissionError: " (check the folder's permissions)",
+    FileExistsError: " (a file is where a folder is needed)",
+}
+
+
 def user_error_message(err: Exception) -> str:
     """One line for a user error: an operating-system error names its path and what went wrong with it.
 
@@ -85,13 +93,9 @@ def user_error_message(err: Exception) -> str:
 
     """
     if isinstance(err, OSError) and err.filename is not None:
-        why = {
-            NotADirectoryError: " (a part of the path is a file)",
-            PermissionError: " (check the folder's permissions)",
-            FileExistsError: " (a file is where a folder is needed)",
-        }.get(type(err), "")
-        if err.errno is not None and err.strerror != os.strerror(err.errno):
-            why = ""  # the program's own words say what is wrong (a link to nothing is not "a file")
+        # the system's words get a hint; the program's own words already say what is wrong (a link to nothing)
+        own_words = err.errno is not None and err.strerror != os.strerror(err.errno)
+        why = "" if own_words else OS_ERROR_HINTS.get(type(err), "")
         # a rename into place names the temporary file first and the place second: the user knows the place
         where = err.filename2 if err.filename2 is not None else err.filename
         return f"error: cannot use {where}: {err.strerror}{why}"

@@ -23,7 +23,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.parquet as pq
 
-from features.engine.online import READ_ERRORS, read_online_db, stage_online_db, write_online_db
+from features.engine.online import READ_ERRORS, read_online_db, stage_online_db
 from features.errors import StoreCorruptError
 
 Target = Literal["csat", "churn"]
@@ -267,10 +267,16 @@ def _read_manifest(path: Path) -> dict[str, Any]:
 
 
 def write_online(store_dir: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:
-    """Replace the online store with ``frame`` (one row per account) atomically."""
-    path = online_path(store_dir)
-    write_online_db(path, frame, manifest)
-    return path
+    """Replace the online store with ``frame`` (one row per account) atomically.
+
+    :func:`stage_online` (same arguments), then :func:`publish_online`.
+    """
+    staged = stage_online(store_dir, frame, manifest)
+    try:
+        publish_online(store_dir, staged)
+    finally:
+        staged.unlink(missing_ok=True)
+    return online_path(store_dir)
 
 
 def stage_online(store_dir: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:

@@ -20,15 +20,6 @@ TABLE = "features"
 META = "manifest"
 
 
-def write_online_db(path: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -> None:
-    """Write ``frame`` (one row per account) and its manifest to a new file, then swap it in for ``path``."""
-    tmp = stage_online_db(path, frame, manifest)
-    try:
-        os.replace(tmp, path)
-    finally:
-        tmp.unlink(missing_ok=True)
-
-
 def stage_online_db(path: Path, frame: pd.DataFrame, manifest: dict[str, Any]) -> Path:
     """Write ``frame`` and its manifest to a new, complete file beside ``path`` and return its name.
 

@@ -226,8 +226,12 @@ def identifying(col: str, values: pd.Series, people: set[str]) -> str:
             "its name says it holds a person's name, email or phone (a feature never identifies a person);"
             " rename the column if it does not"
         )
-    flags = values.str.strip().str.lower().isin(FLAG_VALUES).all()
-    if len(values) and not flags and words & ROLE_WORDS and words <= ROLE_WORDS | ROLE_MODIFIERS:
+    if (
+        len(values)
+        and words & ROLE_WORDS
+        and words <= ROLE_WORDS | ROLE_MODIFIERS
+        and not values.str.strip().str.lower().isin(FLAG_VALUES).all()
+    ):
         return (
             "its name is a person's role, so its values name people (a feature never identifies a person);"
             " rename the column if it holds something else (a team, a segment)"
