@@ -12,7 +12,7 @@ SEED ?= 42
 # the simulated world starts on 2024-01-01; the online store is built as of its end, not of today
 WORLD_END = $(shell $(PYTHON) -c "print(f'{2024 + ($(MONTHS)) // 12}-{($(MONTHS)) % 12 + 1:02d}-01')")
 
-.PHONY: install demo test lint bench calibrate clean mlflow-ui container-check
+.PHONY: install demo test lint bench bench-prototype calibrate clean mlflow-ui container-check
 
 $(STAMP): pyproject.toml requirements.lock
 	@test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -48,6 +48,15 @@ test: install
 
 bench: install
 	$(PY) -m bench.run
+
+# Issue #3's prototype (not a product benchmark): one block of windows as a compiled sweep vs its SQL, same
+# inputs, on the scale world. It needs numba, which the product does not use; this target installs it (and its
+# compiler, llvmlite) without touching the locked packages.
+PROTOTYPE_PKGS := numba==0.68.1 llvmlite==0.50.0
+bench-prototype: install
+	@$(VENV)/bin/uv pip install -q --python $(PY) --no-deps $(PROTOTYPE_PKGS) 2>/dev/null \
+	  || $(PY) -m pip install -q --no-deps $(PROTOTYPE_PKGS)
+	$(PY) -m bench.prototype_sweep
 
 calibrate: install
 	$(PY) -m bench.calibrate_simulator
