@@ -1,18 +1,18 @@
-"""Prototype for issue #3's speed target: one block of windows as a per-account sweep instead of SQL.
+"""Prototype for issue #3's speed target: one block of features from the files as compiled passes, not SQL.
 
 Not part of ``make bench`` and not part of the product: ``make bench-prototype`` runs it (it installs numba,
-which the product does not use). It measures, in one run on the scale world, the per-contact windows block
-(``acc_ct_per`` and ``acc_ct_agg``: contacts, executives and decision makers reached over 28/90/180 days, the
-top contact's share, the contacts of the 28 days before, the last executive contact) two ways from the same
-staged rows (``acc_ct_p``, the day aggregates, and ``acc_ct_r``, the rows known on a cutoff's own day):
+which the product does not use). On the scale world it computes the per-contact windows (contacts, executives
+and decision makers reached over 28/90/180 days, the top contact's share, the contacts of the 28 days before,
+the last executive contact: :data:`COLUMNS`) for every CSAT and churn cutoff two ways:
 
-* the SQL definitions, as the DuckDB engine runs them today;
-* a compiled sweep: the day aggregates sorted by account and day, each cutoff reading its account's rows of
-  the last 180 days in place, with per-contact sums in small arrays (no join is materialised).
+* the engine's SQL statements (``ix_contact``, ``acc_ct_p``, ``acc_ct_per``, ``acc_ct_agg`` ...), after the
+  engine's own load and preparation, as ``csat features build`` runs them;
+* from the parquet files: pyarrow reads the columns, identifiers become contact codes, and the kernels of
+  :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract: the
+  product's loader does that, and its time is reported apart).
 
-It checks that both give the same value for every cutoff and column (exit status 1 otherwise), and writes the
-figures to ``bench/results/prototype_sweep.json``. It also times reading the interactions file with pyarrow,
-the first step of a pipeline that would skip the SQL staging as well.
+It checks that both give the same value for every cutoff and column (exit status 1 otherwise), measures the
+floor of the feature bench in the same run, and writes the figures to ``bench/results/prototype_sweep.json``.
 """
 
 from __future__ import annotations
@@ -21,7 +21,6 @@ import argparse
 import os
 import sys
 import tempfile
-import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -30,21 +29,21 @@ import duckdb
 import numpy as np
 import pandas as pd
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.parquet as pq
 from rich.console import Console
 
-from bench.bench_features import SCALE, ensure_world
+from bench import prototype_kernels as kernels
+from bench.bench_features import SCALE, ensure_world, floor_scan
 from bench.common import timed, write_result
 from csat.settings import load_settings
 from features.build import label_frames
 from features.engine import count_people, encode_ids, plan, prepare_tables, statements
 from features.engine import duckdb_backend as backend
-from features.engine.sql import PREV_TREND_START, TREND_DAYS, WINDOWS, Stmt
+from features.engine.sql import WINDOWS, Stmt
 
-BLOCK = ("acc_ct_per", "acc_ct_agg")  # the statements the sweep replaces
-NULL_TS = np.iinfo(np.int64).min  # a missing timestamp in the sweep's int64 microseconds
-MAX_CONTACTS = 4096  # contacts one account may have in one cutoff's 180 days (the scale world: under 100)
-LOOKBACK = max(WINDOWS)
+BLOCK = ("acc_ct_per", "acc_ct_agg")  # the windows; the statements before them stage the rows
+NULL_TS = kernels.NULL_TS
 COLUMNS = [
     *(
         f"{m}_{w}d"
@@ -57,29 +56,39 @@ COLUMNS = [
 ]
 
 
-def staged_tables(data: Path) -> tuple[dict[str, pd.DataFrame], list[Stmt], int]:
-    """Load and prepare the world as the build does; return its tables, the statements, the cutoffs."""
+def staged_tables(
+    data: Path, figures: dict[str, Any]
+) -> tuple[dict[str, pd.DataFrame], list[Stmt], pd.DataFrame]:
+    """Load and prepare the world as the build does, and measure the floor on the loaded tables.
+
+    Returns:
+        The prepared tables, the statements, and the cutoffs (``cutoff_id``, ``account_id``, ``as_of``).
+
+    """
     settings = load_settings(data_dir=data)
     from features.contract import load_contract
 
-    tables = load_contract(
-        data, settings, console=Console(stderr=True), rejects_dir=Path(tempfile.mkdtemp())
-    ).tables
-    frames = label_frames(tables, settings)
-    ents = pd.concat([f[["account_id", "as_of"]] for f in frames.values()], ignore_index=True)
-    p = plan(tables, settings.exclude_account_columns)
-    prepared = prepare_tables(tables, p.present, p.extras)
-    tables.clear()
-    prepared["entities"] = pd.DataFrame(
-        {
-            "cutoff_id": range(len(ents)),
-            "account_id": ents["account_id"].astype(str),
-            "as_of": pd.to_datetime(ents["as_of"]).astype("datetime64[us]"),
-        }
-    )
-    encode_ids(prepared)
-    count_people(prepared)
-    return prepared, statements(p.extras), len(ents)
+    with timed(figures, "engine_load_s"):
+        tables = load_contract(
+            data, settings, console=Console(stderr=True), rejects_dir=Path(tempfile.mkdtemp())
+        )
+    figures["floor_scan_s"] = min(floor_scan(tables.tables))
+    with timed(figures, "engine_prepare_s"):
+        frames = label_frames(tables.tables, settings)
+        ents = pd.concat([f[["account_id", "as_of"]] for f in frames.values()], ignore_index=True)
+        cutoffs = pd.DataFrame(
+            {
+                "cutoff_id": range(len(ents)),
+                "account_id": ents["account_id"].astype(str),
+                "as_of": pd.to_datetime(ents["as_of"]).astype("datetime64[us]"),
+            }
+        )
+        p = plan(tables.tables, settings.exclude_account_columns)
+        prepared = prepare_tables(tables.tables, p.present, p.extras)
+        prepared["entities"] = cutoffs.copy()
+        encode_ids(prepared)
+        count_people(prepared)
+    return prepared, statements(p.extras), cutoffs
 
 
 def needed(stmts: list[Stmt], target: str) -> list[Stmt]:
@@ -95,158 +104,141 @@ def needed(stmts: list[Stmt], target: str) -> list[Stmt]:
     return [s for s in stmts if s.name in seen]
 
 
-def run_sql(con: duckdb.DuckDBPyConnection, stmts: list[Stmt], figures: dict[str, Any]) -> None:
-    """Materialise the statements in order; time the replaced block and what precedes it separately."""
+def run_sql(prepared: dict[str, pd.DataFrame], stmts: list[Stmt], figures: dict[str, Any]) -> pd.DataFrame:
+    """Run the block's statements on DuckDB as the engine does; time each; return the block's result."""
+    con = backend.connect()
+    con.execute("ATTACH ':memory:' AS compact (COMPRESS)")
+    con.execute("SET search_path = 'memory,compact'")
+    with timed(figures, "engine_register_s"):
+        backend._register(con, prepared)
     steps: dict[str, float] = {}
-    for st in stmts:
+    for st in needed(stmts, BLOCK[-1]):
         with timed(steps, st.name):
             backend._materialise(con, st)
+    result = con.sql(f"SELECT * FROM {BLOCK[-1]}").df()
+    con.close()
     figures["sql_steps_s"] = {k: round(v, 3) for k, v in steps.items()}
-    figures["sql_block_s"] = sum(steps[n] for n in BLOCK)
+    figures["sql_windows_s"] = sum(steps[n] for n in BLOCK)
+    figures["sql_s"] = sum(steps.values())
+    return result
 
 
-def sweep_inputs(con: duckdb.DuckDBPyConnection) -> dict[str, np.ndarray]:
-    """The staged rows as arrays: day rows and cutoffs by account and day, same-day rows by cutoff."""
-    day = con.sql(
-        "SELECT account_id, contact_id, is_exec, is_dm, sdn, kdn, ms, epoch_us(last_exec_ts) AS lx"
-        " FROM acc_ct_p ORDER BY account_id, sdn"
-    ).to_arrow_table()
-    cut = con.sql("SELECT cutoff_id, account_id, cdn FROM cut ORDER BY account_id, cdn").to_arrow_table()
-    same = con.sql(
-        "SELECT c.cutoff_id, x.contact_id, x.is_exec, x.is_dm, x.sdn, x.ms, epoch_us(x.last_exec_ts) AS lx"
-        " FROM cut AS c JOIN acc_ct_r AS x ON x.account_id = c.account_id AND NOT c.midnight"
-        " AND x.kdn = c.cdn AND x.known_ts < c.as_of ORDER BY c.cutoff_id"
-    ).to_arrow_table()
-    arrays = {f"p_{n}": _np(day, n) for n in day.column_names}
-    arrays |= {f"c_{n}": _np(cut, n) for n in cut.column_names}
-    arrays |= {f"s_{n}": _np(same, n) for n in same.column_names}
-    return arrays
+def _us(col: pa.ChunkedArray) -> np.ndarray:
+    """Timestamps as int64 microseconds (UTC), :data:`NULL_TS` where absent."""
+    tz = getattr(col.type, "tz", None)
+    return col.cast(pa.timestamp("us", tz)).cast(pa.int64()).fill_null(NULL_TS).to_numpy()
 
 
-def _np(table: pa.Table, name: str) -> np.ndarray:
-    col = table.column(name)
-    if name == "lx":
-        col = col.fill_null(NULL_TS)
-    return np.ascontiguousarray(col.to_numpy())
-
-
-def sweep(a: Any, n_contacts: int, n_cut: int) -> Any:
-    """Per-contact window figures of every cutoff, from the day rows and same-day rows (:func:`sweep_inputs`).
-
-    ``a`` holds the arrays: day rows (account, contact, exec, dm, sdn, kdn, ms, last exec), cutoffs (id,
-    account, cdn), and same-day rows (first and end index per cutoff, contact, exec, dm, sdn, ms, last exec).
-    Each cutoff reads its account's day rows of the last :data:`LOOKBACK` days known before its day, then its
-    same-day rows, into per-contact sums held in arrays of :data:`MAX_CONTACTS` slots.
-    """
-    p_acc, p_ct, p_ex, p_dm, p_sdn, p_kdn, p_ms, p_lx, c_id, c_acc, c_cdn, s_lo, s_hi = a[:13]
-    s_ct, s_ex, s_dm, s_sdn, s_ms, s_lx = a[13:]
-    reached, execs, dms = np.zeros((n_cut, 3)), np.zeros((n_cut, 3)), np.zeros((n_cut, 3))
-    share, before = np.full((n_cut, 3), np.nan), np.zeros(n_cut)
-    last = np.full(n_cut, NULL_TS)
-    slot = np.full(n_contacts, -1, np.int64)
-    touched = np.empty(MAX_CONTACTS, np.int64)
-    hours, seen = np.zeros((MAX_CONTACTS, 3)), np.zeros((MAX_CONTACTS, 3), np.bool_)
-    prev = np.zeros(MAX_CONTACTS, np.bool_)
-    c_ex, c_dm = np.zeros(MAX_CONTACTS, np.bool_), np.zeros(MAX_CONTACTS, np.bool_)
-    n_p, lo = p_acc.shape[0], 0
-    for i in range(c_id.shape[0]):
-        acc, cdn, cid = c_acc[i], c_cdn[i], c_id[i]
-        while lo < n_p and (p_acc[lo] < acc or (p_acc[lo] == acc and p_sdn[lo] < cdn - LOOKBACK)):
-            lo += 1
-        hi = lo
-        while hi < n_p and p_acc[hi] == acc and p_sdn[hi] < cdn:
-            hi += 1
-        k, lx = 0, NULL_TS
-        for j in range(lo, hi + s_hi[cid] - s_lo[cid]):
-            if j < hi:  # a day row, read when known before the cutoff's day
-                if p_kdn[j] >= cdn:
-                    continue
-                ct, ex, dm, sdn, ms, x = p_ct[j], p_ex[j], p_dm[j], p_sdn[j], p_ms[j], p_lx[j]
-            else:  # a row known earlier on the cutoff's own day
-                r = s_lo[cid] + j - hi
-                ct, ex, dm, sdn, ms, x = s_ct[r], s_ex[r], s_dm[r], s_sdn[r], s_ms[r], s_lx[r]
-                if sdn < cdn - LOOKBACK:
-                    continue
-            s = slot[ct]
-            if s < 0:
-                s = k
-                slot[ct], touched[k] = s, ct
-                k += 1
-                for q in range(3):
-                    hours[s, q], seen[s, q] = 0.0, False
-                prev[s], c_ex[s], c_dm[s] = False, False, False
-            c_ex[s] |= ex
-            c_dm[s] |= dm
-            for q in range(3):
-                if sdn >= cdn - WINDOWS[q]:
-                    hours[s, q] += ms
-                    seen[s, q] = True
-            if cdn - PREV_TREND_START <= sdn < cdn - TREND_DAYS:
-                prev[s] = True
-            lx = max(lx, x)
-        for q in range(3):
-            tot, top, n, n_ex, n_dm = 0.0, 0.0, 0.0, 0.0, 0.0
-            for s in range(k):
-                tot += hours[s, q]
-                if seen[s, q]:
-                    n, n_ex, n_dm, top = n + 1.0, n_ex + c_ex[s], n_dm + c_dm[s], max(top, hours[s, q])
-            reached[cid, q], execs[cid, q], dms[cid, q] = n, n_ex, n_dm
-            if tot != 0.0:
-                share[cid, q] = top / tot
-        for s in range(k):
-            before[cid] += prev[s]
-            slot[touched[s]] = -1
-        last[cid] = lx
-    return (reached, execs, dms, share, before), last
-
-
-def compiled_sweep() -> Any:
-    """:func:`sweep` compiled by numba (the prototype's own dependency; ``make bench-prototype`` installs it).
-
-    Raises:
-        SystemExit: numba is not installed.
-
-    """
-    try:
-        import numba
-    except ImportError:
-        raise SystemExit(
-            "the prototype needs numba: run it with `make bench-prototype`, which installs it"
-        ) from None
-    return numba.njit(cache=True)(sweep)
-
-
-def run_sweep(
-    kernel: Any, arrays: dict[str, np.ndarray], n_cut: int
-) -> tuple[dict[str, np.ndarray], float, float]:
-    """Run the compiled sweep twice (the first compiles it); return its columns, both runs' seconds."""
-    ids = np.arange(n_cut)
-    s_lo = np.searchsorted(arrays["s_cutoff_id"], ids, "left")
-    s_hi = np.searchsorted(arrays["s_cutoff_id"], ids, "right")
-    p_names = ["account_id", "contact_id", "is_exec", "is_dm", "sdn", "kdn", "ms", "lx"]
-    s_names = ["contact_id", "is_exec", "is_dm", "sdn", "ms", "lx"]
-    a = (
-        *(arrays[f"p_{n}"] for n in p_names),
-        arrays["c_cutoff_id"],
-        arrays["c_account_id"],
-        arrays["c_cdn"],
-        s_lo,
-        s_hi,
-        *(arrays[f"s_{n}"] for n in s_names),
+def read_contacts(data: Path) -> tuple[pa.Array, pa.Array, tuple[np.ndarray, ...], np.ndarray]:
+    """Contact ids, account ids, per contact code (account code, recorded time, executive), decision maker."""
+    table = pq.read_table(data / "contacts.parquet")
+    ids = table.column("contact_id").combine_chunks()
+    accounts = pc.unique(table.column("account_id")).sort()
+    acc_of = pc.index_in(table.column("account_id"), value_set=accounts).to_numpy().astype(np.int64)
+    n = table.num_rows
+    recorded = (
+        _us(table.column("recorded_at")) if "recorded_at" in table.column_names else np.full(n, NULL_TS)
     )
-    n_contacts = int(max(arrays["p_contact_id"].max(initial=0), arrays["s_contact_id"].max(initial=0))) + 1
-    runs = []
-    for _ in range(2):
-        start = time.perf_counter()
-        (reached, execs, dms, share, before), last = kernel(a, n_contacts, n_cut)
-        runs.append(time.perf_counter() - start)
+    is_exec = pc.fill_null(pc.equal(table.column("seniority"), "executive"), False).to_numpy()
+    is_dm = pc.fill_null(table.column("is_decision_maker"), False).to_numpy()
+    return ids, accounts, (acc_of, recorded, np.asarray(is_exec, np.bool_)), np.asarray(is_dm, np.bool_)
+
+
+def read_interactions(data: Path, contact_ids: pa.Array, figures: dict[str, Any]) -> tuple[np.ndarray, ...]:
+    """The interactions' columns as arrays, identifiers as contact codes (:func:`kernels.explode_rows`)."""
+    path = data / "interactions.parquet"
+    cols = ["started_at", "duration_minutes", "organizer_id", "external_participants"]
+    late = "recorded_at" in pq.read_schema(path).names
+    with timed(figures, "files_read_s"):
+        table = pq.read_table(
+            path,
+            columns=cols + (["recorded_at"] if late else []),
+            read_dictionary=["organizer_id", "external_participants.list.element"],
+        )
+    with timed(figures, "files_codes_s"):
+        started = _us(table.column("started_at"))
+        known = np.maximum(started, _us(table.column("recorded_at"))) if late else started
+        org, ext, offsets = _codes(
+            table.column("organizer_id"), table.column("external_participants"), contact_ids
+        )
+        minutes = table.column("duration_minutes").to_numpy()
+    return started, known, np.asarray(minutes, np.float64), org, ext, offsets
+
+
+def _codes(
+    org_col: pa.ChunkedArray, ext_col: pa.ChunkedArray, contact_ids: pa.Array
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Contact codes of the organisers and of the participants (with list offsets); -1 for a non-contact.
+
+    The row groups share a few dictionaries: each distinct one is looked up once, all in one call.
+    """
+    org_chunks, ext_chunks = org_col.chunks, []
+    for chunk in ext_col.chunks:
+        offs = chunk.offsets.to_numpy().astype(np.int64)
+        ext_chunks.append((offs - offs[0], chunk.values.slice(offs[0], offs[-1] - offs[0])))
+    dicts: dict[tuple[int, int], pa.Array] = {}
+    for d in [c.dictionary for c in org_chunks] + [v.dictionary for _, v in ext_chunks]:
+        dicts.setdefault((d.buffers()[1].address, len(d)), d)
+    looked = pc.index_in(pa.concat_arrays(list(dicts.values())), value_set=contact_ids)
+    looked_np = looked.fill_null(-1).to_numpy().astype(np.int64)
+    maps, at = {}, 0
+    for key, d in dicts.items():
+        maps[key], at = looked_np[at : at + len(d)], at + len(d)
+
+    def codes(arr: pa.DictionaryArray) -> np.ndarray:
+        m = maps[(arr.dictionary.buffers()[1].address, len(arr.dictionary))]
+        idx = arr.indices.fill_null(-1).to_numpy().astype(np.int64)
+        return np.where(idx >= 0, m[np.maximum(idx, 0)], -1)
+
+    org = np.concatenate([codes(c) for c in org_chunks])
+    ext = np.concatenate([codes(v) for _, v in ext_chunks])
+    lens = np.array([len(v) for _, v in ext_chunks], np.int64)
+    offsets = np.concatenate(
+        [np.zeros(1, np.int64)]
+        + [o[1:] + base for (o, _), base in zip(ext_chunks, np.cumsum(lens) - lens, strict=True)]
+    )
+    return org, ext, offsets
+
+
+def run_files(
+    data: Path, cutoffs: pd.DataFrame, k: dict[str, Any], figures: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """The block from the parquet files with kernels ``k``; time each pass; return the columns by cutoff."""
+    with timed(figures, "files_contacts_s"):
+        ids, accounts, ct, is_dm = read_contacts(data)
+    ix = read_interactions(data, ids, figures)
+    with timed(figures, "files_explode_s"):
+        rows = k["explode_rows"](ix, ct)
+    with timed(figures, "files_order_s"):
+        ordered, first = k["order_rows"](rows, len(accounts))
+    del rows
+    acc = (
+        pc.index_in(pa.array(cutoffs["account_id"]), value_set=accounts)
+        .fill_null(-1)
+        .to_numpy()
+        .astype(np.int64)
+    )
+    at = cutoffs["as_of"].to_numpy().astype("datetime64[us]").astype(np.int64)
+    order = np.lexsort((at, acc))
+    cuts = (cutoffs["cutoff_id"].to_numpy()[order].astype(np.int64), acc[order], at[order])
+    with timed(figures, "files_sweep_s"):
+        (reached, execs, dms, share), before, last = k["sweep_rows"](ordered, first, cuts, is_dm, len(ids))
+    figures["files_rows"] = len(ordered[0])
+    figures["files_s"] = sum(
+        figures[f"files_{n}_s"] for n in ("contacts", "read", "codes", "explode", "order", "sweep")
+    )
     cols = {"contacts_reached_prev": before, "last_exec_ts": last}
     for q, w in enumerate(WINDOWS):
         cols[f"contacts_reached_{w}d"] = reached[:, q]
         cols[f"executives_reached_{w}d"] = execs[:, q]
         cols[f"decision_makers_reached_{w}d"] = dms[:, q]
         cols[f"top_contact_share_{w}d"] = share[:, q]
-    return cols, runs[0], runs[1]
+    return cols
+
+
+def warm_up(data: Path, cutoffs: pd.DataFrame, k: dict[str, Any]) -> None:
+    """Run the kernels once so that numba compiles them (or loads them from its cache) before the timing."""
+    run_files(data, cutoffs.head(10), k, {})
 
 
 def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> dict[str, int]:
@@ -265,44 +257,21 @@ def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> d
     return out
 
 
-INTERACTION_COLUMNS = [
-    "started_at",
-    "duration_minutes",
-    "kind",
-    "organizer_id",
-    "internal_participants",
-    "external_participants",
-]
-
-
-def compare(data: Path, kernel: Any) -> dict[str, Any]:
-    """Run the block as SQL and as the sweep ``kernel`` on the world in ``data``; return the figures.
+def compare(data: Path, k: dict[str, Any]) -> dict[str, Any]:
+    """Run the block as SQL and from the files with kernels ``k`` on the world in ``data``; give figures.
 
     ``figures["mismatches"]`` counts, per column, the cutoffs where the two differ.
     """
     figures: dict[str, Any] = {"duckdb": duckdb.__version__}
-    with timed(figures, "raw_read_interactions_s"):
-        pq.read_table(data / "interactions.parquet", columns=INTERACTION_COLUMNS)
-    with timed(figures, "load_and_prepare_s"):
-        prepared, stmts, n_cut = staged_tables(data)
-    figures["cutoffs"] = n_cut
-    con = backend.connect()
-    con.execute("ATTACH ':memory:' AS compact (COMPRESS)")
-    con.execute("SET search_path = 'memory,compact'")
-    backend._register(con, prepared)
-    run_sql(con, needed(stmts, BLOCK[-1]), figures)
-    with timed(figures, "sweep_export_s"):
-        arrays = sweep_inputs(con)
-    figures["day_rows"] = len(arrays["p_sdn"])
-    figures["day_rows_known_later"] = int((arrays["p_kdn"] > arrays["p_sdn"]).sum())
-    figures["same_day_rows"] = len(arrays["s_sdn"])
-    sql = con.sql(f"SELECT * FROM {BLOCK[-1]}").df()
-    con.close()
-    swept, figures["sweep_first_run_s"], figures["sweep_s"] = run_sweep(kernel, arrays, n_cut)
-    figures["sweep_with_export_s"] = figures["sweep_s"] + figures["sweep_export_s"]
-    figures["sql_over_sweep"] = figures["sql_block_s"] / figures["sweep_s"]
-    figures["sql_over_sweep_with_export"] = figures["sql_block_s"] / figures["sweep_with_export_s"]
-    figures["mismatches"] = mismatches(sql, swept, n_cut)
+    prepared, stmts, cutoffs = staged_tables(data, figures)
+    figures["cutoffs"] = len(cutoffs)
+    sql = run_sql(prepared, stmts, figures)
+    del prepared
+    warm_up(data, cutoffs, k)
+    swept = run_files(data, cutoffs, k, figures)
+    figures["sql_over_files"] = figures["sql_s"] / figures["files_s"]
+    figures["files_over_floor"] = figures["files_s"] / figures["floor_scan_s"]
+    figures["mismatches"] = mismatches(sql, swept, len(cutoffs))
     return figures
 
 
@@ -310,9 +279,9 @@ def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("CSAT_BENCH_DATA", "data/bench_scale")))
     args = ap.parse_args()
-    kernel = compiled_sweep()  # before the long simulation and load: a missing numba fails at once
+    k = kernels.compiled()  # before the long simulation and load: a missing numba fails at once
     ensure_world(args.data, SCALE["accounts"], SCALE["months"], 42)
-    figures = compare(args.data, kernel)
+    figures = compare(args.data, k)
     figures["numba"] = version("numba")
     write_result("prototype_sweep", figures)
     return 1 if any(figures["mismatches"].values()) else 0
