@@ -4,7 +4,7 @@ From the interactions file to the per-contact windows of every cutoff, in three 
 
 1. :func:`explode_rows` - one row per (interaction, customer contact), as the engine's ``ix_contact``: the
    external participants that are contacts, and the organiser when a contact outside that list.
-2. :func:`order_rows` - the rows grouped by account (a counting sort), each account's sorted by stamp day.
+2. :func:`order_rows` - the rows ordered by account, then stamp day (two counting sorts, no comparison sort).
 3. :func:`sweep_rows` - each cutoff reads its account's rows of the last :data:`LOOKBACK` days known before
    it, with per-contact sums in small arrays (no join is materialised).
 
@@ -36,6 +36,9 @@ def explode_rows(ix: Any, ct: Any) -> Any:
 
     Returns:
         The rows' ``(contact, stamp, known, ms, executive, account)`` arrays.
+
+    Unlike the SQL, an organiser who is a contact counts when the participants' list is NULL (the SQL's
+    ``NOT ARRAY_CONTAINS`` is NULL there); the simulator writes no NULL lists.
 
     """
     started, known, minutes, org, ext, offsets = ix

@@ -165,6 +165,11 @@ def read_interactions(data: Path, contact_ids: pa.Array, figures: dict[str, Any]
     return started, known, np.asarray(minutes, np.float64), org, ext, offsets
 
 
+def _identity(d: pa.Array) -> tuple[int, int, int]:
+    """Which dictionary ``d`` is: row groups decoded together share one (same buffer, offset and length)."""
+    return d.buffers()[1].address, d.offset, len(d)
+
+
 def _codes(
     org_col: pa.ChunkedArray, ext_col: pa.ChunkedArray, contact_ids: pa.Array
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
@@ -176,9 +181,9 @@ def _codes(
     for chunk in ext_col.chunks:
         offs = chunk.offsets.to_numpy().astype(np.int64)
         ext_chunks.append((offs - offs[0], chunk.values.slice(offs[0], offs[-1] - offs[0])))
-    dicts: dict[tuple[int, int], pa.Array] = {}
+    dicts: dict[tuple[int, int, int], pa.Array] = {}
     for d in [c.dictionary for c in org_chunks] + [v.dictionary for _, v in ext_chunks]:
-        dicts.setdefault((d.buffers()[1].address, len(d)), d)
+        dicts.setdefault(_identity(d), d)
     looked = pc.index_in(pa.concat_arrays(list(dicts.values())), value_set=contact_ids)
     looked_np = looked.fill_null(-1).to_numpy().astype(np.int64)
     maps, at = {}, 0
@@ -186,7 +191,7 @@ def _codes(
         maps[key], at = looked_np[at : at + len(d)], at + len(d)
 
     def codes(arr: pa.DictionaryArray) -> np.ndarray:
-        m = maps[(arr.dictionary.buffers()[1].address, len(arr.dictionary))]
+        m = maps[_identity(arr.dictionary)]
         idx = arr.indices.fill_null(-1).to_numpy().astype(np.int64)
         return np.where(idx >= 0, m[np.maximum(idx, 0)], -1)
 
