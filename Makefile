@@ -49,9 +49,9 @@ test: install
 bench: install
 	$(PY) -m bench.run
 
-# Issue #3's prototype (not a product benchmark): one block of windows as a compiled sweep vs its SQL, same
-# inputs, on the scale world. It needs numba, which the product does not use; this target installs it (and its
-# compiler, llvmlite) without touching the locked packages.
+# Issue #3's prototype (not a product benchmark): one block of features computed from the raw files by compiled
+# passes and by the engine's SQL, on the scale world, checked equal. It needs numba, which the product does not
+# use; this target installs it (and its compiler, llvmlite) without touching the locked packages.
 PROTOTYPE_PKGS := numba==0.68.1 llvmlite==0.50.0
 bench-prototype: install
 	@$(VENV)/bin/uv pip install -q --python $(PY) --no-deps $(PROTOTYPE_PKGS) 2>/dev/null \
