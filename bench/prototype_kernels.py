@@ -22,7 +22,7 @@ from features.engine.sql import PREV_TREND_START, TREND_DAYS, WINDOWS
 US_PER_DAY = 86_400_000_000
 MS_PER_MINUTE = 60_000.0
 NULL_TS = np.iinfo(np.int64).min  # a missing timestamp in int64 microseconds
-MAX_CONTACTS = 4096  # contacts one account may have in one cutoff's 180 days (the scale world: under 100)
+MAX_CONTACTS = 4096  # contacts of one account in one cutoff's 180 days (the scale world: under 100); checked
 LOOKBACK = max(WINDOWS)
 
 
@@ -136,6 +136,8 @@ def sweep_rows(rows: Any, first: Any, cuts: Any, is_dm: Any, n_contacts: int) ->
             if known[j] < at:
                 s = slot[ct[j]]
                 if s < 0:
+                    if k == MAX_CONTACTS:
+                        raise ValueError("an account has more contacts in one window than MAX_CONTACTS")
                     s = k
                     slot[ct[j]], touched[k] = s, ct[j]
                     k += 1

@@ -47,3 +47,11 @@ def test_the_comparison_notices_a_wrong_kernel(world: Path) -> None:
 
     wrong = prototype_sweep.compare(world, {**prototype_kernels.plain(), "sweep_rows": one_contact_too_many})
     assert wrong["mismatches"] == {**dict.fromkeys(prototype_sweep.COLUMNS, 0), "contacts_reached_28d": 1}
+
+
+def test_an_account_with_more_contacts_than_the_sweep_holds_is_an_error(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prototype_kernels, "MAX_CONTACTS", 1)
+    with pytest.raises(ValueError, match="MAX_CONTACTS"):
+        prototype_sweep.compare(world, prototype_kernels.plain())

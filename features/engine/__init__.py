@@ -47,15 +47,20 @@ def select_statements(p: Plan, stmts: list[Stmt]) -> tuple[list[Stmt], list[str]
             outputs.append(out)
             for n in use:
                 where.setdefault(n, out)
+    return with_dependencies(stmts, outputs), outputs, where
+
+
+def with_dependencies(stmts: list[Stmt], targets: Collection[str]) -> list[Stmt]:
+    """The statements named in ``targets`` and every statement they depend on, in execution order."""
     by_name = {s.name: s for s in stmts}
     needed: set[str] = set()
-    todo = list(outputs)
+    todo = list(targets)
     while todo:
         cur = todo.pop()
         if cur not in needed:
             needed.add(cur)
             todo.extend(by_name[cur].deps)
-    return [s for s in stmts if s.name in needed], outputs, where
+    return [s for s in stmts if s.name in needed]
 
 
 def final_query(p: Plan, outputs: list[str], where: dict[str, str]) -> str:
@@ -74,6 +79,49 @@ def _backend(engine: str) -> Any:
     from features.engine import duckdb_backend
 
     return duckdb_backend
+
+
+def cutoffs(entities: pd.DataFrame) -> pd.DataFrame:
+    """The engine's ``entities`` table: ``cutoff_id`` (row position), ``account_id``, ``as_of`` (UTC)."""
+    as_of = pd.to_datetime(entities["as_of"])
+    if isinstance(as_of.dtype, pd.DatetimeTZDtype):
+        as_of = as_of.dt.tz_convert("UTC").dt.tz_localize(None)
+    return pd.DataFrame(
+        {
+            "cutoff_id": range(len(entities)),
+            "account_id": entities["account_id"].astype(str).to_numpy(),
+            "as_of": as_of.astype("datetime64[us]").to_numpy(),
+        }
+    )
+
+
+def prepare_inputs(
+    tables: MutableMapping[str, pd.DataFrame],
+    entities: pd.DataFrame,
+    exclude_account_columns: Collection[str] = (),
+    release_tables: bool = False,
+) -> tuple[dict[str, pd.DataFrame], Plan]:
+    """The tables a backend runs the statements on, and the plan of the features they give.
+
+    Args:
+        tables: contract tables (only those present), as the contract loader returns them.
+        entities: frame with ``account_id`` and ``as_of``, one cutoff per row.
+        exclude_account_columns: extra accounts columns not to offer as features.
+        release_tables: empty ``tables`` once prepared (see :func:`compute_features`).
+
+    Returns:
+        The prepared tables (identifiers encoded, ``entities`` from :func:`cutoffs`) and the plan.
+
+    """
+    p = plan(tables, exclude_account_columns)
+    prepared = prepare_tables(tables, p.present, p.extras)
+    if release_tables:
+        tables.clear()
+    prepared["entities"] = cutoffs(entities)
+    encode_ids(prepared)
+    count_people(prepared)
+    pa.default_memory_pool().release_unused()  # what the raw identifiers held goes back to the system
+    return prepared, p
 
 
 def compute_features(
@@ -116,24 +164,8 @@ def compute_features(
     missing = {"account_id", "as_of"} - set(entities.columns)
     if missing:
         raise ValueError(f"entities lack column(s): {', '.join(sorted(missing))}")
-    p = plan(tables, exclude_account_columns)
-    prepared = prepare_tables(tables, p.present, p.extras)
-    if release_tables:
-        tables.clear()
     ents = entities.reset_index(drop=True)
-    as_of = pd.to_datetime(ents["as_of"])
-    if isinstance(as_of.dtype, pd.DatetimeTZDtype):
-        as_of = as_of.dt.tz_convert("UTC").dt.tz_localize(None)
-    prepared["entities"] = pd.DataFrame(
-        {
-            "cutoff_id": range(len(ents)),
-            "account_id": ents["account_id"].astype(str),
-            "as_of": as_of.astype("datetime64[us]"),
-        }
-    )
-    encode_ids(prepared)
-    count_people(prepared)
-    pa.default_memory_pool().release_unused()  # what the raw identifiers held goes back to the system
+    prepared, p = prepare_inputs(tables, ents, exclude_account_columns, release_tables)
     stmts = statements(p.extras)
     chosen, outputs, where = select_statements(p, stmts)
     result = _backend(engine).run(
