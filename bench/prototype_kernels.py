@@ -1,12 +1,16 @@
 """The prototype's kernels (issue #3): plain Python over numpy arrays, compiled by numba at scale.
 
-From the interactions file to the per-contact windows of every cutoff, in three passes:
+Two blocks of features, each from the interactions file in three passes:
 
-1. :func:`explode_rows` - one row per (interaction, customer contact), as the engine's ``ix_contact``: the
-   external participants that are contacts, and the organiser when a contact outside that list.
-2. :func:`order_rows` - the rows ordered by account, then stamp day (two counting sorts, no comparison sort).
-3. :func:`sweep_rows` - each cutoff reads its account's rows of the last :data:`LOOKBACK` days known before
-   it, with per-contact sums in small arrays (no join is materialised).
+* the per-contact windows: :func:`explode_rows` gives one row per (interaction, customer contact), as the
+  engine's ``ix_contact`` (the external participants that are contacts, and the organiser when a contact
+  outside that list); :func:`order_rows` orders them by account, then stamp day (two counting sorts, no
+  comparison sort); :func:`sweep_rows` lets each cutoff read its account's rows of the last :data:`LOOKBACK`
+  days known before it, with per-contact sums in small arrays (no join is materialised);
+* the per-employee windows: :func:`interaction_accounts` gives the accounts of each interaction and when each
+  became known (the engine's ``ix_account``), :func:`explode_employee_rows` one row per (interaction, account,
+  employee) with its after-hours time (the engine's ``acc_emp_r``), :func:`order_rows` again, and
+  :func:`sweep_employee_rows` the windows.
 
 Each function is self-contained (numba compiles each on its own) and is tested uncompiled against the SQL.
 """
@@ -17,12 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from features.engine.sql import PREV_TREND_START, TREND_DAYS, WINDOWS
+from features.engine.sql import MIN_GROUP, PREV_TREND_START, TREND_DAYS, WINDOWS
 
 US_PER_DAY = 86_400_000_000
 MS_PER_MINUTE = 60_000.0
 NULL_TS = np.iinfo(np.int64).min  # a missing timestamp in int64 microseconds
 MAX_CONTACTS = 4096  # contacts of one account in one cutoff's 180 days (the scale world: under 100); checked
+MAX_EMPLOYEES = 4096  # our employees on one account in one cutoff's 180 days; checked likewise
+US_PER_HOUR = 3_600_000_000
+WORK_HOURS = (8, 17)  # Monday to Friday, local time: the contract's working hours
 LOOKBACK = max(WINDOWS)
 
 
@@ -67,9 +74,14 @@ def explode_rows(ix: Any, ct: Any) -> Any:
 def order_rows(rows: Any, n_accounts: int) -> Any:
     """The rows ordered by account, then stamp day: two stable counting sorts (day first, then account).
 
+    Args:
+        rows: the rows of :func:`explode_rows` or :func:`explode_employee_rows`: the second array is the
+            stamp, the last the account code.
+        n_accounts: number of account codes.
+
     Returns:
-        The ordered ``(contact, stamp, known, ms, executive)`` arrays, and the ``n_accounts + 1`` offsets of
-        each account's first row.
+        The ordered arrays but the account (for contacts: ``(contact, stamp, known, ms, executive)``), and
+        the ``n_accounts + 1`` offsets of each account's first row.
 
     """
     acc, day = rows[5], rows[1] // US_PER_DAY
@@ -169,6 +181,194 @@ def sweep_rows(rows: Any, first: Any, cuts: Any, is_dm: Any, n_contacts: int) ->
     return (reached, execs, dms, share), before, last
 
 
+def interaction_accounts(ix: Any, ct: Any) -> Any:
+    """The accounts of each interaction and when each became known, as the engine's ``ix_account``.
+
+    An account takes part through its contacts (the external participants, and the organiser when a contact
+    outside that list); it is known once the first of them is (the interaction's known time or the contact's
+    ``recorded_at``, the later).
+
+    Args:
+        ix: interactions, as for :func:`explode_rows`.
+        ct: contacts: account code and recorded time (us, :data:`NULL_TS` when absent).
+
+    Returns:
+        ``(offsets, account, known)``: interaction ``i``'s accounts are rows ``offsets[i]:offsets[i + 1]``.
+
+    """
+    started, known, _, org, ext, offsets = ix
+    acc_of, recorded = ct[0], ct[1]
+    n = started.shape[0]
+    out_off, out_acc, out_known = (
+        np.zeros(n + 1, np.int64),
+        np.empty(ext.shape[0] + n, np.int64),
+        np.empty(ext.shape[0] + n, np.int64),
+    )
+    r = 0
+    for i in range(n):
+        lo, hi = offsets[i], offsets[i + 1]
+        with_org = org[i] >= 0
+        for j in range(lo, hi):
+            if ext[j] == org[i]:
+                with_org = False
+        for j in range(lo, hi + 1):
+            c = ext[j] if j < hi else (org[i] if with_org else -1)
+            if c < 0:
+                continue
+            a, k = acc_of[c], max(known[i], recorded[c])
+            q = out_off[i]
+            while q < r and out_acc[q] != a:
+                q += 1
+            if q == r:
+                out_acc[r], out_known[r] = a, k
+                r += 1
+            else:
+                out_known[q] = min(out_known[q], k)
+        out_off[i + 1] = r
+    return out_off, out_acc[:r], out_known[:r]
+
+
+def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any) -> Any:
+    """One row per (interaction, account, employee), as the engine's ``acc_emp_r``.
+
+    Args:
+        ix: interactions: stamp and known time (us), minutes, organiser's employee code (-1: none), the
+            internal participants' employee codes (-1: not an employee) and their list offsets.
+        accounts: :func:`interaction_accounts` of the same interactions.
+        em: employees: recorded time (us, :data:`NULL_TS` when absent) and time-zone code.
+        zones: ``(first, step, offsets)``: each zone's UTC offset (us) at ``first + k * step`` for every
+            ``k`` over the interactions' span (offsets change on those steps only).
+
+    Returns:
+        The rows' ``(employee, stamp, known, ms, after-hours ms, account)`` arrays.
+
+    """
+    started, known, minutes, org, inner, offsets = ix
+    acc_off, acc, acc_known = accounts
+    recorded, zone = em
+    first, step, shift = zones
+    n = 0
+    for i in range(started.shape[0]):
+        people = offsets[i + 1] - offsets[i]
+        if org[i] >= 0:
+            people += 1
+        n += people * (acc_off[i + 1] - acc_off[i])
+    out_em, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    out_ms, out_ah, out_acc = np.empty(n), np.empty(n), np.empty(n, np.int64)
+    r = 0
+    for i in range(started.shape[0]):
+        if acc_off[i + 1] == acc_off[i]:
+            continue
+        lo, hi = offsets[i], offsets[i + 1]
+        with_org = org[i] >= 0
+        for j in range(lo, hi):
+            if inner[j] == org[i]:
+                with_org = False
+        ms = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
+        for j in range(lo, hi + 1):
+            e = inner[j] if j < hi else (org[i] if with_org else -1)
+            if e < 0:
+                continue
+            local = started[i] + shift[zone[e], (started[i] - first) // step]
+            weekday = (local // US_PER_DAY + 3) % 7  # 0 is Monday: day 0 (1970-01-01) was a Thursday
+            hour = (local % US_PER_DAY) // US_PER_HOUR
+            after = not (weekday < 5 and WORK_HOURS[0] <= hour < WORK_HOURS[1])
+            for q in range(acc_off[i], acc_off[i + 1]):
+                out_em[r], out_stamp[r] = e, started[i]
+                out_known[r] = max(acc_known[q], known[i], recorded[e])
+                out_ms[r], out_ah[r], out_acc[r] = ms, ms if after else 0.0, acc[q]
+                r += 1
+    return out_em[:r], out_stamp[:r], out_known[:r], out_ms[:r], out_ah[:r], out_acc[:r]
+
+
+def sweep_employee_rows(rows: Any, first: Any, cuts: Any, roles: Any, n_employees: int) -> Any:
+    """Per-employee window figures of every cutoff (:data:`bench.prototype_sweep.EMPLOYEE_COLUMNS`).
+
+    Args:
+        rows: the ordered rows of :func:`order_rows` over :func:`explode_employee_rows`.
+        first: each account's first row (``n_accounts + 1`` offsets).
+        cuts: cutoffs sorted by account and time: id, account code (-1: no contacts), time (us).
+        roles: per employee code, 1 for a manager, 2 for an executive, 0 otherwise.
+        n_employees: number of employee codes.
+
+    Returns:
+        ``(engaged, manager, executive, after-hours share)`` as ``(cutoffs, 3)`` arrays (one column per
+        window), and the engaged employees' change over the 28 days before the last 28.
+
+    """
+    em, stamp, known, ms, ah = rows
+    c_id, c_acc, c_at = cuts
+    n_cut = c_id.shape[0]
+    engaged, manager, executive = np.zeros((n_cut, 3)), np.zeros((n_cut, 3)), np.zeros((n_cut, 3))
+    share, trend = np.full((n_cut, 3), np.nan), np.zeros(n_cut)
+    slot, touched = np.full(n_employees, -1, np.int64), np.empty(MAX_EMPLOYEES, np.int64)
+    hours, after, seen = (
+        np.zeros((MAX_EMPLOYEES, 3)),
+        np.zeros((MAX_EMPLOYEES, 3)),
+        np.zeros((MAX_EMPLOYEES, 3), np.bool_),
+    )
+    prev = np.zeros(MAX_EMPLOYEES, np.bool_)
+    lo = 0
+    for i in range(n_cut):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        if acc < 0:
+            continue
+        cdn = at // US_PER_DAY
+        lo = max(lo, first[acc])
+        while lo < first[acc + 1] and stamp[lo] // US_PER_DAY < cdn - LOOKBACK:
+            lo += 1
+        k = 0
+        j = lo
+        while j < first[acc + 1] and stamp[j] // US_PER_DAY <= cdn:
+            sdn = stamp[j] // US_PER_DAY
+            if known[j] < at:
+                s = slot[em[j]]
+                if s < 0:
+                    if k == MAX_EMPLOYEES:
+                        raise ValueError("an account has more employees in one window than MAX_EMPLOYEES")
+                    s = k
+                    slot[em[j]], touched[k] = s, em[j]
+                    k += 1
+                    for q in range(3):
+                        hours[s, q], after[s, q], seen[s, q] = 0.0, 0.0, False
+                    prev[s] = False
+                for q in range(3):
+                    if sdn >= cdn - WINDOWS[q]:
+                        hours[s, q] += ms[j]
+                        after[s, q] += ah[j]
+                        seen[s, q] = True
+                if cdn - PREV_TREND_START <= sdn < cdn - TREND_DAYS:
+                    prev[s] = True
+            j += 1
+        for q in range(3):
+            tot, tot_ah, n = 0.0, 0.0, 0.0
+            for s in range(k):
+                tot, tot_ah = tot + hours[s, q], tot_ah + after[s, q]
+                if seen[s, q]:
+                    n += 1.0
+                    role = roles[touched[s]]
+                    manager[cid, q] = max(manager[cid, q], 1.0 if role == 1 else 0.0)
+                    executive[cid, q] = max(executive[cid, q], 1.0 if role == 2 else 0.0)
+            engaged[cid, q] = n
+            if n >= MIN_GROUP and tot != 0.0:
+                share[cid, q] = tot_ah / tot
+        trend[cid] = engaged[cid, 0]
+        for s in range(k):
+            trend[cid] -= prev[s]
+            slot[touched[s]] = -1
+    return (engaged, manager, executive, share), trend
+
+
+KERNELS = (
+    explode_rows,
+    order_rows,
+    sweep_rows,
+    interaction_accounts,
+    explode_employee_rows,
+    sweep_employee_rows,
+)
+
+
 def compiled() -> dict[str, Any]:
     """The kernels compiled by numba (the prototype's own dependency; ``make bench-prototype`` installs it).
 
@@ -182,9 +382,9 @@ def compiled() -> dict[str, Any]:
         raise SystemExit(
             "the prototype needs numba: run it with `make bench-prototype`, which installs it"
         ) from None
-    return {f.__name__: numba.njit(cache=True)(f) for f in (explode_rows, order_rows, sweep_rows)}
+    return {f.__name__: numba.njit(cache=True)(f) for f in KERNELS}
 
 
 def plain() -> dict[str, Any]:
     """The kernels uncompiled (tests run them on tiny worlds)."""
-    return {f.__name__: f for f in (explode_rows, order_rows, sweep_rows)}
+    return {f.__name__: f for f in KERNELS}

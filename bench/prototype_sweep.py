@@ -1,15 +1,22 @@
-"""Prototype for issue #3's speed target: one block of features from the files as compiled passes, not SQL.
+"""Prototype for issue #3's speed target: two blocks of features from the files as compiled passes, not SQL.
 
 Not part of ``make bench`` and not part of the product: ``make bench-prototype`` runs it (it installs numba,
-which the product does not use). On the scale world it computes the per-contact windows (contacts, executives
-and decision makers reached over 28/90/180 days, the top contact's share, the contacts of the 28 days before,
-the last executive contact: :data:`COLUMNS`) for every CSAT and churn cutoff two ways:
+which the product does not use). On the scale world it computes two blocks of features for every CSAT and
+churn cutoff two ways:
 
-* the engine's SQL statements (``ix_contact``, ``acc_ct_p``, ``acc_ct_per``, ``acc_ct_agg`` ...), after the
-  engine's own load and preparation, as ``csat features build`` runs them;
-* from the parquet files: pyarrow reads the columns, identifiers become contact codes, and the kernels of
-  :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract: the
-  product's loader does that, and its time is reported apart).
+* the per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top
+  contact's share, the contacts of the 28 days before, the last executive contact: :data:`COLUMNS`);
+* the per-employee windows (our employees engaged, whether a manager or an executive took part, the share
+  of their time after hours, the change of the engaged over the 28 days before: :data:`EMPLOYEE_COLUMNS`).
+
+The two ways are:
+
+* the engine's SQL statements (``ix_contact``, ``acc_ct_p``, ``acc_ct_per`` ..., ``ix_employee``,
+  ``ix_account``, ``acc_emp_r``, ``acc_emp_per`` ...), after the engine's own load and preparation, as
+  ``csat features build`` runs them;
+* from the parquet files: pyarrow reads the columns, identifiers become contact and employee codes, and the
+  kernels of :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract:
+  the product's loader does that, and its time is reported apart).
 
 It checks that both give the same value for every cutoff and column (exit status 1 otherwise), measures the
 floor of the feature bench in the same run, and writes the figures to ``bench/results/prototype_sweep.json``.
@@ -25,6 +32,7 @@ import time
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
+from zoneinfo import available_timezones
 
 import duckdb
 import numpy as np
@@ -43,8 +51,11 @@ from features.engine import cutoffs, prepare_inputs, statements, with_dependenci
 from features.engine import duckdb_backend as backend
 from features.engine.sql import WINDOWS, Stmt
 
-BLOCK = ("acc_ct_per", "acc_ct_agg")  # the windows; the statements before them stage the rows
+# per block, its statements that compute the windows; the statements before them stage the rows
+BLOCKS = {"contacts": ("acc_ct_per", "acc_ct_agg"), "employees": ("acc_emp_per", "acc_emp_agg")}
 NULL_TS = kernels.NULL_TS
+ZONE_STEP_US = 15 * 60 * 1_000_000  # time zones change their offset on a quarter hour (UTC)
+ROLE_CODES = {"manager": 1, "executive": 2}  # :func:`kernels.sweep_employee_rows`' role codes
 COLUMNS = [
     *(
         f"{m}_{w}d"
@@ -55,6 +66,15 @@ COLUMNS = [
     "contacts_reached_prev",
     "last_exec_ts",
 ]
+EMPLOYEE_COLUMNS = [
+    *(
+        f"{m}_{w}d"
+        for w in WINDOWS
+        for m in ("employees_engaged", "manager_engaged", "executive_engaged", "after_hours_share")
+    ),
+    "employees_engaged_trend_28d",
+]
+NULLABLE = ("top_contact", "after_hours", "last_exec")  # columns whose absent value is NULL, not 0
 
 
 def staged_tables(
@@ -82,21 +102,23 @@ def staged_tables(
 
 
 def run_sql(prepared: dict[str, pd.DataFrame], stmts: list[Stmt], figures: dict[str, Any]) -> pd.DataFrame:
-    """Run the block's statements on the DuckDB backend as the engine does; time each; return the result.
+    """Run both blocks' statements on the DuckDB backend as the engine does; time each; return the result.
 
     ``engine_register_s`` is the time until the first statement (the cutoffs, some milliseconds) is done.
     """
     marks = [("", time.perf_counter())]
+    ends = [block[-1] for block in BLOCKS.values()]
+    joins = " ".join(f"LEFT JOIN {e} USING (cutoff_id)" for e in ends)
     result = backend.run(
         prepared,
-        with_dependencies(stmts, [BLOCK[-1]]),
-        f"SELECT * FROM {BLOCK[-1]}",
+        with_dependencies(stmts, ends),
+        f"SELECT * FROM (SELECT cutoff_id FROM cut) {joins}",
         on_step=lambda name: marks.append((name, time.perf_counter())),
     )
     steps = {name: at - before for (_, before), (name, at) in zip(marks, marks[1:], strict=False)}
     figures["engine_register_s"] = steps.pop(marks[1][0])
     figures["sql_steps_s"] = {k: round(v, 3) for k, v in steps.items()}
-    figures["sql_windows_s"] = sum(steps[n] for n in BLOCK)
+    figures["sql_windows_s"] = sum(steps[n] for block in BLOCKS.values() for n in block)
     figures["sql_s"] = sum(steps.values())
     return result
 
@@ -122,25 +144,63 @@ def read_contacts(data: Path) -> tuple[pa.Array, pa.Array, tuple[np.ndarray, ...
     return ids, accounts, (acc_of, recorded, np.asarray(is_exec, np.bool_)), np.asarray(is_dm, np.bool_)
 
 
-def read_interactions(data: Path, contact_ids: pa.Array, figures: dict[str, Any]) -> tuple[np.ndarray, ...]:
-    """The interactions' columns as arrays, identifiers as contact codes (:func:`kernels.explode_rows`)."""
+def read_employees(data: Path) -> tuple[pa.Array, tuple[np.ndarray, np.ndarray], np.ndarray, list[str]]:
+    """Employee ids, per employee code (recorded time, time-zone code), role codes, and the zones' names.
+
+    A time zone that is absent or unknown is UTC, as the engine's preparation makes it.
+    """
+    table = pq.read_table(data / "employees.parquet")
+    n = table.num_rows
+    recorded = (
+        _us(table.column("recorded_at")) if "recorded_at" in table.column_names else np.full(n, NULL_TS)
+    )
+    known_zones = available_timezones() | {"UTC"}
+    names = [z if z in known_zones else "UTC" for z in table.column("timezone").to_pylist()]
+    zones = sorted(set(names))
+    zone = np.array([zones.index(z) for z in names], np.int64)
+    roles = np.array([ROLE_CODES.get(r, 0) for r in table.column("role").to_pylist()], np.int64)
+    return table.column("employee_id").combine_chunks(), (recorded, zone), roles, zones
+
+
+def zone_offsets(zones: list[str], started: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """Each zone's UTC offset (us) every :data:`ZONE_STEP_US` over the stamps' span (``kernels.zones``)."""
+    first = int(started.min()) // ZONE_STEP_US * ZONE_STEP_US if started.shape[0] else 0
+    steps = (int(started.max()) - first) // ZONE_STEP_US + 1 if started.shape[0] else 1
+    utc = pd.date_range(pd.Timestamp(first, unit="us", tz="UTC"), periods=steps, freq="15min")
+    naive = utc.tz_localize(None)
+    offsets = np.empty((len(zones), steps), np.int64)
+    for z, name in enumerate(zones):
+        offsets[z] = (utc.tz_convert(name).tz_localize(None) - naive).to_numpy().astype("timedelta64[us]")
+    return first, ZONE_STEP_US, offsets
+
+
+def read_interactions(
+    data: Path, contact_ids: pa.Array, employee_ids: pa.Array, figures: dict[str, Any]
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+    """The interactions' columns as arrays, once with contact codes and once with employee codes.
+
+    Returns:
+        The arguments ``ix`` of :func:`kernels.explode_rows` and of :func:`kernels.explode_employee_rows`.
+
+    """
     path = data / "interactions.parquet"
-    cols = ["started_at", "duration_minutes", "organizer_id", "external_participants"]
+    lists = ["external_participants", "internal_participants"]
+    cols = ["started_at", "duration_minutes", "organizer_id", *lists]
     late = "recorded_at" in pq.read_schema(path).names
-    with timed(figures, "files_read_s"):
+    with timed(figures, "read"):
         table = pq.read_table(
             path,
             columns=cols + (["recorded_at"] if late else []),
-            read_dictionary=["organizer_id", "external_participants.list.element"],
+            read_dictionary=["organizer_id", *(f"{c}.list.element" for c in lists)],
         )
-    with timed(figures, "files_codes_s"):
+    with timed(figures, "codes"):
         started = _us(table.column("started_at"))
         known = np.maximum(started, _us(table.column("recorded_at"))) if late else started
-        org, ext, offsets = _codes(
-            table.column("organizer_id"), table.column("external_participants"), contact_ids
-        )
-        minutes = table.column("duration_minutes").to_numpy()
-    return started, known, np.asarray(minutes, np.float64), org, ext, offsets
+        minutes = np.asarray(table.column("duration_minutes").to_numpy(), np.float64)
+        org = table.column("organizer_id")
+        by_contact = _codes(org, table.column("external_participants"), contact_ids)
+        by_employee = _codes(org, table.column("internal_participants"), employee_ids)
+    return (started, known, minutes, *by_contact), (started, known, minutes, *by_employee)
 
 
 def _identity(d: pa.Array) -> tuple[int, int, int]:
@@ -149,20 +209,22 @@ def _identity(d: pa.Array) -> tuple[int, int, int]:
 
 
 def _codes(
-    org_col: pa.ChunkedArray, ext_col: pa.ChunkedArray, contact_ids: pa.Array
+    org_col: pa.ChunkedArray, list_col: pa.ChunkedArray, ids: pa.Array
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Contact codes of the organisers and of the participants (with list offsets); -1 for a non-contact.
+    """Codes (positions in ``ids``) of the organisers and of a list's participants (with list offsets).
+
+    An identifier not in ``ids`` (an employee among contacts, say) is -1.
 
     The row groups share a few dictionaries: each distinct one is looked up once, all in one call.
     """
     org_chunks, ext_chunks = org_col.chunks, []
-    for chunk in ext_col.chunks:
+    for chunk in list_col.chunks:
         offs = chunk.offsets.to_numpy().astype(np.int64)
         ext_chunks.append((offs - offs[0], chunk.values.slice(offs[0], offs[-1] - offs[0])))
     dicts: dict[tuple[int, int, int], pa.Array] = {}
     for d in [c.dictionary for c in org_chunks] + [v.dictionary for _, v in ext_chunks]:
         dicts.setdefault(_identity(d), d)
-    looked = pc.index_in(pa.concat_arrays(list(dicts.values())), value_set=contact_ids)
+    looked = pc.index_in(pa.concat_arrays(list(dicts.values())), value_set=ids)
     looked_np = looked.fill_null(-1).to_numpy().astype(np.int64)
     maps, at = {}, 0
     for key, d in dicts.items():
@@ -186,29 +248,76 @@ def _codes(
 def run_files(
     data: Path, cutoffs: pd.DataFrame, k: dict[str, Any], figures: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """The block from the parquet files with kernels ``k``; time each pass; return the columns by cutoff."""
-    with timed(figures, "files_contacts_s"):
+    """Both blocks from the parquet files with kernels ``k``; time each pass; return the columns by cutoff.
+
+    ``figures["files_steps_s"]`` holds each pass's seconds, ``figures["files_s"]`` their sum.
+    """
+    steps: dict[str, float] = {}
+    with timed(steps, "people"):
         ids, accounts, ct, is_dm = read_contacts(data)
-    ix = read_interactions(data, ids, figures)
+        em_ids, em, roles, zones = read_employees(data)
+    ix_ct, ix_em = read_interactions(data, ids, em_ids, steps)
+    with timed(steps, "zones"):
+        shift = zone_offsets(zones, ix_ct[0])
     cuts = _ordered_cutoffs(cutoffs, accounts)
-    warm_up(k, ix, ct, len(accounts), cuts, is_dm, len(ids))
-    with timed(figures, "files_explode_s"):
+    warm_up(k, (ix_ct, ct, is_dm, len(ids)), (ix_em, em, shift, roles, len(em_ids)), len(accounts), cuts)
+    cols = _contact_block(k, (ix_ct, ct, is_dm, len(ids)), len(accounts), cuts, steps, figures)
+    employees = (ix_em, em, shift, roles, len(em_ids))
+    cols.update(_employee_block(k, (ix_ct, ct), employees, len(accounts), cuts, steps, figures))
+    figures["files_steps_s"] = {n: round(v, 3) for n, v in steps.items()}
+    figures["files_s"] = sum(steps.values())
+    return cols
+
+
+def _contact_block(
+    k: dict[str, Any], people: tuple, n_accounts: int, cuts: tuple, steps: dict, figures: dict[str, Any]
+) -> dict[str, np.ndarray]:
+    """The per-contact windows (:data:`COLUMNS`) from the interactions with contact codes."""
+    ix, ct, is_dm, n = people
+    with timed(steps, "contacts_explode"):
         rows = k["explode_rows"](ix, ct)
-    with timed(figures, "files_order_s"):
-        ordered, first = k["order_rows"](rows, len(accounts))
+    with timed(steps, "contacts_order"):
+        ordered, first = k["order_rows"](rows, n_accounts)
     del rows
-    with timed(figures, "files_sweep_s"):
-        (reached, execs, dms, share), before, last = k["sweep_rows"](ordered, first, cuts, is_dm, len(ids))
+    with timed(steps, "contacts_sweep"):
+        (reached, execs, dms, share), before, last = k["sweep_rows"](ordered, first, cuts, is_dm, n)
     figures["files_rows"] = len(ordered[0])
-    figures["files_s"] = sum(
-        figures[f"files_{n}_s"] for n in ("contacts", "read", "codes", "explode", "order", "sweep")
-    )
     cols = {"contacts_reached_prev": before, "last_exec_ts": last}
     for q, w in enumerate(WINDOWS):
         cols[f"contacts_reached_{w}d"] = reached[:, q]
         cols[f"executives_reached_{w}d"] = execs[:, q]
         cols[f"decision_makers_reached_{w}d"] = dms[:, q]
         cols[f"top_contact_share_{w}d"] = share[:, q]
+    return cols
+
+
+def _employee_block(
+    k: dict[str, Any],
+    contacts: tuple,
+    people: tuple,
+    n_accounts: int,
+    cuts: tuple,
+    steps: dict,
+    figures: dict[str, Any],
+) -> dict[str, np.ndarray]:
+    """The per-employee windows (:data:`EMPLOYEE_COLUMNS`); the accounts come from the contact codes."""
+    ix, em, shift, roles, n = people
+    with timed(steps, "employees_accounts"):
+        accounts = k["interaction_accounts"](*contacts)
+    with timed(steps, "employees_explode"):
+        rows = k["explode_employee_rows"](ix, accounts, em, shift)
+    with timed(steps, "employees_order"):
+        ordered, first = k["order_rows"](rows, n_accounts)
+    del rows, accounts
+    with timed(steps, "employees_sweep"):
+        (engaged, manager, executive, share), trend = k["sweep_employee_rows"](ordered, first, cuts, roles, n)
+    figures["files_employee_rows"] = len(ordered[0])
+    cols = {"employees_engaged_trend_28d": trend}
+    for q, w in enumerate(WINDOWS):
+        cols[f"employees_engaged_{w}d"] = engaged[:, q]
+        cols[f"manager_engaged_{w}d"] = manager[:, q]
+        cols[f"executive_engaged_{w}d"] = executive[:, q]
+        cols[f"after_hours_share_{w}d"] = share[:, q]
     return cols
 
 
@@ -221,17 +330,32 @@ def _ordered_cutoffs(cutoffs: pd.DataFrame, accounts: pa.Array) -> tuple[np.ndar
     return cutoffs["cutoff_id"].to_numpy()[order].astype(np.int64), acc[order], at[order]
 
 
-def warm_up(
-    k: dict[str, Any], ix: tuple, ct: tuple, n_accounts: int, cuts: tuple, is_dm: Any, n: int
-) -> None:
+def warm_up(k: dict[str, Any], contacts: tuple, employees: tuple, n_accounts: int, cuts: tuple) -> None:
     """Run the kernels on the first 100 interactions and 10 cutoffs before the timing.
 
     numba compiles them (or loads them from its cache) for these argument types, at a fraction of the work.
+
+    Args:
+        k: the kernels.
+        contacts: the contact block's ``(ix, ct, is_dm, n_contacts)``.
+        employees: the employee block's ``(ix, em, zones, roles, n_employees)``.
+        n_accounts: number of account codes.
+        cuts: the ordered cutoffs.
+
     """
-    head = (*(a[:100] for a in ix[:4]), ix[4], ix[5][:101])  # the participants' codes stay whole: offsets
-    ordered, first = k["order_rows"](k["explode_rows"](head, ct), n_accounts)
     few = min(10, len(cuts[0]))
-    k["sweep_rows"](ordered, first, (np.arange(few), cuts[1][:few], cuts[2][:few]), is_dm, n)
+    some = (np.arange(few), cuts[1][:few], cuts[2][:few])
+    (ix, ct, is_dm, n), (ix_em, em, zones, roles, n_em) = contacts, employees
+
+    def head(arrays: tuple) -> tuple:  # the participants' codes stay whole: the offsets point into them
+        return (*(a[:100] for a in arrays[:4]), arrays[4], arrays[5][:101])
+
+    ordered, first = k["order_rows"](k["explode_rows"](head(ix), ct), n_accounts)
+    k["sweep_rows"](ordered, first, some, is_dm, n)
+    accounts = k["interaction_accounts"](head(ix), ct)
+    rows = k["explode_employee_rows"](head(ix_em), accounts, em, zones)
+    ordered, first = k["order_rows"](rows, n_accounts)
+    k["sweep_employee_rows"](ordered, first, some, roles, n_em)
 
 
 def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> dict[str, int]:
@@ -240,9 +364,9 @@ def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> d
     last = ref["last_exec_ts"].astype("datetime64[us]")
     ref["last_exec_ts"] = np.where(last.isna(), NULL_TS, last.to_numpy().astype("int64"))
     out = {}
-    for name in COLUMNS:
+    for name in [*COLUMNS, *EMPLOYEE_COLUMNS]:
         want = ref[name].to_numpy(dtype="int64" if name == "last_exec_ts" else "float64")
-        if not name.startswith(("top_contact", "last_exec")):
+        if not name.startswith(NULLABLE):
             want = np.nan_to_num(want)  # counts: the output fills a cutoff without rows with 0
         got = swept[name]
         same = (got == want) | (np.isnan(got) & np.isnan(want)) if got.dtype.kind == "f" else got == want
@@ -251,7 +375,7 @@ def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> d
 
 
 def compare(data: Path, k: dict[str, Any]) -> dict[str, Any]:
-    """Run the block as SQL and from the files with kernels ``k`` on the world in ``data``; give figures.
+    """Run both blocks as SQL and from the files with kernels ``k`` on the world in ``data``; give figures.
 
     ``figures["mismatches"]`` counts, per column, the cutoffs where the two differ.
     """

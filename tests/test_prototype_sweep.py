@@ -2,8 +2,8 @@
 
 The kernels run here as plain Python (numba compiles the same functions in ``make bench-prototype``), on
 tiny worlds whose rows are known on their own day (``default``), recorded days later (``late``), or whose
-contacts were entered in the CRM late (``late-contacts``), with CSAT cutoffs that are not at midnight, so that
-every path they take is used.
+contacts and employees were entered in the CRM late (``late-people``), with CSAT cutoffs that are not at
+midnight and employees in eleven time zones, so that every path they take is used.
 """
 
 from __future__ import annotations
@@ -17,18 +17,26 @@ import pytest
 from bench import prototype_kernels, prototype_sweep
 from features.simulator import SimulationConfig, simulate
 
+ALL_COLUMNS = [*prototype_sweep.COLUMNS, *prototype_sweep.EMPLOYEE_COLUMNS]
 
-@pytest.fixture(scope="module", params=["default", "late", "late-contacts"])
+
+def enter_late(path: Path, every: int, at: str) -> None:
+    """Give every ``every``-th row of a people table a ``recorded_at`` of ``at`` (the others none)."""
+    people = pd.read_parquet(path)
+    entered = pd.Series(pd.NaT, index=people.index, dtype="datetime64[us]")
+    entered.iloc[::every] = pd.Timestamp(at)
+    people["recorded_at"] = entered
+    people.to_parquet(path, index=False)
+
+
+@pytest.fixture(scope="module", params=["default", "late", "late-people"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp(request.param)
-    scenario = request.param.removesuffix("-contacts")
+    scenario = request.param.removesuffix("-people")
     simulate(SimulationConfig(accounts=12, months=12, scenario=scenario, seed=3), root)
-    if request.param.endswith("-contacts"):  # every third contact entered in the CRM half-way through
-        contacts = pd.read_parquet(root / "contacts.parquet")
-        entered = pd.Series(pd.NaT, index=contacts.index, dtype="datetime64[us]")
-        entered.iloc[::3] = pd.Timestamp("2024-07-01 09:30")
-        contacts["recorded_at"] = entered
-        contacts.to_parquet(root / "contacts.parquet", index=False)
+    if request.param.endswith("-people"):  # some contacts and employees entered in the CRM late
+        enter_late(root / "contacts.parquet", 3, "2024-07-01 09:30")
+        enter_late(root / "employees.parquet", 4, "2024-05-14 16:45")
     return root
 
 
@@ -36,7 +44,19 @@ def test_the_kernels_give_every_value_of_the_sql_block(world: Path) -> None:
     figures = prototype_sweep.compare(world, prototype_kernels.plain())
     assert figures["cutoffs"] > 100
     assert figures["files_rows"] > 1000
-    assert figures["mismatches"] == dict.fromkeys(prototype_sweep.COLUMNS, 0)
+    assert figures["files_employee_rows"] > 1000
+    assert figures["mismatches"] == dict.fromkeys(ALL_COLUMNS, 0)
+
+
+def test_the_worlds_reach_the_after_hours_share(world: Path) -> None:
+    """The share is NULL below five employees engaged: the worlds must give some cutoffs five or more."""
+    k = prototype_kernels.plain()
+    figures: dict = {}
+    _, _, cutoffs = prototype_sweep.staged_tables(world, figures)
+    cols = prototype_sweep.run_files(world, cutoffs, k, figures)
+    share = cols["after_hours_share_90d"]
+    assert 0 < np.isfinite(share).sum() < len(share)
+    assert 0.0 < np.nanmax(share) <= 1.0
 
 
 def test_the_comparison_notices_a_wrong_kernel(world: Path) -> None:
@@ -46,7 +66,18 @@ def test_the_comparison_notices_a_wrong_kernel(world: Path) -> None:
         return (reached, *rest), before, last
 
     wrong = prototype_sweep.compare(world, {**prototype_kernels.plain(), "sweep_rows": one_contact_too_many})
-    assert wrong["mismatches"] == {**dict.fromkeys(prototype_sweep.COLUMNS, 0), "contacts_reached_28d": 1}
+    assert wrong["mismatches"] == {**dict.fromkeys(ALL_COLUMNS, 0), "contacts_reached_28d": 1}
+
+
+def test_the_comparison_notices_a_wrong_employee_kernel(world: Path) -> None:
+    def one_manager_too_few(*args: object) -> tuple:
+        (engaged, manager, *rest), trend = prototype_kernels.sweep_employee_rows(*args)  # type: ignore[arg-type]
+        manager[np.argmax(manager[:, 2]), 2] = 0.0
+        return (engaged, manager, *rest), trend
+
+    k = {**prototype_kernels.plain(), "sweep_employee_rows": one_manager_too_few}
+    wrong = prototype_sweep.compare(world, k)
+    assert wrong["mismatches"] == {**dict.fromkeys(ALL_COLUMNS, 0), "manager_engaged_180d": 1}
 
 
 def test_an_account_with_more_contacts_than_the_sweep_holds_is_an_error(
@@ -54,4 +85,12 @@ def test_an_account_with_more_contacts_than_the_sweep_holds_is_an_error(
 ) -> None:
     monkeypatch.setattr(prototype_kernels, "MAX_CONTACTS", 1)
     with pytest.raises(ValueError, match="MAX_CONTACTS"):
+        prototype_sweep.compare(world, prototype_kernels.plain())
+
+
+def test_an_account_with_more_employees_than_the_sweep_holds_is_an_error(
+    world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prototype_kernels, "MAX_EMPLOYEES", 1)
+    with pytest.raises(ValueError, match="MAX_EMPLOYEES"):
         prototype_sweep.compare(world, prototype_kernels.plain())
