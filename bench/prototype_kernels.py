@@ -1,12 +1,16 @@
 """The prototype's kernels (issue #3): plain Python over numpy arrays, compiled by numba at scale.
 
-Two blocks of features, each from the interactions file in three passes:
+Three blocks of features, each from the interactions file in three passes:
 
 * the per-contact windows: :func:`explode_rows` gives one row per (interaction, customer contact), as the
   engine's ``ix_contact`` (the external participants that are contacts, and the organiser when a contact
-  outside that list); :func:`order_rows` orders them by account, then stamp day (two counting sorts, no
-  comparison sort); :func:`sweep_rows` lets each cutoff read its account's rows of the last :data:`LOOKBACK`
+  outside that list), visiting the interactions by day (:func:`day_order`, a counting sort, once for every
+  block); :func:`order_rows` orders them by account (another counting sort, no comparison sort);
+  :func:`sweep_rows` lets each cutoff read its account's rows of the last :data:`LOOKBACK`
   days known before it, with per-contact sums in small arrays (no join is materialised);
+* the account's totals: :func:`count_people` gives each interaction's distinct people (the engine's
+  ``n_people``), :func:`account_rows` one row per (interaction, account) with its measures (the engine's
+  ``acc_ix_r``), :func:`order_rows`, and :func:`sweep_account_rows` their sums per window class;
 * the per-employee windows: :func:`interaction_accounts` gives the accounts of each interaction and when each
   became known (the engine's ``ix_account``), :func:`explode_employee_rows` one row per (interaction, account,
   employee) with its after-hours time (the engine's ``acc_emp_r``), :func:`order_rows` again, and
@@ -21,7 +25,14 @@ from typing import Any
 
 import numpy as np
 
-from features.engine.sql import MIN_GROUP, PREV_TREND_START, TREND_DAYS, WINDOWS
+from features.engine.sql import (
+    CLASS_EDGES,
+    MEANINGFUL_MAX_PEOPLE,
+    MIN_GROUP,
+    PREV_TREND_START,
+    TREND_DAYS,
+    WINDOWS,
+)
 
 US_PER_DAY = 86_400_000_000
 MS_PER_MINUTE = 60_000.0
@@ -30,16 +41,19 @@ MAX_CONTACTS = 4096  # contacts of one account in one cutoff's 180 days (the sca
 MAX_EMPLOYEES = 4096  # our employees on one account in one cutoff's 180 days; checked likewise
 US_PER_HOUR = 3_600_000_000
 WORK_HOURS = (8, 17)  # Monday to Friday, local time: the contract's working hours
+KINDS = ("email", "meeting", "call")  # interaction kinds with sums of their own; codes 0, 1, 2 (others: 3)
+MEASURES = ("n", "ms", *(f"{k}_ms" for k in KINDS), "meaningful_ms")  # :func:`sweep_account_rows`' sums
 LOOKBACK = max(WINDOWS)
 
 
-def explode_rows(ix: Any, ct: Any) -> Any:
-    """One row per (interaction, customer contact), in file order, as the engine's ``ix_contact``.
+def explode_rows(ix: Any, ct: Any, visit: Any) -> Any:
+    """One row per (interaction, customer contact), as the engine's ``ix_contact``.
 
     Args:
         ix: interactions: stamp and known time (us), minutes, organiser's contact code (-1: none), the
             external participants' contact codes (-1: not a contact) and their list offsets.
         ct: contacts: account code, recorded time (us, :data:`NULL_TS` when absent), executive flag.
+        visit: the interactions' positions in the order their rows are wanted (:func:`day_order`).
 
     Returns:
         The rows' ``(contact, stamp, known, ms, executive, account)`` arrays.
@@ -54,7 +68,7 @@ def explode_rows(ix: Any, ct: Any) -> Any:
     out_ct, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     out_ms, out_exec, out_acc = np.empty(n), np.empty(n, np.bool_), np.empty(n, np.int64)
     r = 0
-    for i in range(started.shape[0]):
+    for i in visit:
         lo, hi = offsets[i], offsets[i + 1]
         with_org = org[i] >= 0
         for j in range(lo, hi):
@@ -71,12 +85,29 @@ def explode_rows(ix: Any, ct: Any) -> Any:
     return out_ct[:r], out_stamp[:r], out_known[:r], out_ms[:r], out_exec[:r], out_acc[:r]
 
 
+def day_order(started: Any) -> Any:
+    """The interactions' positions ordered by stamp day: a stable counting sort (no comparison sort).
+
+    The explode kernels visit the interactions in this order, so their rows come out ordered by day.
+    """
+    day = started // US_PER_DAY
+    first_day = day.min() if day.shape[0] else 0
+    by_day = np.zeros(day.max() - first_day + 2 if day.shape[0] else 1, np.int64)
+    for d in day:
+        by_day[d - first_day + 1] += 1
+    by_day = np.cumsum(by_day)
+    order = np.empty(day.shape[0], np.int64)
+    for i in range(day.shape[0]):
+        order[by_day[day[i] - first_day]] = i
+        by_day[day[i] - first_day] += 1
+    return order
+
+
 def order_rows(rows: Any, n_accounts: int) -> Any:
-    """The rows ordered by account, then stamp day: two stable counting sorts (day first, then account).
+    """Rows ordered by stamp day ordered by account, then day: a stable counting sort by account.
 
     Args:
-        rows: the rows of :func:`explode_rows` or :func:`explode_employee_rows`: the second array is the
-            stamp, the last the account code.
+        rows: the rows of an explode kernel, visited in :func:`day_order`: the last array is the account.
         n_accounts: number of account codes.
 
     Returns:
@@ -84,22 +115,13 @@ def order_rows(rows: Any, n_accounts: int) -> Any:
         the ``n_accounts + 1`` offsets of each account's first row.
 
     """
-    acc, day = rows[5], rows[1] // US_PER_DAY
-    first_day = day.min() if day.shape[0] else 0
-    by_day = np.zeros(day.max() - first_day + 2 if day.shape[0] else 1, np.int64)
-    for d in day:
-        by_day[d - first_day + 1] += 1
-    by_day = np.cumsum(by_day)
-    days_order = np.empty(day.shape[0], np.int64)
-    for r in range(day.shape[0]):
-        days_order[by_day[day[r] - first_day]] = r
-        by_day[day[r] - first_day] += 1
+    acc = rows[5]
     first = np.zeros(n_accounts + 1, np.int64)
     for a in acc:
         first[a + 1] += 1
     first = np.cumsum(first)
     at, order = first[:-1].copy(), np.empty(acc.shape[0], np.int64)
-    for r in days_order:
+    for r in range(acc.shape[0]):
         order[at[acc[r]]] = r
         at[acc[r]] += 1
     return (rows[0][order], rows[1][order], rows[2][order], rows[3][order], rows[4][order]), first
@@ -228,7 +250,7 @@ def interaction_accounts(ix: Any, ct: Any) -> Any:
     return out_off, out_acc[:r], out_known[:r]
 
 
-def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any) -> Any:
+def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any, visit: Any) -> Any:
     """One row per (interaction, account, employee), as the engine's ``acc_emp_r``.
 
     Args:
@@ -238,6 +260,7 @@ def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any) -> Any:
         em: employees: recorded time (us, :data:`NULL_TS` when absent) and time-zone code.
         zones: ``(first, step, offsets)``: each zone's UTC offset (us) at ``first + k * step`` for every
             ``k`` over the interactions' span (offsets change on those steps only).
+        visit: the interactions' positions in the order their rows are wanted (:func:`day_order`).
 
     Returns:
         The rows' ``(employee, stamp, known, ms, after-hours ms, account)`` arrays.
@@ -256,7 +279,7 @@ def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any) -> Any:
     out_em, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     out_ms, out_ah, out_acc = np.empty(n), np.empty(n), np.empty(n, np.int64)
     r = 0
-    for i in range(started.shape[0]):
+    for i in visit:
         if acc_off[i + 1] == acc_off[i]:
             continue
         lo, hi = offsets[i], offsets[i + 1]
@@ -359,11 +382,138 @@ def sweep_employee_rows(rows: Any, first: Any, cuts: Any, roles: Any, n_employee
     return (engaged, manager, executive, share), trend
 
 
+def count_people(org_known: Any, contacts: Any, employees: Any) -> Any:
+    """Distinct people of each interaction: organiser and participants (the engine's ``n_people``).
+
+    Args:
+        org_known: whether the organiser is given (not NULL).
+        contacts: ``(organiser, participants, offsets)`` as contact codes (-1: not a contact).
+        employees: the same as employee codes.
+
+    Returns:
+        The count per interaction. An identifier that is neither a contact nor an employee counts only as
+        the organiser (the loader rejects such participants).
+
+    """
+    org_ct, ext, ext_off = contacts
+    org_em, inner, in_off = employees
+    n = org_ct.shape[0]
+    out = np.zeros(n, np.int64)
+    longest = 1
+    for i in range(n):
+        longest = max(longest, ext_off[i + 1] - ext_off[i] + in_off[i + 1] - in_off[i] + 1)
+    keys = np.empty(longest, np.int64)
+    for i in range(n):
+        k = 0
+        if org_ct[i] >= 0:
+            keys[0], k = org_ct[i], 1
+        elif org_em[i] >= 0:
+            keys[0], k = -2 - org_em[i], 1
+        elif org_known[i]:
+            keys[0], k = -1, 1  # no participant has key -1: the organiser is counted once
+        for j in range(ext_off[i], ext_off[i + 1] + in_off[i + 1] - in_off[i]):
+            key = ext[j] if j < ext_off[i + 1] else -2 - inner[j - ext_off[i + 1] + in_off[i]]
+            if key == -1:  # not a contact, not an employee
+                continue
+            new = True
+            for q in range(k):
+                if keys[q] == key:
+                    new = False
+            if new:
+                keys[k] = key
+                k += 1
+        out[i] = k
+    return out
+
+
+def account_rows(ix: Any, kind: Any, people: Any, accounts: Any, visit: Any) -> Any:
+    """One row per (interaction, account) with the interaction's kind and whether it is meaningful.
+
+    Args:
+        ix: interactions, as for :func:`explode_rows` (stamp, known time and minutes are read).
+        kind: kind code per interaction (:data:`KINDS`' positions; 3 for any other).
+        people: :func:`count_people` of the interactions.
+        accounts: :func:`interaction_accounts` of the interactions.
+        visit: the interactions' positions in the order their rows are wanted (:func:`day_order`).
+
+    Returns:
+        The rows' ``(kind, stamp, known, ms, meaningful, account)`` arrays (the engine's ``acc_ix_r``).
+
+    """
+    started, minutes = ix[0], ix[2]
+    acc_off, acc, acc_known = accounts
+    n = acc.shape[0]
+    out_kind, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    out_ms, out_mean, out_acc = np.empty(n), np.empty(n, np.bool_), np.empty(n, np.int64)
+    r = 0
+    for i in visit:
+        ms = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
+        meaningful = kind[i] <= 1 and people[i] <= MEANINGFUL_MAX_PEOPLE
+        for q in range(acc_off[i], acc_off[i + 1]):
+            out_kind[r], out_stamp[r], out_known[r] = kind[i], started[i], acc_known[q]
+            out_ms[r], out_mean[r], out_acc[r] = ms, meaningful, acc[q]
+            r += 1
+    return out_kind, out_stamp, out_known, out_ms, out_mean, out_acc
+
+
+def sweep_account_rows(rows: Any, first: Any, cuts: Any) -> Any:
+    """Each cutoff's sums of :data:`MEASURES` per window class, and its last meeting and interaction.
+
+    Args:
+        rows: the ordered rows of :func:`order_rows` over :func:`account_rows`.
+        first: each account's first row (``n_accounts + 1`` offsets).
+        cuts: cutoffs sorted by account and time: id, account code (-1: no contacts), time (us).
+
+    Returns:
+        ``(sums, last_meeting, last)``: ``sums[cutoff, c, m]`` sums measure ``m`` over the rows of window
+        class ``c`` (class ``c`` holds the stamp days from ``CLASS_EDGES[c]`` days before the cutoff's day
+        to the next edge), and the times (us) of the last meeting and the last interaction in the 180 days
+        (:data:`NULL_TS`: none).
+
+    """
+    kind, stamp, known, ms, meaningful = rows
+    c_id, c_acc, c_at = cuts
+    n_cut = c_id.shape[0]
+    sums = np.zeros((n_cut, len(CLASS_EDGES), len(MEASURES)))
+    last_meeting, last = np.full(n_cut, NULL_TS), np.full(n_cut, NULL_TS)
+    lo = 0
+    for i in range(n_cut):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        if acc < 0:
+            continue
+        cdn = at // US_PER_DAY
+        lo = max(lo, first[acc])
+        while lo < first[acc + 1] and stamp[lo] // US_PER_DAY < cdn - LOOKBACK:
+            lo += 1
+        j = lo
+        while j < first[acc + 1] and stamp[j] // US_PER_DAY <= cdn:
+            if known[j] < at:
+                sdn = stamp[j] // US_PER_DAY
+                c = 0
+                while sdn < cdn - CLASS_EDGES[c]:
+                    c += 1
+                sums[cid, c, 0] += 1.0
+                sums[cid, c, 1] += ms[j]
+                if kind[j] <= 2:
+                    sums[cid, c, 2 + kind[j]] += ms[j]
+                if meaningful[j]:
+                    sums[cid, c, 5] += ms[j]
+                last[cid] = max(last[cid], stamp[j])
+                if kind[j] == 1:
+                    last_meeting[cid] = max(last_meeting[cid], stamp[j])
+            j += 1
+    return sums, last_meeting, last
+
+
 KERNELS = (
+    day_order,
     explode_rows,
     order_rows,
     sweep_rows,
     interaction_accounts,
+    count_people,
+    account_rows,
+    sweep_account_rows,
     explode_employee_rows,
     sweep_employee_rows,
 )

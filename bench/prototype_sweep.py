@@ -1,22 +1,25 @@
-"""Prototype for issue #3's speed target: two blocks of features from the files as compiled passes, not SQL.
+"""Prototype for issue #3's speed target: three blocks of features from the files as compiled passes, not SQL.
 
 Not part of ``make bench`` and not part of the product: ``make bench-prototype`` runs it (it installs numba,
-which the product does not use). On the scale world it computes two blocks of features for every CSAT and
+which the product does not use). On the scale world it computes three blocks of features for every CSAT and
 churn cutoff two ways:
 
 * the per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top
   contact's share, the contacts of the 28 days before, the last executive contact: :data:`COLUMNS`);
 * the per-employee windows (our employees engaged, whether a manager or an executive took part, the share
-  of their time after hours, the change of the engaged over the 28 days before: :data:`EMPLOYEE_COLUMNS`).
+  of their time after hours, the change of the engaged over the 28 days before: :data:`EMPLOYEE_COLUMNS`);
+* the account's totals (hours by kind, interactions, the meaningful share, their trends, the days since the
+  last meeting and interaction: :data:`ACCOUNT_COLUMNS`).
 
 The two ways are:
 
 * the engine's SQL statements (``ix_contact``, ``acc_ct_p``, ``acc_ct_per`` ..., ``ix_employee``,
-  ``ix_account``, ``acc_emp_r``, ``acc_emp_per`` ...), after the engine's own load and preparation, as
+  ``ix_account``, ``acc_emp_r``, ``acc_emp_per`` ..., ``acc_ix_p``, ``acc_ix_cls`` ...), after the engine's own load and preparation, as
   ``csat features build`` runs them;
 * from the parquet files: pyarrow reads the columns, identifiers become contact and employee codes, and the
   kernels of :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract:
-  the product's loader does that, and its time is reported apart).
+  the product's loader does that, and its time is reported apart). The interactions are read once and
+  visited by day once for all three blocks.
 
 It checks that both give the same value for every cutoff and column (exit status 1 otherwise), measures the
 floor of the feature bench in the same run, and writes the figures to ``bench/results/prototype_sweep.json``.
@@ -49,12 +52,24 @@ from csat.settings import load_settings
 from features.build import label_frames
 from features.engine import cutoffs, prepare_inputs, statements, with_dependencies
 from features.engine import duckdb_backend as backend
-from features.engine.sql import WINDOWS, Stmt
+from features.engine.sql import (
+    CLASS_EDGES,
+    MS_PER_HOUR,
+    PREV_TREND_START,
+    TREND_DAYS,
+    WINDOWS,
+    Stmt,
+)
 
 # per block, its statements that compute the windows; the statements before them stage the rows
-BLOCKS = {"contacts": ("acc_ct_per", "acc_ct_agg"), "employees": ("acc_emp_per", "acc_emp_agg")}
+BLOCKS = {
+    "contacts": ("acc_ct_per", "acc_ct_agg"),
+    "employees": ("acc_emp_per", "acc_emp_agg"),
+    "accounts": ("acc_ix_cls", "acc_ix_agg"),
+}
 NULL_TS = kernels.NULL_TS
-ZONE_STEP_US = 15 * 60 * 1_000_000  # time zones change their offset on a quarter hour (UTC)
+US_PER_S = 1_000_000
+ZONE_STEP_US = 15 * 60 * US_PER_S  # time zones change their offset on a quarter hour (UTC)
 ROLE_CODES = {"manager": 1, "executive": 2}  # :func:`kernels.sweep_employee_rows`' role codes
 COLUMNS = [
     *(
@@ -74,7 +89,19 @@ EMPLOYEE_COLUMNS = [
     ),
     "employees_engaged_trend_28d",
 ]
-NULLABLE = ("top_contact", "after_hours", "last_exec")  # columns whose absent value is NULL, not 0
+HOURS = {"email": "email_ms", "meeting": "meeting_ms", "call": "call_ms", "customer": "ms"}
+ACCOUNT_COLUMNS = [
+    *(f"{h}_hours_{w}d" for h in HOURS for w in WINDOWS),
+    *(f"customer_interactions_{w}d" for w in WINDOWS),
+    *(f"meaningful_share_{w}d" for w in WINDOWS),
+    *(f"{h}_hours_trend_28d" for h in HOURS),
+    "customer_interactions_trend_28d",
+    "days_since_last_meeting",
+    "days_since_last_interaction",
+]
+ALL_COLUMNS = [*COLUMNS, *EMPLOYEE_COLUMNS, *ACCOUNT_COLUMNS]
+# columns whose absent value is NULL, not 0
+NULLABLE = ("top_contact", "after_hours", "last_exec", "meaningful_share", "days_since")
 
 
 def staged_tables(
@@ -176,22 +203,23 @@ def zone_offsets(zones: list[str], started: np.ndarray) -> tuple[int, int, np.nd
 
 def read_interactions(
     data: Path, contact_ids: pa.Array, employee_ids: pa.Array, figures: dict[str, Any]
-) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...]]:
+) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
     """The interactions' columns as arrays, once with contact codes and once with employee codes.
 
     Returns:
-        The arguments ``ix`` of :func:`kernels.explode_rows` and of :func:`kernels.explode_employee_rows`.
+        The arguments ``ix`` of :func:`kernels.explode_rows` and of :func:`kernels.explode_employee_rows`,
+        the kind codes (:data:`kernels.KINDS`' positions, 3 for any other) and whether an organiser is given.
 
     """
     path = data / "interactions.parquet"
     lists = ["external_participants", "internal_participants"]
-    cols = ["started_at", "duration_minutes", "organizer_id", *lists]
+    cols = ["kind", "started_at", "duration_minutes", "organizer_id", *lists]
     late = "recorded_at" in pq.read_schema(path).names
     with timed(figures, "read"):
         table = pq.read_table(
             path,
             columns=cols + (["recorded_at"] if late else []),
-            read_dictionary=["organizer_id", *(f"{c}.list.element" for c in lists)],
+            read_dictionary=["kind", "organizer_id", *(f"{c}.list.element" for c in lists)],
         )
     with timed(figures, "codes"):
         started = _us(table.column("started_at"))
@@ -200,7 +228,11 @@ def read_interactions(
         org = table.column("organizer_id")
         by_contact = _codes(org, table.column("external_participants"), contact_ids)
         by_employee = _codes(org, table.column("internal_participants"), employee_ids)
-    return (started, known, minutes, *by_contact), (started, known, minutes, *by_employee)
+        kinds = pa.array(kernels.KINDS)
+        kind = pc.index_in(table.column("kind").cast(pa.string()), value_set=kinds).fill_null(len(kinds))
+        org_known = np.asarray(pc.is_valid(org).to_numpy(zero_copy_only=False), np.bool_)
+    ix_ct, ix_em = (started, known, minutes, *by_contact), (started, known, minutes, *by_employee)
+    return ix_ct, ix_em, np.asarray(kind.to_numpy(), np.int64), org_known
 
 
 def _identity(d: pa.Array) -> tuple[int, int, int]:
@@ -256,26 +288,38 @@ def run_files(
     with timed(steps, "people"):
         ids, accounts, ct, is_dm = read_contacts(data)
         em_ids, em, roles, zones = read_employees(data)
-    ix_ct, ix_em = read_interactions(data, ids, em_ids, steps)
+    ix_ct, ix_em, kind, org_known = read_interactions(data, ids, em_ids, steps)
     with timed(steps, "zones"):
         shift = zone_offsets(zones, ix_ct[0])
     cuts = _ordered_cutoffs(cutoffs, accounts)
-    warm_up(k, (ix_ct, ct, is_dm, len(ids)), (ix_em, em, shift, roles, len(em_ids)), len(accounts), cuts)
-    cols = _contact_block(k, (ix_ct, ct, is_dm, len(ids)), len(accounts), cuts, steps, figures)
-    employees = (ix_em, em, shift, roles, len(em_ids))
-    cols.update(_employee_block(k, (ix_ct, ct), employees, len(accounts), cuts, steps, figures))
+    contacts, employees = (ix_ct, ct, is_dm, len(ids)), (ix_em, em, shift, roles, len(em_ids))
+    warm_up(k, contacts, employees, (kind, org_known), len(accounts), cuts)
+    with timed(steps, "day_order"):
+        visit = k["day_order"](ix_ct[0])
+    cols = _contact_block(k, contacts, visit, len(accounts), cuts, steps, figures)
+    with timed(steps, "interaction_accounts"):
+        by_account = k["interaction_accounts"](ix_ct, ct)
+    cols.update(_employee_block(k, by_account, employees, visit, len(accounts), cuts, steps, figures))
+    people = (ix_ct, ix_em, kind, org_known)
+    cols.update(_account_block(k, by_account, people, visit, len(accounts), cuts, steps))
     figures["files_steps_s"] = {n: round(v, 3) for n, v in steps.items()}
     figures["files_s"] = sum(steps.values())
     return cols
 
 
 def _contact_block(
-    k: dict[str, Any], people: tuple, n_accounts: int, cuts: tuple, steps: dict, figures: dict[str, Any]
+    k: dict[str, Any],
+    people: tuple,
+    visit: np.ndarray,
+    n_accounts: int,
+    cuts: tuple,
+    steps: dict,
+    figures: dict[str, Any],
 ) -> dict[str, np.ndarray]:
     """The per-contact windows (:data:`COLUMNS`) from the interactions with contact codes."""
     ix, ct, is_dm, n = people
     with timed(steps, "contacts_explode"):
-        rows = k["explode_rows"](ix, ct)
+        rows = k["explode_rows"](ix, ct, visit)
     with timed(steps, "contacts_order"):
         ordered, first = k["order_rows"](rows, n_accounts)
     del rows
@@ -293,22 +337,21 @@ def _contact_block(
 
 def _employee_block(
     k: dict[str, Any],
-    contacts: tuple,
+    accounts: tuple,
     people: tuple,
+    visit: np.ndarray,
     n_accounts: int,
     cuts: tuple,
     steps: dict,
     figures: dict[str, Any],
 ) -> dict[str, np.ndarray]:
-    """The per-employee windows (:data:`EMPLOYEE_COLUMNS`); the accounts come from the contact codes."""
+    """The per-employee windows (:data:`EMPLOYEE_COLUMNS`) over the interactions' ``accounts``."""
     ix, em, shift, roles, n = people
-    with timed(steps, "employees_accounts"):
-        accounts = k["interaction_accounts"](*contacts)
     with timed(steps, "employees_explode"):
-        rows = k["explode_employee_rows"](ix, accounts, em, shift)
+        rows = k["explode_employee_rows"](ix, accounts, em, shift, visit)
     with timed(steps, "employees_order"):
         ordered, first = k["order_rows"](rows, n_accounts)
-    del rows, accounts
+    del rows
     with timed(steps, "employees_sweep"):
         (engaged, manager, executive, share), trend = k["sweep_employee_rows"](ordered, first, cuts, roles, n)
     figures["files_employee_rows"] = len(ordered[0])
@@ -321,6 +364,58 @@ def _employee_block(
     return cols
 
 
+def _account_block(
+    k: dict[str, Any],
+    accounts: tuple,
+    people: tuple,
+    visit: np.ndarray,
+    n_accounts: int,
+    cuts: tuple,
+    steps: dict,
+) -> dict[str, np.ndarray]:
+    """The account's totals (:data:`ACCOUNT_COLUMNS`) over the interactions' ``accounts``."""
+    ix_ct, ix_em, kind, org_known = people
+    with timed(steps, "accounts_people"):
+        n_people = k["count_people"](org_known, ix_ct[3:], ix_em[3:])
+    with timed(steps, "accounts_explode"):
+        rows = k["account_rows"](ix_ct, kind, n_people, accounts, visit)
+    with timed(steps, "accounts_order"):
+        ordered, first = k["order_rows"](rows, n_accounts)
+    del rows
+    with timed(steps, "accounts_sweep"):
+        sums, last_meeting, last = k["sweep_account_rows"](ordered, first, cuts)
+    return account_columns(sums, last_meeting, last, cuts)
+
+
+def account_columns(sums: np.ndarray, last_meeting: np.ndarray, last: np.ndarray, cuts: tuple) -> dict:
+    """:data:`ACCOUNT_COLUMNS` from the class sums of :func:`kernels.sweep_account_rows`, as the SQL does."""
+    upto = np.cumsum(sums, axis=1)  # [:, c]: every class up to c, i.e. the last CLASS_EDGES[c] days
+    measure = {m: i for i, m in enumerate(kernels.MEASURES)}
+
+    def window(m: str, w: int) -> np.ndarray:
+        return upto[:, CLASS_EDGES.index(w), measure[m]]
+
+    def trend(m: str) -> np.ndarray:
+        return window(m, TREND_DAYS) - sums[:, CLASS_EDGES.index(PREV_TREND_START), measure[m]]
+
+    cols: dict[str, np.ndarray] = {}
+    for h, m in HOURS.items():
+        cols.update({f"{h}_hours_{w}d": window(m, w) / MS_PER_HOUR for w in WINDOWS})
+        cols[f"{h}_hours_trend_28d"] = trend(m) / MS_PER_HOUR
+    for w in WINDOWS:
+        cols[f"customer_interactions_{w}d"] = window("n", w)
+        with np.errstate(divide="ignore", invalid="ignore"):
+            ms = window("ms", w)
+            cols[f"meaningful_share_{w}d"] = np.where(ms != 0, window("meaningful_ms", w) / ms, np.nan)
+    cols["customer_interactions_trend_28d"] = trend("n")
+    at = np.empty_like(cuts[2])
+    at[cuts[0]] = cuts[2]  # the cutoffs' times by id
+    for name, stamp in (("days_since_last_meeting", last_meeting), ("days_since_last_interaction", last)):
+        secs = (at // US_PER_S - stamp // US_PER_S).astype(np.float64)  # whole seconds, as DATE_DIFF
+        cols[name] = np.where(stamp == NULL_TS, np.nan, secs / 86400.0)
+    return cols
+
+
 def _ordered_cutoffs(cutoffs: pd.DataFrame, accounts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cutoffs as the sweep reads them (id, account code or -1, time in us), by account and time."""
     acc = pc.index_in(pa.array(cutoffs["account_id"]), value_set=accounts).fill_null(-1).to_numpy()
@@ -330,7 +425,9 @@ def _ordered_cutoffs(cutoffs: pd.DataFrame, accounts: pa.Array) -> tuple[np.ndar
     return cutoffs["cutoff_id"].to_numpy()[order].astype(np.int64), acc[order], at[order]
 
 
-def warm_up(k: dict[str, Any], contacts: tuple, employees: tuple, n_accounts: int, cuts: tuple) -> None:
+def warm_up(
+    k: dict[str, Any], contacts: tuple, employees: tuple, interactions: tuple, n_accounts: int, cuts: tuple
+) -> None:
     """Run the kernels on the first 100 interactions and 10 cutoffs before the timing.
 
     numba compiles them (or loads them from its cache) for these argument types, at a fraction of the work.
@@ -339,6 +436,7 @@ def warm_up(k: dict[str, Any], contacts: tuple, employees: tuple, n_accounts: in
         k: the kernels.
         contacts: the contact block's ``(ix, ct, is_dm, n_contacts)``.
         employees: the employee block's ``(ix, em, zones, roles, n_employees)``.
+        interactions: the kind codes and whether an organiser is given.
         n_accounts: number of account codes.
         cuts: the ordered cutoffs.
 
@@ -350,12 +448,18 @@ def warm_up(k: dict[str, Any], contacts: tuple, employees: tuple, n_accounts: in
     def head(arrays: tuple) -> tuple:  # the participants' codes stay whole: the offsets point into them
         return (*(a[:100] for a in arrays[:4]), arrays[4], arrays[5][:101])
 
-    ordered, first = k["order_rows"](k["explode_rows"](head(ix), ct), n_accounts)
+    visit = k["day_order"](ix[0][:100])
+    ordered, first = k["order_rows"](k["explode_rows"](head(ix), ct, visit), n_accounts)
     k["sweep_rows"](ordered, first, some, is_dm, n)
     accounts = k["interaction_accounts"](head(ix), ct)
-    rows = k["explode_employee_rows"](head(ix_em), accounts, em, zones)
+    rows = k["explode_employee_rows"](head(ix_em), accounts, em, zones, visit)
     ordered, first = k["order_rows"](rows, n_accounts)
     k["sweep_employee_rows"](ordered, first, some, roles, n_em)
+    kind, org_known = interactions
+    people = k["count_people"](org_known[:100], head(ix)[3:], head(ix_em)[3:])
+    rows = k["account_rows"](head(ix), kind[:100], people, accounts, visit)
+    ordered, first = k["order_rows"](rows, n_accounts)
+    k["sweep_account_rows"](ordered, first, some)
 
 
 def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> dict[str, int]:
@@ -364,7 +468,7 @@ def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> d
     last = ref["last_exec_ts"].astype("datetime64[us]")
     ref["last_exec_ts"] = np.where(last.isna(), NULL_TS, last.to_numpy().astype("int64"))
     out = {}
-    for name in [*COLUMNS, *EMPLOYEE_COLUMNS]:
+    for name in ALL_COLUMNS:
         want = ref[name].to_numpy(dtype="int64" if name == "last_exec_ts" else "float64")
         if not name.startswith(NULLABLE):
             want = np.nan_to_num(want)  # counts: the output fills a cutoff without rows with 0

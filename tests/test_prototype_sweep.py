@@ -17,7 +17,7 @@ import pytest
 from bench import prototype_kernels, prototype_sweep
 from features.simulator import SimulationConfig, simulate
 
-ALL_COLUMNS = [*prototype_sweep.COLUMNS, *prototype_sweep.EMPLOYEE_COLUMNS]
+ALL_COLUMNS = prototype_sweep.ALL_COLUMNS
 
 
 def enter_late(path: Path, every: int, at: str) -> None:
@@ -94,3 +94,23 @@ def test_an_account_with_more_employees_than_the_sweep_holds_is_an_error(
     monkeypatch.setattr(prototype_kernels, "MAX_EMPLOYEES", 1)
     with pytest.raises(ValueError, match="MAX_EMPLOYEES"):
         prototype_sweep.compare(world, prototype_kernels.plain())
+
+
+def test_the_kernels_do_not_need_the_file_in_time_order(tmp_path: Path) -> None:
+    """The sweeps read each account's rows by day: a file whose rows are shuffled gives the same values."""
+    simulate(SimulationConfig(accounts=12, months=12, scenario="late", seed=3), tmp_path)
+    ix = pd.read_parquet(tmp_path / "interactions.parquet")
+    ix.sample(frac=1.0, random_state=7).to_parquet(tmp_path / "interactions.parquet", index=False)
+    figures = prototype_sweep.compare(tmp_path, prototype_kernels.plain())
+    assert figures["mismatches"] == dict.fromkeys(ALL_COLUMNS, 0)
+
+
+def test_the_comparison_notices_a_wrong_account_kernel(world: Path) -> None:
+    def one_interaction_later(*args: object) -> tuple:
+        sums, last_meeting, last = prototype_kernels.sweep_account_rows(*args)  # type: ignore[arg-type]
+        last[np.argmax(last)] += 10_000_000  # ten seconds
+        return sums, last_meeting, last
+
+    k = {**prototype_kernels.plain(), "sweep_account_rows": one_interaction_later}
+    wrong = prototype_sweep.compare(world, k)
+    assert wrong["mismatches"] == {**dict.fromkeys(ALL_COLUMNS, 0), "days_since_last_interaction": 1}
