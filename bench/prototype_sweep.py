@@ -14,8 +14,8 @@ churn cutoff two ways:
 The two ways are:
 
 * the engine's SQL statements (``ix_contact``, ``acc_ct_p``, ``acc_ct_per`` ..., ``ix_employee``,
-  ``ix_account``, ``acc_emp_r``, ``acc_emp_per`` ..., ``acc_ix_p``, ``acc_ix_cls`` ...), after the engine's own load and preparation, as
-  ``csat features build`` runs them;
+  ``ix_account``, ``acc_emp_r``, ``acc_emp_per`` ..., ``acc_ix_p``, ``acc_ix_cls`` ...), after the engine's
+  own load and preparation, as ``csat features build`` runs them;
 * from the parquet files: pyarrow reads the columns, identifiers become contact and employee codes, and the
   kernels of :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract:
   the product's loader does that, and its time is reported apart). The interactions are read once and
