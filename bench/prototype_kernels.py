@@ -1,20 +1,20 @@
 """The prototype's kernels (issue #3): plain Python over numpy arrays, compiled by numba at scale.
 
-Three blocks of features, each from the interactions file in three passes:
+Shared by every block: :func:`interaction_accounts` gives the accounts of each interaction and when each
+became known (the engine's ``ix_account``); :func:`day_order` orders the interactions by day and
+:func:`account_order` the (interaction, account) pairs by account, then day (two counting sorts, no
+comparison sort, done once). Then three blocks of features, each in two passes: an explode kernel visits
+the pairs in that order, so its rows come out ordered by account and day, and a sweep lets each cutoff read
+its account's rows of the last :data:`LOOKBACK` days known before it (no join is materialised):
 
 * the per-contact windows: :func:`explode_rows` gives one row per (interaction, customer contact), as the
   engine's ``ix_contact`` (the external participants that are contacts, and the organiser when a contact
-  outside that list), visiting the interactions by day (:func:`day_order`, a counting sort, once for every
-  block); :func:`order_rows` orders them by account (another counting sort, no comparison sort);
-  :func:`sweep_rows` lets each cutoff read its account's rows of the last :data:`LOOKBACK`
-  days known before it, with per-contact sums in small arrays (no join is materialised);
+  outside that list); :func:`sweep_rows` keeps per-contact sums in small arrays;
+* the per-employee windows: :func:`explode_employee_rows` gives one row per (interaction, account,
+  employee) with its after-hours time (the engine's ``acc_emp_r``); :func:`sweep_employee_rows`;
 * the account's totals: :func:`count_people` gives each interaction's distinct people (the engine's
   ``n_people``), :func:`account_rows` one row per (interaction, account) with its measures (the engine's
-  ``acc_ix_r``), :func:`order_rows`, and :func:`sweep_account_rows` their sums per window class;
-* the per-employee windows: :func:`interaction_accounts` gives the accounts of each interaction and when each
-  became known (the engine's ``ix_account``), :func:`explode_employee_rows` one row per (interaction, account,
-  employee) with its after-hours time (the engine's ``acc_emp_r``), :func:`order_rows` again, and
-  :func:`sweep_employee_rows` the windows.
+  ``acc_ix_r``), and :func:`sweep_account_rows` their sums per window class.
 
 Each function is self-contained (numba compiles each on its own) and is tested uncompiled against the SQL.
 """
@@ -46,17 +46,18 @@ MEASURES = ("n", "ms", *(f"{k}_ms" for k in KINDS), "meaningful_ms")  # :func:`s
 LOOKBACK = max(WINDOWS)
 
 
-def explode_rows(ix: Any, ct: Any, visit: Any) -> Any:
-    """One row per (interaction, customer contact), as the engine's ``ix_contact``.
+def explode_rows(ix: Any, ct: Any, accounts: Any, pairs: Any) -> Any:
+    """One row per (interaction, customer contact), as the engine's ``ix_contact``, by account and day.
 
     Args:
         ix: interactions: stamp and known time (us), minutes, organiser's contact code (-1: none), the
             external participants' contact codes (-1: not a contact) and their list offsets.
         ct: contacts: account code, recorded time (us, :data:`NULL_TS` when absent), executive flag.
-        visit: the interactions' positions in the order their rows are wanted (:func:`day_order`).
+        accounts: :func:`interaction_accounts` of the interactions.
+        pairs: :func:`account_order` of them: each (interaction, account) gives its account's contacts.
 
     Returns:
-        The rows' ``(contact, stamp, known, ms, executive, account)`` arrays.
+        The rows' ``(contact, stamp, known, ms, executive)`` arrays, and each account's first row.
 
     Unlike the SQL, an organiser who is a contact counts when the participants' list is NULL (the SQL's
     ``NOT ARRAY_CONTAINS`` is NULL there); the simulator writes no NULL lists.
@@ -64,11 +65,15 @@ def explode_rows(ix: Any, ct: Any, visit: Any) -> Any:
     """
     started, known, minutes, org, ext, offsets = ix
     acc_of, recorded, is_exec = ct
+    acc = accounts[1]
+    p_ix, p_q, p_first = pairs
     n = ext.shape[0] + started.shape[0]  # at most every participant and every organiser
     out_ct, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    out_ms, out_exec, out_acc = np.empty(n), np.empty(n, np.bool_), np.empty(n, np.int64)
+    out_ms, out_exec = np.empty(n), np.empty(n, np.bool_)
+    first = np.zeros(p_first.shape[0], np.int64)
     r = 0
-    for i in visit:
+    for p in range(p_ix.shape[0]):
+        i, a = p_ix[p], acc[p_q[p]]
         lo, hi = offsets[i], offsets[i + 1]
         with_org = org[i] >= 0
         for j in range(lo, hi):
@@ -78,11 +83,13 @@ def explode_rows(ix: Any, ct: Any, visit: Any) -> Any:
         ms = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
         for j in range(lo, hi + 1):
             c = ext[j] if j < hi else (org[i] if with_org else -1)
-            if c >= 0:
+            if c >= 0 and acc_of[c] == a:
                 out_ct[r], out_stamp[r], out_known[r] = c, started[i], max(known[i], recorded[c])
-                out_ms[r], out_exec[r], out_acc[r] = ms, is_exec[c], acc_of[c]
+                out_ms[r], out_exec[r] = ms, is_exec[c]
                 r += 1
-    return out_ct[:r], out_stamp[:r], out_known[:r], out_ms[:r], out_exec[:r], out_acc[:r]
+                first[a + 1] += 1
+    rows = (out_ct[:r], out_stamp[:r], out_known[:r], out_ms[:r], out_exec[:r])
+    return rows, np.cumsum(first)
 
 
 def day_order(started: Any) -> Any:
@@ -103,35 +110,40 @@ def day_order(started: Any) -> Any:
     return order
 
 
-def order_rows(rows: Any, n_accounts: int) -> Any:
-    """Rows ordered by stamp day ordered by account, then day: a stable counting sort by account.
+def account_order(accounts: Any, visit: Any, n_accounts: int) -> Any:
+    """The (interaction, account) pairs ordered by account, then day: a stable counting sort by account.
+
+    Every block's explode visits the pairs in this order, so its rows come out ordered for the sweep.
 
     Args:
-        rows: the rows of an explode kernel, visited in :func:`day_order`: the last array is the account.
+        accounts: :func:`interaction_accounts` of the interactions.
+        visit: the interactions' positions by day (:func:`day_order`).
         n_accounts: number of account codes.
 
     Returns:
-        The ordered arrays but the account (for contacts: ``(contact, stamp, known, ms, executive)``), and
-        the ``n_accounts + 1`` offsets of each account's first row.
+        ``(interaction, pair, first)``: each pair's interaction and position in ``accounts``, in order, and
+        the ``n_accounts + 1`` offsets of each account's first pair.
 
     """
-    acc = rows[5]
+    acc_off, acc = accounts[0], accounts[1]
     first = np.zeros(n_accounts + 1, np.int64)
     for a in acc:
         first[a + 1] += 1
     first = np.cumsum(first)
-    at, order = first[:-1].copy(), np.empty(acc.shape[0], np.int64)
-    for r in range(acc.shape[0]):
-        order[at[acc[r]]] = r
-        at[acc[r]] += 1
-    return (rows[0][order], rows[1][order], rows[2][order], rows[3][order], rows[4][order]), first
+    at = first[:-1].copy()
+    p_ix, p_q = np.empty(acc.shape[0], np.int64), np.empty(acc.shape[0], np.int64)
+    for i in visit:
+        for q in range(acc_off[i], acc_off[i + 1]):
+            p_ix[at[acc[q]]], p_q[at[acc[q]]] = i, q
+            at[acc[q]] += 1
+    return p_ix, p_q, first
 
 
 def sweep_rows(rows: Any, first: Any, cuts: Any, is_dm: Any, n_contacts: int) -> Any:
     """Per-contact window figures of every cutoff (the 14 columns of :data:`bench.prototype_sweep.COLUMNS`).
 
     Args:
-        rows: the ordered rows of :func:`order_rows`.
+        rows: the rows of :func:`explode_rows`, by account and day.
         first: each account's first row (``n_accounts + 1`` offsets).
         cuts: cutoffs sorted by account and time: id, account code (-1: no contacts), time (us).
         is_dm: decision-maker flag per contact code.
@@ -250,8 +262,8 @@ def interaction_accounts(ix: Any, ct: Any) -> Any:
     return out_off, out_acc[:r], out_known[:r]
 
 
-def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any, visit: Any) -> Any:
-    """One row per (interaction, account, employee), as the engine's ``acc_emp_r``.
+def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any, pairs: Any) -> Any:
+    """One row per (interaction, account, employee), as the engine's ``acc_emp_r``, by account and day.
 
     Args:
         ix: interactions: stamp and known time (us), minutes, organiser's employee code (-1: none), the
@@ -260,28 +272,26 @@ def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any, visit: An
         em: employees: recorded time (us, :data:`NULL_TS` when absent) and time-zone code.
         zones: ``(first, step, offsets)``: each zone's UTC offset (us) at ``first + k * step`` for every
             ``k`` over the interactions' span (offsets change on those steps only).
-        visit: the interactions' positions in the order their rows are wanted (:func:`day_order`).
+        pairs: :func:`account_order` of the interactions' accounts.
 
     Returns:
-        The rows' ``(employee, stamp, known, ms, after-hours ms, account)`` arrays.
+        The rows' ``(employee, stamp, known, ms, after-hours ms)`` arrays, and each account's first row.
 
     """
     started, known, minutes, org, inner, offsets = ix
-    acc_off, acc, acc_known = accounts
+    acc, acc_known = accounts[1], accounts[2]
     recorded, zone = em
-    first, step, shift = zones
+    first_step, step, shift = zones
+    p_ix, p_q, p_first = pairs
     n = 0
-    for i in range(started.shape[0]):
-        people = offsets[i + 1] - offsets[i]
-        if org[i] >= 0:
-            people += 1
-        n += people * (acc_off[i + 1] - acc_off[i])
+    for i in p_ix:
+        n += offsets[i + 1] - offsets[i] + (1 if org[i] >= 0 else 0)
     out_em, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    out_ms, out_ah, out_acc = np.empty(n), np.empty(n), np.empty(n, np.int64)
+    out_ms, out_ah = np.empty(n), np.empty(n)
+    first = np.zeros(p_first.shape[0], np.int64)
     r = 0
-    for i in visit:
-        if acc_off[i + 1] == acc_off[i]:
-            continue
+    for p in range(p_ix.shape[0]):
+        i, q = p_ix[p], p_q[p]
         lo, hi = offsets[i], offsets[i + 1]
         with_org = org[i] >= 0
         for j in range(lo, hi):
@@ -292,23 +302,23 @@ def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any, visit: An
             e = inner[j] if j < hi else (org[i] if with_org else -1)
             if e < 0:
                 continue
-            local = started[i] + shift[zone[e], (started[i] - first) // step]
+            local = started[i] + shift[zone[e], (started[i] - first_step) // step]
             weekday = (local // US_PER_DAY + 3) % 7  # 0 is Monday: day 0 (1970-01-01) was a Thursday
             hour = (local % US_PER_DAY) // US_PER_HOUR
             after = not (weekday < 5 and WORK_HOURS[0] <= hour < WORK_HOURS[1])
-            for q in range(acc_off[i], acc_off[i + 1]):
-                out_em[r], out_stamp[r] = e, started[i]
-                out_known[r] = max(acc_known[q], known[i], recorded[e])
-                out_ms[r], out_ah[r], out_acc[r] = ms, ms if after else 0.0, acc[q]
-                r += 1
-    return out_em[:r], out_stamp[:r], out_known[:r], out_ms[:r], out_ah[:r], out_acc[:r]
+            out_em[r], out_stamp[r] = e, started[i]
+            out_known[r] = max(acc_known[q], known[i], recorded[e])
+            out_ms[r], out_ah[r] = ms, ms if after else 0.0
+            r += 1
+            first[acc[q] + 1] += 1
+    return (out_em[:r], out_stamp[:r], out_known[:r], out_ms[:r], out_ah[:r]), np.cumsum(first)
 
 
 def sweep_employee_rows(rows: Any, first: Any, cuts: Any, roles: Any, n_employees: int) -> Any:
     """Per-employee window figures of every cutoff (:data:`bench.prototype_sweep.EMPLOYEE_COLUMNS`).
 
     Args:
-        rows: the ordered rows of :func:`order_rows` over :func:`explode_employee_rows`.
+        rows: the rows of :func:`explode_employee_rows`, by account and day.
         first: each account's first row (``n_accounts + 1`` offsets).
         cuts: cutoffs sorted by account and time: id, account code (-1: no contacts), time (us).
         roles: per employee code, 1 for a manager, 2 for an executive, 0 otherwise.
@@ -426,41 +436,40 @@ def count_people(org_known: Any, contacts: Any, employees: Any) -> Any:
     return out
 
 
-def account_rows(ix: Any, kind: Any, people: Any, accounts: Any, visit: Any) -> Any:
-    """One row per (interaction, account) with the interaction's kind and whether it is meaningful.
+def account_rows(ix: Any, kind: Any, people: Any, accounts: Any, pairs: Any) -> Any:
+    """One row per (interaction, account) with its kind and whether it is meaningful, by account and day.
 
     Args:
         ix: interactions, as for :func:`explode_rows` (stamp, known time and minutes are read).
         kind: kind code per interaction (:data:`KINDS`' positions; 3 for any other).
         people: :func:`count_people` of the interactions.
         accounts: :func:`interaction_accounts` of the interactions.
-        visit: the interactions' positions in the order their rows are wanted (:func:`day_order`).
+        pairs: :func:`account_order` of the interactions' accounts.
 
     Returns:
-        The rows' ``(kind, stamp, known, ms, meaningful, account)`` arrays (the engine's ``acc_ix_r``).
+        The rows' ``(kind, stamp, known, ms, meaningful)`` arrays (the engine's ``acc_ix_r``), and each
+        account's first row (the pairs' offsets: one row per pair).
 
     """
     started, minutes = ix[0], ix[2]
-    acc_off, acc, acc_known = accounts
-    n = acc.shape[0]
+    acc_known = accounts[2]
+    p_ix, p_q, p_first = pairs
+    n = p_ix.shape[0]
     out_kind, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    out_ms, out_mean, out_acc = np.empty(n), np.empty(n, np.bool_), np.empty(n, np.int64)
-    r = 0
-    for i in visit:
-        ms = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
-        meaningful = kind[i] <= 1 and people[i] <= MEANINGFUL_MAX_PEOPLE
-        for q in range(acc_off[i], acc_off[i + 1]):
-            out_kind[r], out_stamp[r], out_known[r] = kind[i], started[i], acc_known[q]
-            out_ms[r], out_mean[r], out_acc[r] = ms, meaningful, acc[q]
-            r += 1
-    return out_kind, out_stamp, out_known, out_ms, out_mean, out_acc
+    out_ms, out_mean = np.empty(n), np.empty(n, np.bool_)
+    for p in range(n):
+        i = p_ix[p]
+        out_kind[p], out_stamp[p], out_known[p] = kind[i], started[i], acc_known[p_q[p]]
+        out_ms[p] = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
+        out_mean[p] = kind[i] <= 1 and people[i] <= MEANINGFUL_MAX_PEOPLE
+    return (out_kind, out_stamp, out_known, out_ms, out_mean), p_first.copy()
 
 
 def sweep_account_rows(rows: Any, first: Any, cuts: Any) -> Any:
     """Each cutoff's sums of :data:`MEASURES` per window class, and its last meeting and interaction.
 
     Args:
-        rows: the ordered rows of :func:`order_rows` over :func:`account_rows`.
+        rows: the rows of :func:`account_rows`, by account and day.
         first: each account's first row (``n_accounts + 1`` offsets).
         cuts: cutoffs sorted by account and time: id, account code (-1: no contacts), time (us).
 
@@ -507,8 +516,8 @@ def sweep_account_rows(rows: Any, first: Any, cuts: Any) -> Any:
 
 KERNELS = (
     day_order,
+    account_order,
     explode_rows,
-    order_rows,
     sweep_rows,
     interaction_accounts,
     count_people,

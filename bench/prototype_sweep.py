@@ -19,7 +19,7 @@ The two ways are:
 * from the parquet files: pyarrow reads the columns, identifiers become contact and employee codes, and the
   kernels of :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract:
   the product's loader does that, and its time is reported apart). The interactions are read once and
-  visited by day once for all three blocks.
+  ordered by account and day once for all three blocks.
 
 It checks that both give the same value for every cutoff and column (exit status 1 otherwise), measures the
 floor of the feature bench in the same run, and writes the figures to ``bench/results/prototype_sweep.json``.
@@ -294,14 +294,14 @@ def run_files(
     cuts = _ordered_cutoffs(cutoffs, accounts)
     contacts, employees = (ix_ct, ct, is_dm, len(ids)), (ix_em, em, shift, roles, len(em_ids))
     warm_up(k, contacts, employees, (kind, org_known), len(accounts), cuts)
-    with timed(steps, "day_order"):
-        visit = k["day_order"](ix_ct[0])
-    cols = _contact_block(k, contacts, visit, len(accounts), cuts, steps, figures)
     with timed(steps, "interaction_accounts"):
         by_account = k["interaction_accounts"](ix_ct, ct)
-    cols.update(_employee_block(k, by_account, employees, visit, len(accounts), cuts, steps, figures))
+    with timed(steps, "order"):
+        pairs = k["account_order"](by_account, k["day_order"](ix_ct[0]), len(accounts))
+    cols = _contact_block(k, contacts, by_account, pairs, cuts, steps, figures)
+    cols.update(_employee_block(k, by_account, employees, pairs, cuts, steps, figures))
     people = (ix_ct, ix_em, kind, org_known)
-    cols.update(_account_block(k, by_account, people, visit, len(accounts), cuts, steps))
+    cols.update(_account_block(k, by_account, people, pairs, cuts, steps))
     figures["files_steps_s"] = {n: round(v, 3) for n, v in steps.items()}
     figures["files_s"] = sum(steps.values())
     return cols
@@ -310,8 +310,8 @@ def run_files(
 def _contact_block(
     k: dict[str, Any],
     people: tuple,
-    visit: np.ndarray,
-    n_accounts: int,
+    accounts: tuple,
+    pairs: tuple,
     cuts: tuple,
     steps: dict,
     figures: dict[str, Any],
@@ -319,10 +319,7 @@ def _contact_block(
     """The per-contact windows (:data:`COLUMNS`) from the interactions with contact codes."""
     ix, ct, is_dm, n = people
     with timed(steps, "contacts_explode"):
-        rows = k["explode_rows"](ix, ct, visit)
-    with timed(steps, "contacts_order"):
-        ordered, first = k["order_rows"](rows, n_accounts)
-    del rows
+        ordered, first = k["explode_rows"](ix, ct, accounts, pairs)
     with timed(steps, "contacts_sweep"):
         (reached, execs, dms, share), before, last = k["sweep_rows"](ordered, first, cuts, is_dm, n)
     figures["files_rows"] = len(ordered[0])
@@ -339,8 +336,7 @@ def _employee_block(
     k: dict[str, Any],
     accounts: tuple,
     people: tuple,
-    visit: np.ndarray,
-    n_accounts: int,
+    pairs: tuple,
     cuts: tuple,
     steps: dict,
     figures: dict[str, Any],
@@ -348,10 +344,7 @@ def _employee_block(
     """The per-employee windows (:data:`EMPLOYEE_COLUMNS`) over the interactions' ``accounts``."""
     ix, em, shift, roles, n = people
     with timed(steps, "employees_explode"):
-        rows = k["explode_employee_rows"](ix, accounts, em, shift, visit)
-    with timed(steps, "employees_order"):
-        ordered, first = k["order_rows"](rows, n_accounts)
-    del rows
+        ordered, first = k["explode_employee_rows"](ix, accounts, em, shift, pairs)
     with timed(steps, "employees_sweep"):
         (engaged, manager, executive, share), trend = k["sweep_employee_rows"](ordered, first, cuts, roles, n)
     figures["files_employee_rows"] = len(ordered[0])
@@ -368,8 +361,7 @@ def _account_block(
     k: dict[str, Any],
     accounts: tuple,
     people: tuple,
-    visit: np.ndarray,
-    n_accounts: int,
+    pairs: tuple,
     cuts: tuple,
     steps: dict,
 ) -> dict[str, np.ndarray]:
@@ -378,10 +370,7 @@ def _account_block(
     with timed(steps, "accounts_people"):
         n_people = k["count_people"](org_known, ix_ct[3:], ix_em[3:])
     with timed(steps, "accounts_explode"):
-        rows = k["account_rows"](ix_ct, kind, n_people, accounts, visit)
-    with timed(steps, "accounts_order"):
-        ordered, first = k["order_rows"](rows, n_accounts)
-    del rows
+        ordered, first = k["account_rows"](ix_ct, kind, n_people, accounts, pairs)
     with timed(steps, "accounts_sweep"):
         sums, last_meeting, last = k["sweep_account_rows"](ordered, first, cuts)
     return account_columns(sums, last_meeting, last, cuts)
@@ -448,18 +437,15 @@ def warm_up(
     def head(arrays: tuple) -> tuple:  # the participants' codes stay whole: the offsets point into them
         return (*(a[:100] for a in arrays[:4]), arrays[4], arrays[5][:101])
 
-    visit = k["day_order"](ix[0][:100])
-    ordered, first = k["order_rows"](k["explode_rows"](head(ix), ct, visit), n_accounts)
-    k["sweep_rows"](ordered, first, some, is_dm, n)
     accounts = k["interaction_accounts"](head(ix), ct)
-    rows = k["explode_employee_rows"](head(ix_em), accounts, em, zones, visit)
-    ordered, first = k["order_rows"](rows, n_accounts)
-    k["sweep_employee_rows"](ordered, first, some, roles, n_em)
+    pairs = k["account_order"](accounts, k["day_order"](ix[0][:100]), n_accounts)
+    k["sweep_rows"](*k["explode_rows"](head(ix), ct, accounts, pairs), some, is_dm, n)
+    rows, first = k["explode_employee_rows"](head(ix_em), accounts, em, zones, pairs)
+    k["sweep_employee_rows"](rows, first, some, roles, n_em)
     kind, org_known = interactions
     people = k["count_people"](org_known[:100], head(ix)[3:], head(ix_em)[3:])
-    rows = k["account_rows"](head(ix), kind[:100], people, accounts, visit)
-    ordered, first = k["order_rows"](rows, n_accounts)
-    k["sweep_account_rows"](ordered, first, some)
+    rows, first = k["account_rows"](head(ix), kind[:100], people, accounts, pairs)
+    k["sweep_account_rows"](rows, first, some)
 
 
 def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> dict[str, int]:

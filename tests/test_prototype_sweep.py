@@ -2,8 +2,9 @@
 
 The kernels run here as plain Python (numba compiles the same functions in ``make bench-prototype``), on
 tiny worlds whose rows are known on their own day (``default``), recorded days later (``late``), or whose
-contacts and employees were entered in the CRM late (``late-people``), with CSAT cutoffs that are not at
-midnight and employees in eleven time zones, so that every path they take is used.
+contacts and employees were entered in the CRM late and some interactions reach two accounts
+(``late-people``), with CSAT cutoffs that are not at midnight and employees in eleven time zones, so that
+every path they take is used.
 """
 
 from __future__ import annotations
@@ -29,6 +30,24 @@ def enter_late(path: Path, every: int, at: str) -> None:
     people.to_parquet(path, index=False)
 
 
+def share_interactions(root: Path, every: int) -> None:
+    """Add a contact of another account to every ``every``-th interaction with a customer."""
+    contacts = pd.read_parquet(root / "contacts.parquet")
+    account_of = dict(zip(contacts["contact_id"], contacts["account_id"], strict=True))
+    other = contacts.groupby("account_id")["contact_id"].first()
+    ix = pd.read_parquet(root / "interactions.parquet")
+    shared = ix.index[ix["external_participants"].map(len) > 0][::every]
+    accounts = list(other.index)
+
+    def with_other(people: np.ndarray) -> list[str]:
+        mine = accounts.index(account_of[people[0]])
+        return [*people, other.iloc[(mine + 1) % len(accounts)]]
+
+    ix["external_participants"] = ix["external_participants"].map(list)
+    ix.loc[shared, "external_participants"] = ix.loc[shared, "external_participants"].map(with_other)
+    ix.to_parquet(root / "interactions.parquet", index=False)
+
+
 @pytest.fixture(scope="module", params=["default", "late", "late-people"])
 def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
     root = tmp_path_factory.mktemp(request.param)
@@ -37,6 +56,7 @@ def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFacto
     if request.param.endswith("-people"):  # some contacts and employees entered in the CRM late
         enter_late(root / "contacts.parquet", 3, "2024-07-01 09:30")
         enter_late(root / "employees.parquet", 4, "2024-05-14 16:45")
+        share_interactions(root, 10)
     return root
 
 
