@@ -12,6 +12,8 @@ its account's rows of the last :data:`LOOKBACK` days known before it (no join is
   outside that list); :func:`sweep_rows` keeps per-contact sums in small arrays;
 * the per-employee windows: :func:`explode_employee_rows` gives one row per (interaction, account,
   employee) with its after-hours time (the engine's ``acc_emp_r``); :func:`sweep_employee_rows`;
+* relationships: :func:`explode_pair_rows` gives one row per (meaningful interaction, contact, employee)
+  (the engine's ``acc_pair_r``); :func:`sweep_pair_rows` counts each pair's interactions in 28 days;
 * the account's totals: :func:`count_people` gives each interaction's distinct people (the engine's
   ``n_people``), :func:`account_rows` one row per (interaction, account) with its measures (the engine's
   ``acc_ix_r``), and :func:`sweep_account_rows` their sums per window class.
@@ -39,6 +41,9 @@ MS_PER_MINUTE = 60_000.0
 NULL_TS = np.iinfo(np.int64).min  # a missing timestamp in int64 microseconds
 MAX_CONTACTS = 4096  # contacts of one account in one cutoff's 180 days (the scale world: under 100); checked
 MAX_EMPLOYEES = 4096  # our employees on one account in one cutoff's 180 days; checked likewise
+MAX_PAIR_SIDE = 512  # contacts, and employees, of one account's relationship pairs in 28 days; checked
+RELATION_DAYS = 28  # a relationship: at least RELATION_MIN meaningful interactions in this many days
+RELATION_MIN = 2
 US_PER_HOUR = 3_600_000_000
 WORK_HOURS = (8, 17)  # Monday to Friday, local time: the contract's working hours
 KINDS = ("email", "meeting", "call")  # interaction kinds with sums of their own; codes 0, 1, 2 (others: 3)
@@ -436,13 +441,24 @@ def count_people(org_known: Any, contacts: Any, employees: Any) -> Any:
     return out
 
 
-def account_rows(ix: Any, kind: Any, people: Any, accounts: Any, pairs: Any) -> Any:
+def meaningful_interactions(kind: np.ndarray, people: np.ndarray) -> np.ndarray:
+    """Whether each interaction is meaningful: an email or meeting of at most 5 people (numpy, no kernel).
+
+    Args:
+        kind: kind codes (:data:`KINDS`' positions; 3 for any other).
+        people: :func:`count_people` of the interactions.
+
+    """
+    return (kind <= KINDS.index("meeting")) & (people <= MEANINGFUL_MAX_PEOPLE)
+
+
+def account_rows(ix: Any, kind: Any, meaningful: Any, accounts: Any, pairs: Any) -> Any:
     """One row per (interaction, account) with its kind and whether it is meaningful, by account and day.
 
     Args:
         ix: interactions, as for :func:`explode_rows` (stamp, known time and minutes are read).
         kind: kind code per interaction (:data:`KINDS`' positions; 3 for any other).
-        people: :func:`count_people` of the interactions.
+        meaningful: :func:`meaningful_interactions` of the interactions.
         accounts: :func:`interaction_accounts` of the interactions.
         pairs: :func:`account_order` of the interactions' accounts.
 
@@ -461,7 +477,7 @@ def account_rows(ix: Any, kind: Any, people: Any, accounts: Any, pairs: Any) -> 
         i = p_ix[p]
         out_kind[p], out_stamp[p], out_known[p] = kind[i], started[i], acc_known[p_q[p]]
         out_ms[p] = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
-        out_mean[p] = kind[i] <= 1 and people[i] <= MEANINGFUL_MAX_PEOPLE
+        out_mean[p] = meaningful[i]
     return (out_kind, out_stamp, out_known, out_ms, out_mean), p_first.copy()
 
 
@@ -514,6 +530,126 @@ def sweep_account_rows(rows: Any, first: Any, cuts: Any) -> Any:
     return sums, last_meeting, last
 
 
+def explode_pair_rows(ix: Any, people: Any, meaningful: Any, accounts: Any, pairs: Any) -> Any:
+    """One row per (meaningful interaction, contact, employee), by account and day (``acc_pair_r``).
+
+    Args:
+        ix: interactions: stamp and known time (us), then the contact codes ``(organiser, participants,
+            offsets)`` and the employee codes likewise.
+        people: ``(account code, recorded time)`` of each contact, and the recorded time of each employee.
+        meaningful: :func:`meaningful_interactions` of the interactions.
+        accounts: :func:`interaction_accounts` of the interactions.
+        pairs: :func:`account_order` of the interactions' accounts.
+
+    Returns:
+        The rows' ``(contact, stamp, known, employee)`` arrays, and each account's first row.
+
+    """
+    started, known, org_ct, ext, ext_off, org_em, inner, in_off = ix
+    acc_of, ct_recorded, em_recorded = people
+    acc = accounts[1]
+    p_ix, p_q, p_first = pairs
+    n = 0
+    for i in p_ix:
+        if meaningful[i]:
+            n += (ext_off[i + 1] - ext_off[i] + 1) * (in_off[i + 1] - in_off[i] + 1)
+    out_ct, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    out_em = np.empty(n, np.int64)
+    first = np.zeros(p_first.shape[0], np.int64)
+    r = 0
+    for p in range(p_ix.shape[0]):
+        i, a = p_ix[p], acc[p_q[p]]
+        if not meaningful[i]:
+            continue
+        ct_org, em_org = org_ct[i] >= 0, org_em[i] >= 0
+        for j in range(ext_off[i], ext_off[i + 1]):
+            if ext[j] == org_ct[i]:
+                ct_org = False
+        for j in range(in_off[i], in_off[i + 1]):
+            if inner[j] == org_em[i]:
+                em_org = False
+        for j in range(ext_off[i], ext_off[i + 1] + 1):
+            c = ext[j] if j < ext_off[i + 1] else (org_ct[i] if ct_org else -1)
+            if c < 0 or acc_of[c] != a:
+                continue
+            for h in range(in_off[i], in_off[i + 1] + 1):
+                e = inner[h] if h < in_off[i + 1] else (org_em[i] if em_org else -1)
+                if e >= 0:
+                    out_ct[r], out_stamp[r], out_em[r] = c, started[i], e
+                    out_known[r] = max(known[i], ct_recorded[c], em_recorded[e])
+                    r += 1
+                    first[a + 1] += 1
+    return (out_ct[:r], out_stamp[:r], out_known[:r], out_em[:r]), np.cumsum(first)
+
+
+def sweep_pair_rows(rows: Any, first: Any, cuts: Any, n_contacts: int, n_employees: int) -> Any:
+    """Each cutoff's relationships: (contact, employee) pairs with 2+ meaningful interactions in 28 days.
+
+    Args:
+        rows: the rows of :func:`explode_pair_rows`, by account and day.
+        first: each account's first row (``n_accounts + 1`` offsets).
+        cuts: cutoffs sorted by account and time: id, account code (-1: no contacts), time (us).
+        n_contacts: number of contact codes.
+        n_employees: number of employee codes.
+
+    Returns:
+        ``(relationships, contacts, employees)`` per cutoff: the pairs, and the contacts and the employees
+        in at least one of them.
+
+    """
+    ct, stamp, known, em = rows
+    c_id, c_acc, c_at = cuts
+    n_cut = c_id.shape[0]
+    rel, rel_ct, rel_em = np.zeros(n_cut), np.zeros(n_cut), np.zeros(n_cut)
+    slot_ct, slot_em = np.full(n_contacts, -1, np.int64), np.full(n_employees, -1, np.int64)
+    who_ct, who_em = np.empty(MAX_PAIR_SIDE, np.int64), np.empty(MAX_PAIR_SIDE, np.int64)
+    in_ct, in_em = np.zeros(MAX_PAIR_SIDE, np.bool_), np.zeros(MAX_PAIR_SIDE, np.bool_)
+    count = np.zeros((MAX_PAIR_SIDE, MAX_PAIR_SIDE), np.int64)
+    touched = np.empty(MAX_PAIR_SIDE * MAX_PAIR_SIDE, np.int64)
+    lo = 0
+    for i in range(n_cut):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        if acc < 0:
+            continue
+        cdn = at // US_PER_DAY
+        lo = max(lo, first[acc])
+        while lo < first[acc + 1] and stamp[lo] // US_PER_DAY < cdn - RELATION_DAYS:
+            lo += 1
+        n_ct, n_em, n_pairs = 0, 0, 0
+        j = lo
+        while j < first[acc + 1] and stamp[j] // US_PER_DAY <= cdn:
+            if known[j] < at:
+                if slot_ct[ct[j]] < 0:
+                    if n_ct == MAX_PAIR_SIDE:
+                        raise ValueError("an account has more contacts in 28 days than MAX_PAIR_SIDE")
+                    slot_ct[ct[j]], who_ct[n_ct] = n_ct, ct[j]
+                    n_ct += 1
+                if slot_em[em[j]] < 0:
+                    if n_em == MAX_PAIR_SIDE:
+                        raise ValueError("an account has more employees in 28 days than MAX_PAIR_SIDE")
+                    slot_em[em[j]], who_em[n_em] = n_em, em[j]
+                    n_em += 1
+                sc, se = slot_ct[ct[j]], slot_em[em[j]]
+                if count[sc, se] == 0:
+                    touched[n_pairs] = sc * MAX_PAIR_SIDE + se
+                    n_pairs += 1
+                count[sc, se] += 1
+            j += 1
+        for t in range(n_pairs):
+            sc, se = touched[t] // MAX_PAIR_SIDE, touched[t] % MAX_PAIR_SIDE
+            if count[sc, se] >= RELATION_MIN:
+                rel[cid] += 1.0
+                in_ct[sc], in_em[se] = True, True
+            count[sc, se] = 0
+        for s in range(n_ct):
+            rel_ct[cid] += in_ct[s]
+            in_ct[s], slot_ct[who_ct[s]] = False, -1
+        for s in range(n_em):
+            rel_em[cid] += in_em[s]
+            in_em[s], slot_em[who_em[s]] = False, -1
+    return rel, rel_ct, rel_em
+
+
 KERNELS = (
     day_order,
     account_order,
@@ -523,6 +659,8 @@ KERNELS = (
     count_people,
     account_rows,
     sweep_account_rows,
+    explode_pair_rows,
+    sweep_pair_rows,
     explode_employee_rows,
     sweep_employee_rows,
 )

@@ -1,7 +1,7 @@
-"""Prototype for issue #3's speed target: three blocks of features from the files as compiled passes, not SQL.
+"""Prototype for issue #3's speed target: four blocks of features from the files as compiled passes, not SQL.
 
 Not part of ``make bench`` and not part of the product: ``make bench-prototype`` runs it (it installs numba,
-which the product does not use). On the scale world it computes three blocks of features for every CSAT and
+which the product does not use). On the scale world it computes four blocks of features for every CSAT and
 churn cutoff two ways:
 
 * the per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top
@@ -9,17 +9,20 @@ churn cutoff two ways:
 * the per-employee windows (our employees engaged, whether a manager or an executive took part, the share
   of their time after hours, the change of the engaged over the 28 days before: :data:`EMPLOYEE_COLUMNS`);
 * the account's totals (hours by kind, interactions, the meaningful share, their trends, the days since the
-  last meeting and interaction: :data:`ACCOUNT_COLUMNS`).
+  last meeting and interaction: :data:`ACCOUNT_COLUMNS`);
+* relationships (pairs of a contact and an employee with 2+ meaningful interactions in 28 days, and the
+  contacts and employees in them: :data:`RELATION_COLUMNS`).
 
 The two ways are:
 
 * the engine's SQL statements (``ix_contact``, ``acc_ct_p``, ``acc_ct_per`` ..., ``ix_employee``,
-  ``ix_account``, ``acc_emp_r``, ``acc_emp_per`` ..., ``acc_ix_p``, ``acc_ix_cls`` ...), after the engine's
+  ``ix_account``, ``acc_emp_r``, ``acc_emp_per`` ..., ``acc_ix_p``, ``acc_ix_cls`` ..., ``acc_pair_p``,
+  ``acc_rel`` ...), after the engine's
   own load and preparation, as ``csat features build`` runs them;
 * from the parquet files: pyarrow reads the columns, identifiers become contact and employee codes, and the
   kernels of :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract:
   the product's loader does that, and its time is reported apart). The interactions are read once and
-  ordered by account and day once for all three blocks.
+  ordered by account and day once for all four blocks.
 
 It checks that both give the same value for every cutoff and column (exit status 1 otherwise), measures the
 floor of the feature bench in the same run, and writes the figures to ``bench/results/prototype_sweep.json``.
@@ -66,6 +69,7 @@ BLOCKS = {
     "contacts": ("acc_ct_per", "acc_ct_agg"),
     "employees": ("acc_emp_per", "acc_emp_agg"),
     "accounts": ("acc_ix_cls", "acc_ix_agg"),
+    "relationships": ("acc_rel", "acc_rel_agg"),
 }
 NULL_TS = kernels.NULL_TS
 US_PER_S = 1_000_000
@@ -99,7 +103,12 @@ ACCOUNT_COLUMNS = [
     "days_since_last_meeting",
     "days_since_last_interaction",
 ]
-ALL_COLUMNS = [*COLUMNS, *EMPLOYEE_COLUMNS, *ACCOUNT_COLUMNS]
+RELATION_COLUMNS = [
+    "customer_relationships_28d",
+    "contacts_in_relationship_28d",
+    "employees_in_relationship_28d",
+]
+ALL_COLUMNS = [*COLUMNS, *EMPLOYEE_COLUMNS, *ACCOUNT_COLUMNS, *RELATION_COLUMNS]
 # columns whose absent value is NULL, not 0
 NULLABLE = ("top_contact", "after_hours", "last_exec", "meaningful_share", "days_since")
 
@@ -298,10 +307,19 @@ def run_files(
         by_account = k["interaction_accounts"](ix_ct, ct)
     with timed(steps, "order"):
         pairs = k["account_order"](by_account, k["day_order"](ix_ct[0]), len(accounts))
+    with timed(steps, "people_counts"):
+        n_people = k["count_people"](org_known, ix_ct[3:], ix_em[3:])
+        meaningful = kernels.meaningful_interactions(kind, n_people)
     cols = _contact_block(k, contacts, by_account, pairs, cuts, steps, figures)
     cols.update(_employee_block(k, by_account, employees, pairs, cuts, steps, figures))
-    people = (ix_ct, ix_em, kind, org_known)
-    cols.update(_account_block(k, by_account, people, pairs, cuts, steps))
+    cols.update(_account_block(k, by_account, (ix_ct, kind, meaningful), pairs, cuts, steps))
+    ix_pairs = (ix_ct[0], ix_ct[1], *ix_ct[3:], *ix_em[3:])
+    with timed(steps, "relationships_explode"):
+        rows, first = k["explode_pair_rows"](ix_pairs, (ct[0], ct[1], em[0]), meaningful, by_account, pairs)
+    with timed(steps, "relationships_sweep"):
+        relations = k["sweep_pair_rows"](rows, first, cuts, len(ids), len(em_ids))
+    figures["files_pair_rows"] = len(rows[0])
+    cols.update(dict(zip(RELATION_COLUMNS, relations, strict=True)))
     figures["files_steps_s"] = {n: round(v, 3) for n, v in steps.items()}
     figures["files_s"] = sum(steps.values())
     return cols
@@ -366,11 +384,9 @@ def _account_block(
     steps: dict,
 ) -> dict[str, np.ndarray]:
     """The account's totals (:data:`ACCOUNT_COLUMNS`) over the interactions' ``accounts``."""
-    ix_ct, ix_em, kind, org_known = people
-    with timed(steps, "accounts_people"):
-        n_people = k["count_people"](org_known, ix_ct[3:], ix_em[3:])
+    ix, kind, meaningful = people
     with timed(steps, "accounts_explode"):
-        ordered, first = k["account_rows"](ix_ct, kind, n_people, accounts, pairs)
+        ordered, first = k["account_rows"](ix, kind, meaningful, accounts, pairs)
     with timed(steps, "accounts_sweep"):
         sums, last_meeting, last = k["sweep_account_rows"](ordered, first, cuts)
     return account_columns(sums, last_meeting, last, cuts)
@@ -444,8 +460,12 @@ def warm_up(
     k["sweep_employee_rows"](rows, first, some, roles, n_em)
     kind, org_known = interactions
     people = k["count_people"](org_known[:100], head(ix)[3:], head(ix_em)[3:])
-    rows, first = k["account_rows"](head(ix), kind[:100], people, accounts, pairs)
+    meaningful = kernels.meaningful_interactions(kind[:100], people)
+    rows, first = k["account_rows"](head(ix), kind[:100], meaningful, accounts, pairs)
     k["sweep_account_rows"](rows, first, some)
+    ix_pairs = (*head(ix)[:2], *head(ix)[3:], *head(ix_em)[3:])
+    rows, first = k["explode_pair_rows"](ix_pairs, (ct[0], ct[1], em[0]), meaningful, accounts, pairs)
+    k["sweep_pair_rows"](rows, first, some, n, n_em)
 
 
 def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> dict[str, int]:
