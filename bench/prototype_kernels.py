@@ -14,6 +14,10 @@ its account's rows of the last :data:`LOOKBACK` days known before it (no join is
   employee) with its after-hours time (the engine's ``acc_emp_r``); :func:`sweep_employee_rows`;
 * relationships: :func:`explode_pair_rows` gives one row per (meaningful interaction, contact, employee)
   (the engine's ``acc_pair_r``); :func:`sweep_pair_rows` counts each pair's interactions in 28 days;
+* the internal network: :func:`team_rows` gives each cutoff's employees engaged in 28 days,
+  :func:`explode_network_rows` one row per (meaningful interaction, employee, other employee) by employee
+  and day (the engine's ``emp_pair_r``), and :func:`network_sizes` each team member's relationships with
+  colleagues as of the cutoff's day;
 * the account's totals: :func:`count_people` gives each interaction's distinct people (the engine's
   ``n_people``), :func:`account_rows` one row per (interaction, account) with its measures (the engine's
   ``acc_ix_r``), and :func:`sweep_account_rows` their sums per window class.
@@ -44,6 +48,7 @@ MAX_EMPLOYEES = 4096  # our employees on one account in one cutoff's 180 days; c
 MAX_PAIR_SIDE = 512  # contacts, and employees, of one account's relationship pairs in 28 days; checked
 RELATION_DAYS = 28  # a relationship: at least RELATION_MIN meaningful interactions in this many days
 RELATION_MIN = 2
+TEAM_DAYS = 28  # the engine's team of a cutoff: our employees seen on the account in the last 28 days
 US_PER_HOUR = 3_600_000_000
 WORK_HOURS = (8, 17)  # Monday to Friday, local time: the contract's working hours
 KINDS = ("email", "meeting", "call")  # interaction kinds with sums of their own; codes 0, 1, 2 (others: 3)
@@ -650,6 +655,146 @@ def sweep_pair_rows(rows: Any, first: Any, cuts: Any, n_contacts: int, n_employe
     return rel, rel_ct, rel_em
 
 
+def team_rows(rows: Any, first: Any, cuts: Any, n_employees: int) -> Any:
+    """Each cutoff's team: our employees with an interaction on the account in the last 28 days.
+
+    Args:
+        rows: the rows of :func:`explode_employee_rows`, by account and day.
+        first: each account's first row (``n_accounts + 1`` offsets).
+        cuts: cutoffs sorted by account and time: id, account code (-1: no contacts), time (us).
+        n_employees: number of employee codes.
+
+    Returns:
+        ``(cutoff, employee, day)`` per team member (the engine's ``team``), the day being the cutoff's.
+
+    """
+    em, stamp, known = rows[0], rows[1], rows[2]
+    c_id, c_acc, c_at = cuts
+    member = np.zeros(n_employees, np.bool_)
+    who = np.empty(MAX_EMPLOYEES, np.int64)
+    cap = c_id.shape[0] + 16
+    out_cut, out_em, out_day = np.empty(cap, np.int64), np.empty(cap, np.int64), np.empty(cap, np.int64)
+    r, lo = 0, 0
+    for i in range(c_id.shape[0]):
+        acc, at = c_acc[i], c_at[i]
+        if acc < 0:
+            continue
+        cdn = at // US_PER_DAY
+        lo = max(lo, first[acc])
+        while lo < first[acc + 1] and stamp[lo] // US_PER_DAY < cdn - TEAM_DAYS:
+            lo += 1
+        k = 0
+        j = lo
+        while j < first[acc + 1] and stamp[j] // US_PER_DAY <= cdn:
+            if known[j] < at and not member[em[j]]:
+                if k == MAX_EMPLOYEES:
+                    raise ValueError("an account has more employees in one window than MAX_EMPLOYEES")
+                member[em[j]], who[k] = True, em[j]
+                k += 1
+            j += 1
+        if r + k > cap:
+            cap = 2 * (r + k)
+            out_cut, out_em, out_day = (
+                np.concatenate((out_cut[:r], np.empty(cap - r, np.int64))),
+                np.concatenate((out_em[:r], np.empty(cap - r, np.int64))),
+                np.concatenate((out_day[:r], np.empty(cap - r, np.int64))),
+            )
+        for s in range(k):
+            out_cut[r], out_em[r], out_day[r] = c_id[i], who[s], cdn
+            member[who[s]] = False
+            r += 1
+    return out_cut[:r], out_em[:r], out_day[:r]
+
+
+def explode_network_rows(ix: Any, recorded: Any, meaningful: Any, visit: Any, n_employees: int) -> Any:
+    """One row per (meaningful interaction, employee, other employee), by employee and day (``emp_pair_r``).
+
+    Args:
+        ix: interactions: stamp and known time (us), the organiser's employee code (-1: none), the internal
+            participants' employee codes and their list offsets.
+        recorded: each employee's recorded time (us, :data:`NULL_TS` when absent).
+        meaningful: :func:`meaningful_interactions` of the interactions.
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_employees: number of employee codes.
+
+    Returns:
+        The rows' ``(partner, stamp day, known day)`` arrays, and each employee's first row.
+
+    """
+    started, known, org, inner, offsets = ix
+    first = np.zeros(n_employees + 1, np.int64)
+    out_b, out_sdn, out_kdn = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    for step in range(2):  # count each employee's rows, then place them
+        at = first[:-1].copy()
+        for i in visit:
+            if not meaningful[i]:
+                continue
+            lo, hi = offsets[i], offsets[i + 1]
+            with_org = org[i] >= 0
+            for j in range(lo, hi):
+                if inner[j] == org[i]:
+                    with_org = False
+            for j in range(lo, hi + 1):
+                a = inner[j] if j < hi else (org[i] if with_org else -1)
+                if a < 0:
+                    continue
+                for h in range(lo, hi + 1):
+                    b = inner[h] if h < hi else (org[i] if with_org else -1)
+                    if b < 0 or b == a:
+                        continue
+                    if step == 0:
+                        first[a + 1] += 1
+                    else:
+                        out_b[at[a]], out_sdn[at[a]] = b, started[i] // US_PER_DAY
+                        out_kdn[at[a]] = max(known[i], recorded[a], recorded[b]) // US_PER_DAY
+                        at[a] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n = first[-1]
+            out_b, out_sdn, out_kdn = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+    return (out_b, out_sdn, out_kdn), first
+
+
+def network_sizes(rows: Any, first: Any, who: Any, day: Any, n_employees: int) -> Any:
+    """Each (employee, day)'s relationships with colleagues: partners of 2+ meaningful interactions.
+
+    Args:
+        rows: the rows of :func:`explode_network_rows`, by employee and day.
+        first: each employee's first row.
+        who: the employees asked for, sorted; ``day``: the days asked for, sorted within an employee.
+        day: see ``who``.
+        n_employees: number of employee codes.
+
+    Returns:
+        The number of partners with :data:`RELATION_MIN` or more interactions stamped in the 28 days
+        before the day and known on an earlier day (the engine's ``emp_net``).
+
+    """
+    partner, sdn, kdn = rows
+    count = np.zeros(n_employees, np.int64)
+    touched = np.empty(n_employees, np.int64)
+    out = np.zeros(who.shape[0], np.int64)
+    lo = 0
+    for q in range(who.shape[0]):
+        e, d = who[q], day[q]
+        lo = max(lo, first[e])
+        while lo < first[e + 1] and sdn[lo] < d - RELATION_DAYS:
+            lo += 1
+        k, j = 0, lo
+        while j < first[e + 1] and sdn[j] < d:
+            if kdn[j] < d:
+                if count[partner[j]] == 0:
+                    touched[k] = partner[j]
+                    k += 1
+                count[partner[j]] += 1
+            j += 1
+        for t in range(k):
+            if count[touched[t]] >= RELATION_MIN:
+                out[q] += 1
+            count[touched[t]] = 0
+    return out
+
+
 KERNELS = (
     day_order,
     account_order,
@@ -661,6 +806,9 @@ KERNELS = (
     sweep_account_rows,
     explode_pair_rows,
     sweep_pair_rows,
+    team_rows,
+    explode_network_rows,
+    network_sizes,
     explode_employee_rows,
     sweep_employee_rows,
 )

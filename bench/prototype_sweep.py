@@ -1,7 +1,7 @@
-"""Prototype for issue #3's speed target: four blocks of features from the files as compiled passes, not SQL.
+"""Prototype for issue #3's speed target: five blocks of features from the files as compiled passes, not SQL.
 
 Not part of ``make bench`` and not part of the product: ``make bench-prototype`` runs it (it installs numba,
-which the product does not use). On the scale world it computes four blocks of features for every CSAT and
+which the product does not use). On the scale world it computes five blocks of features for every CSAT and
 churn cutoff two ways:
 
 * the per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top
@@ -11,18 +11,20 @@ churn cutoff two ways:
 * the account's totals (hours by kind, interactions, the meaningful share, their trends, the days since the
   last meeting and interaction: :data:`ACCOUNT_COLUMNS`);
 * relationships (pairs of a contact and an employee with 2+ meaningful interactions in 28 days, and the
-  contacts and employees in them: :data:`RELATION_COLUMNS`).
+  contacts and employees in them: :data:`RELATION_COLUMNS`);
+* the internal network (the average and total of the team members' relationships with colleagues, for a
+  team of at least five: :data:`NETWORK_COLUMNS`).
 
 The two ways are:
 
 * the engine's SQL statements (``ix_contact``, ``acc_ct_p``, ``acc_ct_per`` ..., ``ix_employee``,
   ``ix_account``, ``acc_emp_r``, ``acc_emp_per`` ..., ``acc_ix_p``, ``acc_ix_cls`` ..., ``acc_pair_p``,
-  ``acc_rel`` ...), after the engine's
+  ``acc_rel`` ..., ``emp_pair_p``, ``emp_net`` ...), after the engine's
   own load and preparation, as ``csat features build`` runs them;
 * from the parquet files: pyarrow reads the columns, identifiers become contact and employee codes, and the
   kernels of :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract:
   the product's loader does that, and its time is reported apart). The interactions are read once and
-  ordered by account and day once for all four blocks.
+  ordered by account and day once for all five blocks.
 
 It checks that both give the same value for every cutoff and column (exit status 1 otherwise), measures the
 floor of the feature bench in the same run, and writes the figures to ``bench/results/prototype_sweep.json``.
@@ -57,6 +59,7 @@ from features.engine import cutoffs, prepare_inputs, statements, with_dependenci
 from features.engine import duckdb_backend as backend
 from features.engine.sql import (
     CLASS_EDGES,
+    MIN_GROUP,
     MS_PER_HOUR,
     PREV_TREND_START,
     TREND_DAYS,
@@ -70,6 +73,7 @@ BLOCKS = {
     "employees": ("acc_emp_per", "acc_emp_agg"),
     "accounts": ("acc_ix_cls", "acc_ix_agg"),
     "relationships": ("acc_rel", "acc_rel_agg"),
+    "network": ("team", "team_days", "emp_net", "team_net", "out_internal_network"),
 }
 NULL_TS = kernels.NULL_TS
 US_PER_S = 1_000_000
@@ -108,9 +112,10 @@ RELATION_COLUMNS = [
     "contacts_in_relationship_28d",
     "employees_in_relationship_28d",
 ]
-ALL_COLUMNS = [*COLUMNS, *EMPLOYEE_COLUMNS, *ACCOUNT_COLUMNS, *RELATION_COLUMNS]
+NETWORK_COLUMNS = ["team_network_avg_28d", "team_network_total_28d"]
+ALL_COLUMNS = [*COLUMNS, *EMPLOYEE_COLUMNS, *ACCOUNT_COLUMNS, *RELATION_COLUMNS, *NETWORK_COLUMNS]
 # columns whose absent value is NULL, not 0
-NULLABLE = ("top_contact", "after_hours", "last_exec", "meaningful_share", "days_since")
+NULLABLE = ("top_contact", "after_hours", "last_exec", "meaningful_share", "days_since", "team_network")
 
 
 def staged_tables(
@@ -306,12 +311,14 @@ def run_files(
     with timed(steps, "interaction_accounts"):
         by_account = k["interaction_accounts"](ix_ct, ct)
     with timed(steps, "order"):
-        pairs = k["account_order"](by_account, k["day_order"](ix_ct[0]), len(accounts))
+        visit = k["day_order"](ix_ct[0])
+        pairs = k["account_order"](by_account, visit, len(accounts))
     with timed(steps, "people_counts"):
         n_people = k["count_people"](org_known, ix_ct[3:], ix_em[3:])
         meaningful = kernels.meaningful_interactions(kind, n_people)
     cols = _contact_block(k, contacts, by_account, pairs, cuts, steps, figures)
-    cols.update(_employee_block(k, by_account, employees, pairs, cuts, steps, figures))
+    employee_cols, team = _employee_block(k, by_account, employees, pairs, cuts, steps, figures)
+    cols.update(employee_cols)
     cols.update(_account_block(k, by_account, (ix_ct, kind, meaningful), pairs, cuts, steps))
     ix_pairs = (ix_ct[0], ix_ct[1], *ix_ct[3:], *ix_em[3:])
     with timed(steps, "relationships_explode"):
@@ -320,6 +327,8 @@ def run_files(
         relations = k["sweep_pair_rows"](rows, first, cuts, len(ids), len(em_ids))
     figures["files_pair_rows"] = len(rows[0])
     cols.update(dict(zip(RELATION_COLUMNS, relations, strict=True)))
+    network = ((ix_em[0], ix_em[1], *ix_em[3:]), em[0], meaningful, visit)
+    cols.update(_network_block(k, network, team, len(em_ids), len(cutoffs), steps))
     figures["files_steps_s"] = {n: round(v, 3) for n, v in steps.items()}
     figures["files_s"] = sum(steps.values())
     return cols
@@ -358,21 +367,50 @@ def _employee_block(
     cuts: tuple,
     steps: dict,
     figures: dict[str, Any],
-) -> dict[str, np.ndarray]:
-    """The per-employee windows (:data:`EMPLOYEE_COLUMNS`) over the interactions' ``accounts``."""
+) -> tuple[dict[str, np.ndarray], tuple]:
+    """The per-employee windows (:data:`EMPLOYEE_COLUMNS`) over the interactions' ``accounts``.
+
+    Returns:
+        The columns, and each cutoff's team (:func:`kernels.team_rows`).
+
+    """
     ix, em, shift, roles, n = people
     with timed(steps, "employees_explode"):
         ordered, first = k["explode_employee_rows"](ix, accounts, em, shift, pairs)
     with timed(steps, "employees_sweep"):
         (engaged, manager, executive, share), trend = k["sweep_employee_rows"](ordered, first, cuts, roles, n)
     figures["files_employee_rows"] = len(ordered[0])
+    with timed(steps, "network_team"):
+        team = k["team_rows"](ordered, first, cuts, n)
     cols = {"employees_engaged_trend_28d": trend}
     for q, w in enumerate(WINDOWS):
         cols[f"employees_engaged_{w}d"] = engaged[:, q]
         cols[f"manager_engaged_{w}d"] = manager[:, q]
         cols[f"executive_engaged_{w}d"] = executive[:, q]
         cols[f"after_hours_share_{w}d"] = share[:, q]
-    return cols
+    return cols, team
+
+
+def _network_block(
+    k: dict[str, Any], network: tuple, team: tuple, n_employees: int, n_cut: int, steps: dict
+) -> dict[str, np.ndarray]:
+    """The team's internal network (:data:`NETWORK_COLUMNS`): each member's colleague relationships."""
+    ix, recorded, meaningful, visit = network
+    with timed(steps, "network_explode"):
+        rows, first = k["explode_network_rows"](ix, recorded, meaningful, visit, n_employees)
+    with timed(steps, "network_sizes"):
+        cut, who, day = team
+        span = int(day.max()) + 1 if day.shape[0] else 1
+        asked, member = np.unique(who * span + day, return_inverse=True)
+        sizes = k["network_sizes"](rows, first, asked // span, asked % span, n_employees)
+        total = np.bincount(cut, weights=sizes[member].astype(np.float64), minlength=n_cut)
+        size = np.bincount(cut, minlength=n_cut)
+    big = size >= MIN_GROUP
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return {
+            "team_network_avg_28d": np.where(big, total / size, np.nan),
+            "team_network_total_28d": np.where(big, total, np.nan),
+        }
 
 
 def _account_block(
@@ -466,6 +504,13 @@ def warm_up(
     ix_pairs = (*head(ix)[:2], *head(ix)[3:], *head(ix_em)[3:])
     rows, first = k["explode_pair_rows"](ix_pairs, (ct[0], ct[1], em[0]), meaningful, accounts, pairs)
     k["sweep_pair_rows"](rows, first, some, n, n_em)
+    rows, first = k["explode_employee_rows"](head(ix_em), accounts, em, zones, pairs)
+    cut, who, day = k["team_rows"](rows, first, some, n_em)
+    visit = k["day_order"](ix[0][:100])
+    rows, first = k["explode_network_rows"](
+        (*head(ix_em)[:2], *head(ix_em)[3:]), em[0], meaningful, visit, n_em
+    )
+    k["network_sizes"](rows, first, np.sort(who), day, n_em)
 
 
 def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> dict[str, int]:
