@@ -5,7 +5,9 @@ became known (the engine's ``ix_account``); :func:`day_order` orders the interac
 :func:`account_order` the (interaction, account) pairs by account, then day (two counting sorts, no
 comparison sort, done once). Then three blocks of features, each in two passes: an explode kernel visits
 the pairs in that order, so its rows come out ordered by account and day, and a sweep lets each cutoff read
-its account's rows of the last :data:`LOOKBACK` days known before it (no join is materialised):
+its account's rows of the last :data:`LOOKBACK` days known before it (no join is materialised). The
+interactions' columns are laid out in that order once (:func:`gather_lists` for the participants), so that
+the explodes read them in sequence:
 
 * the per-contact windows: :func:`explode_rows` gives one row per (interaction, customer contact), as the
   engine's ``ix_contact`` (the external participants that are contacts, and the organiser when a contact
@@ -54,6 +56,19 @@ WORK_HOURS = (8, 17)  # Monday to Friday, local time: the contract's working hou
 KINDS = ("email", "meeting", "call")  # interaction kinds with sums of their own; codes 0, 1, 2 (others: 3)
 MEASURES = ("n", "ms", *(f"{k}_ms" for k in KINDS), "meaningful_ms")  # :func:`sweep_account_rows`' sums
 LOOKBACK = max(WINDOWS)
+
+
+def gather_lists(items: Any, offsets: Any, take: Any) -> Any:
+    """The lists of positions ``take`` laid out one after another: ``(items, offsets)`` of the result."""
+    out_off = np.zeros(take.shape[0] + 1, np.int64)
+    for p in range(take.shape[0]):
+        out_off[p + 1] = out_off[p] + offsets[take[p] + 1] - offsets[take[p]]
+    out = np.empty(out_off[-1], items.dtype)
+    for p in range(take.shape[0]):
+        lo = offsets[take[p]]
+        for j in range(out_off[p + 1] - out_off[p]):
+            out[out_off[p] + j] = items[lo + j]
+    return out, out_off
 
 
 def explode_rows(ix: Any, ct: Any, accounts: Any, pairs: Any) -> Any:
@@ -798,6 +813,7 @@ def network_sizes(rows: Any, first: Any, who: Any, day: Any, n_employees: int) -
 KERNELS = (
     day_order,
     account_order,
+    gather_lists,
     explode_rows,
     sweep_rows,
     interaction_accounts,

@@ -312,17 +312,23 @@ def run_files(
         by_account = k["interaction_accounts"](ix_ct, ct)
     with timed(steps, "order"):
         visit = k["day_order"](ix_ct[0])
-        pairs = k["account_order"](by_account, visit, len(accounts))
+        p_ix, p_q, p_first = k["account_order"](by_account, visit, len(accounts))
     with timed(steps, "people_counts"):
         n_people = k["count_people"](org_known, ix_ct[3:], ix_em[3:])
         meaningful = kernels.meaningful_interactions(kind, n_people)
-    cols = _contact_block(k, contacts, by_account, pairs, cuts, steps, figures)
-    employee_cols, team = _employee_block(k, by_account, employees, pairs, cuts, steps, figures)
+    with timed(steps, "lay_out"):  # the interactions' columns once per pair, in the pairs' order
+        ix_ct_p, ix_em_p = lay_out(k, ix_ct, ix_em, p_ix)
+        at_pair = np.arange(len(p_ix))
+        by_pair, pairs = (at_pair, by_account[1][p_q], by_account[2][p_q]), (at_pair, at_pair, p_first)
+        kind_p, meaningful_p = kind[p_ix], meaningful[p_ix]
+    cols = _contact_block(k, (ix_ct_p, *contacts[1:]), by_pair, pairs, cuts, steps, figures)
+    employee_cols, team = _employee_block(k, by_pair, (ix_em_p, *employees[1:]), pairs, cuts, steps, figures)
     cols.update(employee_cols)
-    cols.update(_account_block(k, by_account, (ix_ct, kind, meaningful), pairs, cuts, steps))
-    ix_pairs = (ix_ct[0], ix_ct[1], *ix_ct[3:], *ix_em[3:])
+    cols.update(_account_block(k, by_pair, (ix_ct_p, kind_p, meaningful_p), pairs, cuts, steps))
+    ix_pairs = (ix_ct_p[0], ix_ct_p[1], *ix_ct_p[3:], *ix_em_p[3:])
     with timed(steps, "relationships_explode"):
-        rows, first = k["explode_pair_rows"](ix_pairs, (ct[0], ct[1], em[0]), meaningful, by_account, pairs)
+        people = (ct[0], ct[1], em[0])
+        rows, first = k["explode_pair_rows"](ix_pairs, people, meaningful_p, by_pair, pairs)
     with timed(steps, "relationships_sweep"):
         relations = k["sweep_pair_rows"](rows, first, cuts, len(ids), len(em_ids))
     figures["files_pair_rows"] = len(rows[0])
@@ -332,6 +338,14 @@ def run_files(
     figures["files_steps_s"] = {n: round(v, 3) for n, v in steps.items()}
     figures["files_s"] = sum(steps.values())
     return cols
+
+
+def lay_out(k: dict[str, Any], ix_ct: tuple, ix_em: tuple, take: np.ndarray) -> tuple[tuple, tuple]:
+    """The interactions' arrays (with contact codes, and with employee codes) at positions ``take``."""
+    scalars = tuple(a[take] for a in ix_ct[:3])
+    contacts = (*scalars, ix_ct[3][take], *k["gather_lists"](ix_ct[4], ix_ct[5], take))
+    employees = (*scalars, ix_em[3][take], *k["gather_lists"](ix_em[4], ix_em[5], take))
+    return contacts, employees
 
 
 def _contact_block(
@@ -493,6 +507,7 @@ def warm_up(
 
     accounts = k["interaction_accounts"](head(ix), ct)
     pairs = k["account_order"](accounts, k["day_order"](ix[0][:100]), n_accounts)
+    lay_out(k, head(ix), head(ix_em), pairs[0])
     k["sweep_rows"](*k["explode_rows"](head(ix), ct, accounts, pairs), some, is_dm, n)
     rows, first = k["explode_employee_rows"](head(ix_em), accounts, em, zones, pairs)
     k["sweep_employee_rows"](rows, first, some, roles, n_em)
