@@ -1,13 +1,11 @@
 """The prototype's kernels (issue #3): plain Python over numpy arrays, compiled by numba at scale.
 
 Shared by every block: :func:`interaction_accounts` gives the accounts of each interaction and when each
-became known (the engine's ``ix_account``); :func:`day_order` orders the interactions by day and
-:func:`account_order` the (interaction, account) pairs by account, then day (two counting sorts, no
-comparison sort, done once). Then three blocks of features, each in two passes: an explode kernel visits
-the pairs in that order, so its rows come out ordered by account and day, and a sweep lets each cutoff read
-its account's rows of the last :data:`LOOKBACK` days known before it (no join is materialised). The
-interactions' columns are laid out in that order once (:func:`gather_lists` for the participants), so that
-the explodes read them in sequence:
+became known (the engine's ``ix_account``), and :func:`day_order` orders the interactions by day (a counting
+sort, no comparison sort). Then each block of features takes two passes: an explode kernel visits the
+interactions by day and writes each row at its account's next place (so its rows come out ordered by
+account and day), and a sweep lets each cutoff read its account's rows of the last :data:`LOOKBACK` days
+known before it (no join is materialised):
 
 * the per-contact windows: :func:`explode_rows` gives one row per (interaction, customer contact), as the
   engine's ``ix_contact`` (the external participants that are contacts, and the organiser when a contact
@@ -58,28 +56,26 @@ MEASURES = ("n", "ms", *(f"{k}_ms" for k in KINDS), "meaningful_ms")  # :func:`s
 LOOKBACK = max(WINDOWS)
 
 
-def gather_lists(items: Any, offsets: Any, take: Any) -> Any:
-    """The lists of positions ``take`` laid out one after another: ``(items, offsets)`` of the result."""
-    out_off = np.zeros(take.shape[0] + 1, np.int64)
-    for p in range(take.shape[0]):
-        out_off[p + 1] = out_off[p] + offsets[take[p] + 1] - offsets[take[p]]
-    out = np.empty(out_off[-1], items.dtype)
-    for p in range(take.shape[0]):
-        lo = offsets[take[p]]
-        for j in range(out_off[p + 1] - out_off[p]):
-            out[out_off[p] + j] = items[lo + j]
-    return out, out_off
+def lookup_codes(indices: Any, table: Any) -> Any:
+    """``table[indices]`` as int64, -1 where an index is negative (a NULL): dictionary indices to codes."""
+    out = np.empty(indices.shape[0], np.int64)
+    for j in range(indices.shape[0]):
+        out[j] = table[indices[j]] if indices[j] >= 0 else -1
+    return out
 
 
-def explode_rows(ix: Any, ct: Any, accounts: Any, pairs: Any) -> Any:
+def explode_rows(ix: Any, ct: Any, visit: Any, n_accounts: int) -> Any:
     """One row per (interaction, customer contact), as the engine's ``ix_contact``, by account and day.
+
+    Two passes over the interactions in day order: the first counts each account's rows, the second writes
+    each row at its account's next place (a counting sort by account without a second copy of the rows).
 
     Args:
         ix: interactions: stamp and known time (us), minutes, organiser's contact code (-1: none), the
             external participants' contact codes (-1: not a contact) and their list offsets.
         ct: contacts: account code, recorded time (us, :data:`NULL_TS` when absent), executive flag.
-        accounts: :func:`interaction_accounts` of the interactions.
-        pairs: :func:`account_order` of them: each (interaction, account) gives its account's contacts.
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_accounts: number of account codes.
 
     Returns:
         The rows' ``(contact, stamp, known, ms, executive)`` arrays, and each account's first row.
@@ -90,31 +86,37 @@ def explode_rows(ix: Any, ct: Any, accounts: Any, pairs: Any) -> Any:
     """
     started, known, minutes, org, ext, offsets = ix
     acc_of, recorded, is_exec = ct
-    acc = accounts[1]
-    p_ix, p_q, p_first = pairs
-    n = ext.shape[0] + started.shape[0]  # at most every participant and every organiser
-    out_ct, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    out_ms, out_exec = np.empty(n), np.empty(n, np.bool_)
-    first = np.zeros(p_first.shape[0], np.int64)
-    r = 0
-    for p in range(p_ix.shape[0]):
-        i, a = p_ix[p], acc[p_q[p]]
-        lo, hi = offsets[i], offsets[i + 1]
-        with_org = org[i] >= 0
-        for j in range(lo, hi):
-            if ext[j] == org[i]:
-                with_org = False
-        # ROUND half away from zero, as the engine's exact(): durations are not negative; NULL adds nothing
-        ms = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
-        for j in range(lo, hi + 1):
-            c = ext[j] if j < hi else (org[i] if with_org else -1)
-            if c >= 0 and acc_of[c] == a:
+    first = np.zeros(n_accounts + 1, np.int64)
+    out_ct, out_stamp, out_known = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    out_ms, out_exec = np.empty(0), np.empty(0, np.bool_)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            lo, hi = offsets[i], offsets[i + 1]
+            with_org = org[i] >= 0
+            for j in range(lo, hi):
+                if ext[j] == org[i]:
+                    with_org = False
+            # ROUND half away from zero, as the engine's exact(): durations are not negative; NULL adds 0
+            ms = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
+            for j in range(lo, hi + 1):
+                c = ext[j] if j < hi else (org[i] if with_org else -1)
+                if c < 0:
+                    continue
+                a = acc_of[c]
+                if step == 0:
+                    first[a + 1] += 1
+                    continue
+                r = at[a]
                 out_ct[r], out_stamp[r], out_known[r] = c, started[i], max(known[i], recorded[c])
                 out_ms[r], out_exec[r] = ms, is_exec[c]
-                r += 1
-                first[a + 1] += 1
-    rows = (out_ct[:r], out_stamp[:r], out_known[:r], out_ms[:r], out_exec[:r])
-    return rows, np.cumsum(first)
+                at[a] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n = first[-1]
+            out_ct, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+            out_ms, out_exec = np.empty(n), np.empty(n, np.bool_)
+    return (out_ct, out_stamp, out_known, out_ms, out_exec), first
 
 
 def day_order(started: Any) -> Any:
@@ -133,35 +135,6 @@ def day_order(started: Any) -> Any:
         order[by_day[day[i] - first_day]] = i
         by_day[day[i] - first_day] += 1
     return order
-
-
-def account_order(accounts: Any, visit: Any, n_accounts: int) -> Any:
-    """The (interaction, account) pairs ordered by account, then day: a stable counting sort by account.
-
-    Every block's explode visits the pairs in this order, so its rows come out ordered for the sweep.
-
-    Args:
-        accounts: :func:`interaction_accounts` of the interactions.
-        visit: the interactions' positions by day (:func:`day_order`).
-        n_accounts: number of account codes.
-
-    Returns:
-        ``(interaction, pair, first)``: each pair's interaction and position in ``accounts``, in order, and
-        the ``n_accounts + 1`` offsets of each account's first pair.
-
-    """
-    acc_off, acc = accounts[0], accounts[1]
-    first = np.zeros(n_accounts + 1, np.int64)
-    for a in acc:
-        first[a + 1] += 1
-    first = np.cumsum(first)
-    at = first[:-1].copy()
-    p_ix, p_q = np.empty(acc.shape[0], np.int64), np.empty(acc.shape[0], np.int64)
-    for i in visit:
-        for q in range(acc_off[i], acc_off[i + 1]):
-            p_ix[at[acc[q]]], p_q[at[acc[q]]] = i, q
-            at[acc[q]] += 1
-    return p_ix, p_q, first
 
 
 def sweep_rows(rows: Any, first: Any, cuts: Any, is_dm: Any, n_contacts: int) -> Any:
@@ -287,7 +260,7 @@ def interaction_accounts(ix: Any, ct: Any) -> Any:
     return out_off, out_acc[:r], out_known[:r]
 
 
-def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any, pairs: Any) -> Any:
+def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any, visit: Any, n_accounts: int) -> Any:
     """One row per (interaction, account, employee), as the engine's ``acc_emp_r``, by account and day.
 
     Args:
@@ -297,46 +270,56 @@ def explode_employee_rows(ix: Any, accounts: Any, em: Any, zones: Any, pairs: An
         em: employees: recorded time (us, :data:`NULL_TS` when absent) and time-zone code.
         zones: ``(first, step, offsets)``: each zone's UTC offset (us) at ``first + k * step`` for every
             ``k`` over the interactions' span (offsets change on those steps only).
-        pairs: :func:`account_order` of the interactions' accounts.
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_accounts: number of account codes.
 
     Returns:
-        The rows' ``(employee, stamp, known, ms, after-hours ms)`` arrays, and each account's first row.
+        The rows' ``(employee, stamp, known, ms, after-hours ms)`` arrays, and each account's first row
+        (two passes, as :func:`explode_rows`).
 
     """
     started, known, minutes, org, inner, offsets = ix
-    acc, acc_known = accounts[1], accounts[2]
+    acc_off, acc, acc_known = accounts
     recorded, zone = em
-    first_step, step, shift = zones
-    p_ix, p_q, p_first = pairs
-    n = 0
-    for i in p_ix:
-        n += offsets[i + 1] - offsets[i] + (1 if org[i] >= 0 else 0)
-    out_em, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    out_ms, out_ah = np.empty(n), np.empty(n)
-    first = np.zeros(p_first.shape[0], np.int64)
-    r = 0
-    for p in range(p_ix.shape[0]):
-        i, q = p_ix[p], p_q[p]
-        lo, hi = offsets[i], offsets[i + 1]
-        with_org = org[i] >= 0
-        for j in range(lo, hi):
-            if inner[j] == org[i]:
-                with_org = False
-        ms = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
-        for j in range(lo, hi + 1):
-            e = inner[j] if j < hi else (org[i] if with_org else -1)
-            if e < 0:
+    first_step, step_us, shift = zones
+    first = np.zeros(n_accounts + 1, np.int64)
+    out_em, out_stamp, out_known = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    out_ms, out_ah = np.empty(0), np.empty(0)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            if acc_off[i + 1] == acc_off[i]:
                 continue
-            local = started[i] + shift[zone[e], (started[i] - first_step) // step]
-            weekday = (local // US_PER_DAY + 3) % 7  # 0 is Monday: day 0 (1970-01-01) was a Thursday
-            hour = (local % US_PER_DAY) // US_PER_HOUR
-            after = not (weekday < 5 and WORK_HOURS[0] <= hour < WORK_HOURS[1])
-            out_em[r], out_stamp[r] = e, started[i]
-            out_known[r] = max(acc_known[q], known[i], recorded[e])
-            out_ms[r], out_ah[r] = ms, ms if after else 0.0
-            r += 1
-            first[acc[q] + 1] += 1
-    return (out_em[:r], out_stamp[:r], out_known[:r], out_ms[:r], out_ah[:r]), np.cumsum(first)
+            lo, hi = offsets[i], offsets[i + 1]
+            with_org = org[i] >= 0
+            for j in range(lo, hi):
+                if inner[j] == org[i]:
+                    with_org = False
+            ms = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
+            for j in range(lo, hi + 1):
+                e = inner[j] if j < hi else (org[i] if with_org else -1)
+                if e < 0:
+                    continue
+                if step == 0:
+                    for q in range(acc_off[i], acc_off[i + 1]):
+                        first[acc[q] + 1] += 1
+                    continue
+                local = started[i] + shift[zone[e], (started[i] - first_step) // step_us]
+                weekday = (local // US_PER_DAY + 3) % 7  # 0 is Monday: day 0 (1970-01-01) was a Thursday
+                hour = (local % US_PER_DAY) // US_PER_HOUR
+                after = not (weekday < 5 and WORK_HOURS[0] <= hour < WORK_HOURS[1])
+                for q in range(acc_off[i], acc_off[i + 1]):
+                    r = at[acc[q]]
+                    out_em[r], out_stamp[r] = e, started[i]
+                    out_known[r] = max(acc_known[q], known[i], recorded[e])
+                    out_ms[r], out_ah[r] = ms, ms if after else 0.0
+                    at[acc[q]] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n = first[-1]
+            out_em, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+            out_ms, out_ah = np.empty(n), np.empty(n)
+    return (out_em, out_stamp, out_known, out_ms, out_ah), first
 
 
 def sweep_employee_rows(rows: Any, first: Any, cuts: Any, roles: Any, n_employees: int) -> Any:
@@ -472,33 +455,40 @@ def meaningful_interactions(kind: np.ndarray, people: np.ndarray) -> np.ndarray:
     return (kind <= KINDS.index("meeting")) & (people <= MEANINGFUL_MAX_PEOPLE)
 
 
-def account_rows(ix: Any, kind: Any, meaningful: Any, accounts: Any, pairs: Any) -> Any:
+def account_rows(ix: Any, kind: Any, meaningful: Any, accounts: Any, visit: Any, n_accounts: int) -> Any:
     """One row per (interaction, account) with its kind and whether it is meaningful, by account and day.
 
     Args:
-        ix: interactions, as for :func:`explode_rows` (stamp, known time and minutes are read).
+        ix: interactions, as for :func:`explode_rows` (stamp and minutes are read).
         kind: kind code per interaction (:data:`KINDS`' positions; 3 for any other).
         meaningful: :func:`meaningful_interactions` of the interactions.
         accounts: :func:`interaction_accounts` of the interactions.
-        pairs: :func:`account_order` of the interactions' accounts.
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_accounts: number of account codes.
 
     Returns:
         The rows' ``(kind, stamp, known, ms, meaningful)`` arrays (the engine's ``acc_ix_r``), and each
-        account's first row (the pairs' offsets: one row per pair).
+        account's first row.
 
     """
     started, minutes = ix[0], ix[2]
-    acc_known = accounts[2]
-    p_ix, p_q, p_first = pairs
-    n = p_ix.shape[0]
+    acc_off, acc, acc_known = accounts
+    first = np.zeros(n_accounts + 1, np.int64)
+    for a in acc:
+        first[a + 1] += 1
+    first = np.cumsum(first)
+    at = first[:-1].copy()
+    n = acc.shape[0]
     out_kind, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
     out_ms, out_mean = np.empty(n), np.empty(n, np.bool_)
-    for p in range(n):
-        i = p_ix[p]
-        out_kind[p], out_stamp[p], out_known[p] = kind[i], started[i], acc_known[p_q[p]]
-        out_ms[p] = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
-        out_mean[p] = meaningful[i]
-    return (out_kind, out_stamp, out_known, out_ms, out_mean), p_first.copy()
+    for i in visit:
+        ms = np.floor(minutes[i] * MS_PER_MINUTE + 0.5) if minutes[i] == minutes[i] else 0.0
+        for q in range(acc_off[i], acc_off[i + 1]):
+            r = at[acc[q]]
+            out_kind[r], out_stamp[r], out_known[r] = kind[i], started[i], acc_known[q]
+            out_ms[r], out_mean[r] = ms, meaningful[i]
+            at[acc[q]] += 1
+    return (out_kind, out_stamp, out_known, out_ms, out_mean), first
 
 
 def sweep_account_rows(rows: Any, first: Any, cuts: Any) -> Any:
@@ -550,7 +540,7 @@ def sweep_account_rows(rows: Any, first: Any, cuts: Any) -> Any:
     return sums, last_meeting, last
 
 
-def explode_pair_rows(ix: Any, people: Any, meaningful: Any, accounts: Any, pairs: Any) -> Any:
+def explode_pair_rows(ix: Any, people: Any, meaningful: Any, visit: Any, n_accounts: int) -> Any:
     """One row per (meaningful interaction, contact, employee), by account and day (``acc_pair_r``).
 
     Args:
@@ -558,48 +548,53 @@ def explode_pair_rows(ix: Any, people: Any, meaningful: Any, accounts: Any, pair
             offsets)`` and the employee codes likewise.
         people: ``(account code, recorded time)`` of each contact, and the recorded time of each employee.
         meaningful: :func:`meaningful_interactions` of the interactions.
-        accounts: :func:`interaction_accounts` of the interactions.
-        pairs: :func:`account_order` of the interactions' accounts.
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_accounts: number of account codes.
 
     Returns:
-        The rows' ``(contact, stamp, known, employee)`` arrays, and each account's first row.
+        The rows' ``(contact, stamp, known, employee)`` arrays, and each account's first row (two passes,
+        as :func:`explode_rows`).
 
     """
     started, known, org_ct, ext, ext_off, org_em, inner, in_off = ix
     acc_of, ct_recorded, em_recorded = people
-    acc = accounts[1]
-    p_ix, p_q, p_first = pairs
-    n = 0
-    for i in p_ix:
-        if meaningful[i]:
-            n += (ext_off[i + 1] - ext_off[i] + 1) * (in_off[i + 1] - in_off[i] + 1)
-    out_ct, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
-    out_em = np.empty(n, np.int64)
-    first = np.zeros(p_first.shape[0], np.int64)
-    r = 0
-    for p in range(p_ix.shape[0]):
-        i, a = p_ix[p], acc[p_q[p]]
-        if not meaningful[i]:
-            continue
-        ct_org, em_org = org_ct[i] >= 0, org_em[i] >= 0
-        for j in range(ext_off[i], ext_off[i + 1]):
-            if ext[j] == org_ct[i]:
-                ct_org = False
-        for j in range(in_off[i], in_off[i + 1]):
-            if inner[j] == org_em[i]:
-                em_org = False
-        for j in range(ext_off[i], ext_off[i + 1] + 1):
-            c = ext[j] if j < ext_off[i + 1] else (org_ct[i] if ct_org else -1)
-            if c < 0 or acc_of[c] != a:
+    first = np.zeros(n_accounts + 1, np.int64)
+    out_ct, out_stamp, out_known = np.empty(0, np.int64), np.empty(0, np.int64), np.empty(0, np.int64)
+    out_em = np.empty(0, np.int64)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            if not meaningful[i]:
                 continue
-            for h in range(in_off[i], in_off[i + 1] + 1):
-                e = inner[h] if h < in_off[i + 1] else (org_em[i] if em_org else -1)
-                if e >= 0:
+            ct_org, em_org = org_ct[i] >= 0, org_em[i] >= 0
+            for j in range(ext_off[i], ext_off[i + 1]):
+                if ext[j] == org_ct[i]:
+                    ct_org = False
+            for j in range(in_off[i], in_off[i + 1]):
+                if inner[j] == org_em[i]:
+                    em_org = False
+            for j in range(ext_off[i], ext_off[i + 1] + 1):
+                c = ext[j] if j < ext_off[i + 1] else (org_ct[i] if ct_org else -1)
+                if c < 0:
+                    continue
+                a = acc_of[c]
+                for h in range(in_off[i], in_off[i + 1] + 1):
+                    e = inner[h] if h < in_off[i + 1] else (org_em[i] if em_org else -1)
+                    if e < 0:
+                        continue
+                    if step == 0:
+                        first[a + 1] += 1
+                        continue
+                    r = at[a]
                     out_ct[r], out_stamp[r], out_em[r] = c, started[i], e
                     out_known[r] = max(known[i], ct_recorded[c], em_recorded[e])
-                    r += 1
-                    first[a + 1] += 1
-    return (out_ct[:r], out_stamp[:r], out_known[:r], out_em[:r]), np.cumsum(first)
+                    at[a] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n = first[-1]
+            out_ct, out_stamp, out_known = np.empty(n, np.int64), np.empty(n, np.int64), np.empty(n, np.int64)
+            out_em = np.empty(n, np.int64)
+    return (out_ct, out_stamp, out_known, out_em), first
 
 
 def sweep_pair_rows(rows: Any, first: Any, cuts: Any, n_contacts: int, n_employees: int) -> Any:
@@ -811,9 +806,8 @@ def network_sizes(rows: Any, first: Any, who: Any, day: Any, n_employees: int) -
 
 
 KERNELS = (
+    lookup_codes,
     day_order,
-    account_order,
-    gather_lists,
     explode_rows,
     sweep_rows,
     interaction_accounts,

@@ -24,7 +24,7 @@ The two ways are:
 * from the parquet files: pyarrow reads the columns, identifiers become contact and employee codes, and the
   kernels of :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract:
   the product's loader does that, and its time is reported apart). The interactions are read once and
-  ordered by account and day once for all five blocks.
+  visited by day once for all five blocks.
 
 It checks that both give the same value for every cutoff and column (exit status 1 otherwise), measures the
 floor of the feature bench in the same run, and writes the figures to ``bench/results/prototype_sweep.json``.
@@ -33,6 +33,7 @@ floor of the feature bench in the same run, and writes the figures to ``bench/re
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import sys
 import tempfile
@@ -55,6 +56,7 @@ from bench.bench_features import SCALE, ensure_world, floor_scan
 from bench.common import timed, write_result
 from csat.settings import load_settings
 from features.build import label_frames
+from features.contract import load_contract
 from features.engine import cutoffs, prepare_inputs, statements, with_dependencies
 from features.engine import duckdb_backend as backend
 from features.engine.sql import (
@@ -128,7 +130,6 @@ def staged_tables(
 
     """
     settings = load_settings(data_dir=data)
-    from features.contract import load_contract
 
     with timed(figures, "engine_load_s"):
         tables = load_contract(
@@ -216,9 +217,11 @@ def zone_offsets(zones: list[str], started: np.ndarray) -> tuple[int, int, np.nd
 
 
 def read_interactions(
-    data: Path, contact_ids: pa.Array, employee_ids: pa.Array, figures: dict[str, Any]
+    data: Path, contact_ids: pa.Array, employee_ids: pa.Array, figures: dict[str, Any], k: dict[str, Any]
 ) -> tuple[tuple[np.ndarray, ...], tuple[np.ndarray, ...], np.ndarray, np.ndarray]:
     """The interactions' columns as arrays, once with contact codes and once with employee codes.
+
+    ``k["lookup_codes"]`` turns the files' dictionary indices into codes.
 
     Returns:
         The arguments ``ix`` of :func:`kernels.explode_rows` and of :func:`kernels.explode_employee_rows`,
@@ -240,8 +243,9 @@ def read_interactions(
         known = np.maximum(started, _us(table.column("recorded_at"))) if late else started
         minutes = np.asarray(table.column("duration_minutes").to_numpy(), np.float64)
         org = table.column("organizer_id")
-        by_contact = _codes(org, table.column("external_participants"), contact_ids)
-        by_employee = _codes(org, table.column("internal_participants"), employee_ids)
+        lookup = k["lookup_codes"]
+        by_contact = _codes(org, table.column("external_participants"), contact_ids, lookup)
+        by_employee = _codes(org, table.column("internal_participants"), employee_ids, lookup)
         kinds = pa.array(kernels.KINDS)
         kind = pc.index_in(table.column("kind").cast(pa.string()), value_set=kinds).fill_null(len(kinds))
         org_known = np.asarray(pc.is_valid(org).to_numpy(zero_copy_only=False), np.bool_)
@@ -255,7 +259,7 @@ def _identity(d: pa.Array) -> tuple[int, int, int]:
 
 
 def _codes(
-    org_col: pa.ChunkedArray, list_col: pa.ChunkedArray, ids: pa.Array
+    org_col: pa.ChunkedArray, list_col: pa.ChunkedArray, ids: pa.Array, lookup: Any
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """Codes (positions in ``ids``) of the organisers and of a list's participants (with list offsets).
 
@@ -277,9 +281,8 @@ def _codes(
         maps[key], at = looked_np[at : at + len(d)], at + len(d)
 
     def codes(arr: pa.DictionaryArray) -> np.ndarray:
-        m = maps[_identity(arr.dictionary)]
-        idx = arr.indices.fill_null(-1).to_numpy().astype(np.int64)
-        return np.where(idx >= 0, m[np.maximum(idx, 0)], -1)
+        idx = arr.indices.fill_null(-1) if arr.indices.null_count else arr.indices
+        return lookup(idx.to_numpy(), maps[_identity(arr.dictionary)])
 
     org = np.concatenate([codes(c) for c in org_chunks])
     ext = np.concatenate([codes(v) for _, v in ext_chunks])
@@ -294,7 +297,7 @@ def _codes(
 def run_files(
     data: Path, cutoffs: pd.DataFrame, k: dict[str, Any], figures: dict[str, Any]
 ) -> dict[str, np.ndarray]:
-    """Both blocks from the parquet files with kernels ``k``; time each pass; return the columns by cutoff.
+    """Every block from the parquet files with kernels ``k``; time each pass; return the columns by cutoff.
 
     ``figures["files_steps_s"]`` holds each pass's seconds, ``figures["files_s"]`` their sum.
     """
@@ -302,7 +305,9 @@ def run_files(
     with timed(steps, "people"):
         ids, accounts, ct, is_dm = read_contacts(data)
         em_ids, em, roles, zones = read_employees(data)
-    ix_ct, ix_em, kind, org_known = read_interactions(data, ids, em_ids, steps)
+    for index_type in (np.int8, np.int16, np.int32):  # compiled for the files' index types before the timing
+        k["lookup_codes"](np.array([0, -1], index_type), np.arange(2, dtype=np.int64))
+    ix_ct, ix_em, kind, org_known = read_interactions(data, ids, em_ids, steps, k)
     with timed(steps, "zones"):
         shift = zone_offsets(zones, ix_ct[0])
     cuts = _ordered_cutoffs(cutoffs, accounts)
@@ -310,25 +315,19 @@ def run_files(
     warm_up(k, contacts, employees, (kind, org_known), len(accounts), cuts)
     with timed(steps, "interaction_accounts"):
         by_account = k["interaction_accounts"](ix_ct, ct)
-    with timed(steps, "order"):
+    with timed(steps, "day_order"):
         visit = k["day_order"](ix_ct[0])
-        p_ix, p_q, p_first = k["account_order"](by_account, visit, len(accounts))
     with timed(steps, "people_counts"):
         n_people = k["count_people"](org_known, ix_ct[3:], ix_em[3:])
         meaningful = kernels.meaningful_interactions(kind, n_people)
-    with timed(steps, "lay_out"):  # the interactions' columns once per pair, in the pairs' order
-        ix_ct_p, ix_em_p = lay_out(k, ix_ct, ix_em, p_ix)
-        at_pair = np.arange(len(p_ix))
-        by_pair, pairs = (at_pair, by_account[1][p_q], by_account[2][p_q]), (at_pair, at_pair, p_first)
-        kind_p, meaningful_p = kind[p_ix], meaningful[p_ix]
-    cols = _contact_block(k, (ix_ct_p, *contacts[1:]), by_pair, pairs, cuts, steps, figures)
-    employee_cols, team = _employee_block(k, by_pair, (ix_em_p, *employees[1:]), pairs, cuts, steps, figures)
+    order = (visit, len(accounts))
+    cols = _contact_block(k, contacts, order, cuts, steps, figures)
+    employee_cols, team = _employee_block(k, by_account, employees, order, cuts, steps, figures)
     cols.update(employee_cols)
-    cols.update(_account_block(k, by_pair, (ix_ct_p, kind_p, meaningful_p), pairs, cuts, steps))
-    ix_pairs = (ix_ct_p[0], ix_ct_p[1], *ix_ct_p[3:], *ix_em_p[3:])
+    cols.update(_account_block(k, by_account, (ix_ct, kind, meaningful), order, cuts, steps))
+    ix_pairs = (ix_ct[0], ix_ct[1], *ix_ct[3:], *ix_em[3:])
     with timed(steps, "relationships_explode"):
-        people = (ct[0], ct[1], em[0])
-        rows, first = k["explode_pair_rows"](ix_pairs, people, meaningful_p, by_pair, pairs)
+        rows, first = k["explode_pair_rows"](ix_pairs, (ct[0], ct[1], em[0]), meaningful, *order)
     with timed(steps, "relationships_sweep"):
         relations = k["sweep_pair_rows"](rows, first, cuts, len(ids), len(em_ids))
     figures["files_pair_rows"] = len(rows[0])
@@ -340,19 +339,10 @@ def run_files(
     return cols
 
 
-def lay_out(k: dict[str, Any], ix_ct: tuple, ix_em: tuple, take: np.ndarray) -> tuple[tuple, tuple]:
-    """The interactions' arrays (with contact codes, and with employee codes) at positions ``take``."""
-    scalars = tuple(a[take] for a in ix_ct[:3])
-    contacts = (*scalars, ix_ct[3][take], *k["gather_lists"](ix_ct[4], ix_ct[5], take))
-    employees = (*scalars, ix_em[3][take], *k["gather_lists"](ix_em[4], ix_em[5], take))
-    return contacts, employees
-
-
 def _contact_block(
     k: dict[str, Any],
     people: tuple,
-    accounts: tuple,
-    pairs: tuple,
+    order: tuple,
     cuts: tuple,
     steps: dict,
     figures: dict[str, Any],
@@ -360,7 +350,7 @@ def _contact_block(
     """The per-contact windows (:data:`COLUMNS`) from the interactions with contact codes."""
     ix, ct, is_dm, n = people
     with timed(steps, "contacts_explode"):
-        ordered, first = k["explode_rows"](ix, ct, accounts, pairs)
+        ordered, first = k["explode_rows"](ix, ct, *order)
     with timed(steps, "contacts_sweep"):
         (reached, execs, dms, share), before, last = k["sweep_rows"](ordered, first, cuts, is_dm, n)
     figures["files_rows"] = len(ordered[0])
@@ -377,7 +367,7 @@ def _employee_block(
     k: dict[str, Any],
     accounts: tuple,
     people: tuple,
-    pairs: tuple,
+    order: tuple,
     cuts: tuple,
     steps: dict,
     figures: dict[str, Any],
@@ -390,7 +380,7 @@ def _employee_block(
     """
     ix, em, shift, roles, n = people
     with timed(steps, "employees_explode"):
-        ordered, first = k["explode_employee_rows"](ix, accounts, em, shift, pairs)
+        ordered, first = k["explode_employee_rows"](ix, accounts, em, shift, *order)
     with timed(steps, "employees_sweep"):
         (engaged, manager, executive, share), trend = k["sweep_employee_rows"](ordered, first, cuts, roles, n)
     figures["files_employee_rows"] = len(ordered[0])
@@ -431,14 +421,14 @@ def _account_block(
     k: dict[str, Any],
     accounts: tuple,
     people: tuple,
-    pairs: tuple,
+    order: tuple,
     cuts: tuple,
     steps: dict,
 ) -> dict[str, np.ndarray]:
     """The account's totals (:data:`ACCOUNT_COLUMNS`) over the interactions' ``accounts``."""
     ix, kind, meaningful = people
     with timed(steps, "accounts_explode"):
-        ordered, first = k["account_rows"](ix, kind, meaningful, accounts, pairs)
+        ordered, first = k["account_rows"](ix, kind, meaningful, accounts, *order)
     with timed(steps, "accounts_sweep"):
         sums, last_meeting, last = k["sweep_account_rows"](ordered, first, cuts)
     return account_columns(sums, last_meeting, last, cuts)
@@ -506,25 +496,21 @@ def warm_up(
         return (*(a[:100] for a in arrays[:4]), arrays[4], arrays[5][:101])
 
     accounts = k["interaction_accounts"](head(ix), ct)
-    pairs = k["account_order"](accounts, k["day_order"](ix[0][:100]), n_accounts)
-    lay_out(k, head(ix), head(ix_em), pairs[0])
-    k["sweep_rows"](*k["explode_rows"](head(ix), ct, accounts, pairs), some, is_dm, n)
-    rows, first = k["explode_employee_rows"](head(ix_em), accounts, em, zones, pairs)
+    order = (k["day_order"](ix[0][:100]), n_accounts)
+    k["sweep_rows"](*k["explode_rows"](head(ix), ct, *order), some, is_dm, n)
+    rows, first = k["explode_employee_rows"](head(ix_em), accounts, em, zones, *order)
     k["sweep_employee_rows"](rows, first, some, roles, n_em)
+    cut, who, day = k["team_rows"](rows, first, some, n_em)
     kind, org_known = interactions
     people = k["count_people"](org_known[:100], head(ix)[3:], head(ix_em)[3:])
     meaningful = kernels.meaningful_interactions(kind[:100], people)
-    rows, first = k["account_rows"](head(ix), kind[:100], meaningful, accounts, pairs)
+    rows, first = k["account_rows"](head(ix), kind[:100], meaningful, accounts, *order)
     k["sweep_account_rows"](rows, first, some)
     ix_pairs = (*head(ix)[:2], *head(ix)[3:], *head(ix_em)[3:])
-    rows, first = k["explode_pair_rows"](ix_pairs, (ct[0], ct[1], em[0]), meaningful, accounts, pairs)
+    rows, first = k["explode_pair_rows"](ix_pairs, (ct[0], ct[1], em[0]), meaningful, *order)
     k["sweep_pair_rows"](rows, first, some, n, n_em)
-    rows, first = k["explode_employee_rows"](head(ix_em), accounts, em, zones, pairs)
-    cut, who, day = k["team_rows"](rows, first, some, n_em)
-    visit = k["day_order"](ix[0][:100])
-    rows, first = k["explode_network_rows"](
-        (*head(ix_em)[:2], *head(ix_em)[3:]), em[0], meaningful, visit, n_em
-    )
+    ix_net = (*head(ix_em)[:2], *head(ix_em)[3:])
+    rows, first = k["explode_network_rows"](ix_net, em[0], meaningful, order[0], n_em)
     k["network_sizes"](rows, first, np.sort(who), day, n_em)
 
 
@@ -542,6 +528,19 @@ def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> d
         same = (got == want) | (np.isnan(got) & np.isnan(want)) if got.dtype.kind == "f" else got == want
         out[name] = int((~same).sum())
     return out
+
+
+def files_only(data: Path, k: dict[str, Any]) -> dict[str, Any]:
+    """Time the blocks from the files alone (no SQL, no comparison): for trying a kernel's speed quickly."""
+    figures: dict[str, Any] = {}
+    tables = load_contract(data, load_settings(data_dir=data), console=Console(stderr=True))
+    figures["floor_scan_s"] = min(floor_scan(tables.tables))
+    frames = label_frames(tables.tables, load_settings(data_dir=data))
+    del tables
+    ents = pd.concat([f[["account_id", "as_of"]] for f in frames.values()], ignore_index=True)
+    run_files(data, cutoffs(ents), k, figures)
+    figures["files_over_floor"] = figures["files_s"] / figures["floor_scan_s"]
+    return figures
 
 
 def compare(data: Path, k: dict[str, Any]) -> dict[str, Any]:
@@ -564,9 +563,13 @@ def compare(data: Path, k: dict[str, Any]) -> dict[str, Any]:
 def main() -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--data", type=Path, default=Path(os.environ.get("CSAT_BENCH_DATA", "data/bench_scale")))
+    ap.add_argument("--files-only", action="store_true", help="time the files' path alone; no comparison")
     args = ap.parse_args()
     k = kernels.compiled()  # before the long simulation and load: a missing numba fails at once
     ensure_world(args.data, SCALE["accounts"], SCALE["months"], 42)
+    if args.files_only:
+        print(json.dumps(files_only(args.data, k), indent=2))
+        return 0
     figures = compare(args.data, k)
     figures["numba"] = version("numba")
     write_result("prototype_sweep", figures)

@@ -48,16 +48,26 @@ def share_interactions(root: Path, every: int) -> None:
     ix.to_parquet(root / "interactions.parquet", index=False)
 
 
-@pytest.fixture(scope="module", params=["default", "late", "late-people"])
-def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
-    root = tmp_path_factory.mktemp(request.param)
-    scenario = request.param.removesuffix("-people")
+def make_world(root: Path, name: str) -> Path:
+    """Simulate the tiny world ``name`` (``default``, ``late`` or ``late-people``) in ``root``."""
+    scenario = name.removesuffix("-people")
     simulate(SimulationConfig(accounts=12, months=12, scenario=scenario, seed=3), root)
-    if request.param.endswith("-people"):  # some contacts and employees entered in the CRM late
+    if name.endswith("-people"):  # some contacts and employees entered in the CRM late
         enter_late(root / "contacts.parquet", 3, "2024-07-01 09:30")
         enter_late(root / "employees.parquet", 4, "2024-05-14 16:45")
         share_interactions(root, 10)
     return root
+
+
+@pytest.fixture(scope="module", params=["default", "late", "late-people"])
+def world(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> Path:
+    return make_world(tmp_path_factory.mktemp(request.param), request.param)
+
+
+@pytest.fixture(scope="module")
+def late_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """The world that takes the most paths, for the tests of the comparison itself."""
+    return make_world(tmp_path_factory.mktemp("late-people"), "late-people")
 
 
 def test_the_kernels_give_every_value_of_the_sql_block(world: Path) -> None:
@@ -68,8 +78,8 @@ def test_the_kernels_give_every_value_of_the_sql_block(world: Path) -> None:
     assert figures["mismatches"] == dict.fromkeys(ALL_COLUMNS, 0)
 
 
-def test_the_worlds_reach_the_after_hours_share(world: Path) -> None:
-    """The share is NULL below five employees engaged: the worlds must give some cutoffs five or more."""
+def test_the_worlds_reach_the_figures_of_teams_of_five(world: Path) -> None:
+    """The after-hours share and the team's network are NULL below five employees: the worlds reach both."""
     k = prototype_kernels.plain()
     figures: dict = {}
     _, _, cutoffs = prototype_sweep.staged_tables(world, figures)
@@ -77,43 +87,48 @@ def test_the_worlds_reach_the_after_hours_share(world: Path) -> None:
     share = cols["after_hours_share_90d"]
     assert 0 < np.isfinite(share).sum() < len(share)
     assert 0.0 < np.nanmax(share) <= 1.0
+    network = cols["team_network_avg_28d"]
+    assert 0 < np.isfinite(network).sum() < len(network)
+    assert np.nanmax(network) > 0.0
 
 
-def test_the_comparison_notices_a_wrong_kernel(world: Path) -> None:
+def test_the_comparison_notices_a_wrong_kernel(late_world: Path) -> None:
     def one_contact_too_many(*args: object) -> tuple:
         (reached, *rest), before, last = prototype_kernels.sweep_rows(*args)  # type: ignore[arg-type]
         reached[np.argmax(reached[:, 0]), 0] += 1
         return (reached, *rest), before, last
 
-    wrong = prototype_sweep.compare(world, {**prototype_kernels.plain(), "sweep_rows": one_contact_too_many})
+    wrong = prototype_sweep.compare(
+        late_world, {**prototype_kernels.plain(), "sweep_rows": one_contact_too_many}
+    )
     assert wrong["mismatches"] == {**dict.fromkeys(ALL_COLUMNS, 0), "contacts_reached_28d": 1}
 
 
-def test_the_comparison_notices_a_wrong_employee_kernel(world: Path) -> None:
+def test_the_comparison_notices_a_wrong_employee_kernel(late_world: Path) -> None:
     def one_manager_too_few(*args: object) -> tuple:
         (engaged, manager, *rest), trend = prototype_kernels.sweep_employee_rows(*args)  # type: ignore[arg-type]
         manager[np.argmax(manager[:, 2]), 2] = 0.0
         return (engaged, manager, *rest), trend
 
     k = {**prototype_kernels.plain(), "sweep_employee_rows": one_manager_too_few}
-    wrong = prototype_sweep.compare(world, k)
+    wrong = prototype_sweep.compare(late_world, k)
     assert wrong["mismatches"] == {**dict.fromkeys(ALL_COLUMNS, 0), "manager_engaged_180d": 1}
 
 
 def test_an_account_with_more_contacts_than_the_sweep_holds_is_an_error(
-    world: Path, monkeypatch: pytest.MonkeyPatch
+    late_world: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(prototype_kernels, "MAX_CONTACTS", 1)
     with pytest.raises(ValueError, match="MAX_CONTACTS"):
-        prototype_sweep.compare(world, prototype_kernels.plain())
+        prototype_sweep.compare(late_world, prototype_kernels.plain())
 
 
 def test_an_account_with_more_employees_than_the_sweep_holds_is_an_error(
-    world: Path, monkeypatch: pytest.MonkeyPatch
+    late_world: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(prototype_kernels, "MAX_EMPLOYEES", 1)
     with pytest.raises(ValueError, match="MAX_EMPLOYEES"):
-        prototype_sweep.compare(world, prototype_kernels.plain())
+        prototype_sweep.compare(late_world, prototype_kernels.plain())
 
 
 def test_the_kernels_do_not_need_the_file_in_time_order(tmp_path: Path) -> None:
@@ -125,12 +140,12 @@ def test_the_kernels_do_not_need_the_file_in_time_order(tmp_path: Path) -> None:
     assert figures["mismatches"] == dict.fromkeys(ALL_COLUMNS, 0)
 
 
-def test_the_comparison_notices_a_wrong_account_kernel(world: Path) -> None:
+def test_the_comparison_notices_a_wrong_account_kernel(late_world: Path) -> None:
     def one_interaction_later(*args: object) -> tuple:
         sums, last_meeting, last = prototype_kernels.sweep_account_rows(*args)  # type: ignore[arg-type]
         last[np.argmax(last)] += 10_000_000  # ten seconds
         return sums, last_meeting, last
 
     k = {**prototype_kernels.plain(), "sweep_account_rows": one_interaction_later}
-    wrong = prototype_sweep.compare(world, k)
+    wrong = prototype_sweep.compare(late_world, k)
     assert wrong["mismatches"] == {**dict.fromkeys(ALL_COLUMNS, 0), "days_since_last_interaction": 1}
