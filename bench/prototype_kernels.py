@@ -1,11 +1,11 @@
 """The prototype's kernels (issue #3): plain Python over numpy arrays, compiled by numba at scale.
 
-Shared by every block: :func:`interaction_accounts` gives the accounts of each interaction and when each
-became known (the engine's ``ix_account``), and :func:`day_order` orders the interactions by day (a counting
-sort, no comparison sort). Then each block of features takes two passes: an explode kernel visits the
-interactions by day and writes each row at its account's next place (so its rows come out ordered by
-account and day), and a sweep lets each cutoff read its account's rows of the last :data:`LOOKBACK` days
-known before it (no join is materialised):
+:func:`day_order` orders the interactions by day (a counting sort, no comparison sort) and
+:func:`interaction_accounts` gives the accounts of each interaction and when each became known (the
+engine's ``ix_account``). Then each block of features takes two passes: an explode kernel visits the
+interactions by day and writes each row at its account's next place (the network: its employee's), so its
+rows come out ordered by account and day without a second copy; and a sweep lets each cutoff read its
+account's rows of the window's days known before it (no join is materialised):
 
 * the per-contact windows: :func:`explode_rows` gives one row per (interaction, customer contact), as the
   engine's ``ix_contact`` (the external participants that are contacts, and the organiser when a contact
@@ -22,7 +22,11 @@ known before it (no join is materialised):
   ``n_people``), :func:`account_rows` one row per (interaction, account) with its measures (the engine's
   ``acc_ix_r``), and :func:`sweep_account_rows` their sums per window class.
 
-Each function is self-contained (numba compiles each on its own) and is tested uncompiled against the SQL.
+Each function is self-contained (numba compiles each on its own; the participants' loop is repeated in each
+rather than shared, as numba did not make calls between kernels cheap) and is tested uncompiled against the
+SQL. The files must be valid (the product's loader rejects what would differ): for instance an organiser
+who is a contact counts here when a participants' list is NULL (the SQL's ``NOT ARRAY_CONTAINS`` is NULL
+there), and an id that is both a contact and an employee counts twice among an interaction's people.
 """
 
 from __future__ import annotations
@@ -79,9 +83,6 @@ def explode_rows(ix: Any, ct: Any, visit: Any, n_accounts: int) -> Any:
 
     Returns:
         The rows' ``(contact, stamp, known, ms, executive)`` arrays, and each account's first row.
-
-    Unlike the SQL, an organiser who is a contact counts when the participants' list is NULL (the SQL's
-    ``NOT ARRAY_CONTAINS`` is NULL there); the simulator writes no NULL lists.
 
     """
     started, known, minutes, org, ext, offsets = ix
@@ -457,6 +458,8 @@ def meaningful_interactions(kind: np.ndarray, people: np.ndarray) -> np.ndarray:
 
 def account_rows(ix: Any, kind: Any, meaningful: Any, accounts: Any, visit: Any, n_accounts: int) -> Any:
     """One row per (interaction, account) with its kind and whether it is meaningful, by account and day.
+
+    One pass: the rows per account are the pairs of :func:`interaction_accounts`, counted beforehand.
 
     Args:
         ix: interactions, as for :func:`explode_rows` (stamp and minutes are read).

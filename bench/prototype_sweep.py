@@ -23,8 +23,9 @@ The two ways are:
   own load and preparation, as ``csat features build`` runs them;
 * from the parquet files: pyarrow reads the columns, identifiers become contact and employee codes, and the
   kernels of :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract:
-  the product's loader does that, and its time is reported apart). The interactions are read once and
-  visited by day once for all five blocks.
+  the product's loader does that, and its time is reported apart, so the files must be valid: rows the
+  loader would reject are counted here). The interactions are read once; each block's explode visits them
+  by day and writes its rows in account (or employee) order.
 
 It checks that both give the same value for every cutoff and column (exit status 1 otherwise), measures the
 floor of the feature bench in the same run, and writes the figures to ``bench/results/prototype_sweep.json``.
@@ -120,6 +121,25 @@ ALL_COLUMNS = [*COLUMNS, *EMPLOYEE_COLUMNS, *ACCOUNT_COLUMNS, *RELATION_COLUMNS,
 NULLABLE = ("top_contact", "after_hours", "last_exec", "meaningful_share", "days_since", "team_network")
 
 
+def loaded_cutoffs(data: Path, figures: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+    """Load the world with the product's loader (rejects to a temporary folder), measure the floor on it.
+
+    Returns:
+        The loaded tables, and the build's entities (``account_id``, ``as_of``) of its CSAT and churn frames.
+
+    """
+    settings = load_settings(data_dir=data)
+    with timed(figures, "engine_load_s"):
+        loaded = load_contract(
+            data, settings, console=Console(stderr=True), rejects_dir=Path(tempfile.mkdtemp())
+        )
+    figures["floor_scan_s"] = min(floor_scan(loaded.tables))
+    with timed(figures, "engine_labels_s"):
+        frames = label_frames(loaded.tables, settings)
+        ents = pd.concat([f[["account_id", "as_of"]] for f in frames.values()], ignore_index=True)
+    return dict(loaded.tables), ents
+
+
 def staged_tables(
     data: Path, figures: dict[str, Any]
 ) -> tuple[dict[str, pd.DataFrame], list[Stmt], pd.DataFrame]:
@@ -129,22 +149,14 @@ def staged_tables(
         The prepared tables, the statements, and the cutoffs (``cutoff_id``, ``account_id``, ``as_of``).
 
     """
-    settings = load_settings(data_dir=data)
-
-    with timed(figures, "engine_load_s"):
-        tables = load_contract(
-            data, settings, console=Console(stderr=True), rejects_dir=Path(tempfile.mkdtemp())
-        )
-    figures["floor_scan_s"] = min(floor_scan(tables.tables))
+    tables, ents = loaded_cutoffs(data, figures)
     with timed(figures, "engine_prepare_s"):
-        frames = label_frames(tables.tables, settings)
-        ents = pd.concat([f[["account_id", "as_of"]] for f in frames.values()], ignore_index=True)
-        prepared, p = prepare_inputs(dict(tables.tables), ents, settings.exclude_account_columns)
+        prepared, p = prepare_inputs(tables, ents, load_settings(data_dir=data).exclude_account_columns)
     return prepared, statements(p.extras), cutoffs(ents)
 
 
 def run_sql(prepared: dict[str, pd.DataFrame], stmts: list[Stmt], figures: dict[str, Any]) -> pd.DataFrame:
-    """Run both blocks' statements on the DuckDB backend as the engine does; time each; return the result.
+    """Run every block's statements on the DuckDB backend as the engine does; time each; return the result.
 
     ``engine_register_s`` is the time until the first statement (the cutoffs, some milliseconds) is done.
     """
@@ -189,7 +201,9 @@ def read_contacts(data: Path) -> tuple[pa.Array, pa.Array, tuple[np.ndarray, ...
 def read_employees(data: Path) -> tuple[pa.Array, tuple[np.ndarray, np.ndarray], np.ndarray, list[str]]:
     """Employee ids, per employee code (recorded time, time-zone code), role codes, and the zones' names.
 
-    A time zone that is absent or unknown is UTC, as the engine's preparation makes it.
+    A time zone that is absent or unknown is UTC, as the engine's preparation makes it. The offsets come
+    from Python's time-zone database, the SQL's from DuckDB's (ICU): they agree unless the two databases'
+    versions differ on a zone's rules.
     """
     table = pq.read_table(data / "employees.parquet")
     n = table.num_rows
@@ -197,7 +211,8 @@ def read_employees(data: Path) -> tuple[pa.Array, tuple[np.ndarray, np.ndarray],
         _us(table.column("recorded_at")) if "recorded_at" in table.column_names else np.full(n, NULL_TS)
     )
     known_zones = available_timezones() | {"UTC"}
-    names = [z if z in known_zones else "UTC" for z in table.column("timezone").to_pylist()]
+    given = table.column("timezone").to_pylist() if "timezone" in table.column_names else [None] * n
+    names = [z if z in known_zones else "UTC" for z in given]
     zones = sorted(set(names))
     zone = np.array([zones.index(z) for z in names], np.int64)
     roles = np.array([ROLE_CODES.get(r, 0) for r in table.column("role").to_pylist()], np.int64)
@@ -500,7 +515,7 @@ def warm_up(
     k["sweep_rows"](*k["explode_rows"](head(ix), ct, *order), some, is_dm, n)
     rows, first = k["explode_employee_rows"](head(ix_em), accounts, em, zones, *order)
     k["sweep_employee_rows"](rows, first, some, roles, n_em)
-    cut, who, day = k["team_rows"](rows, first, some, n_em)
+    _, who, day = k["team_rows"](rows, first, some, n_em)
     kind, org_known = interactions
     people = k["count_people"](org_known[:100], head(ix)[3:], head(ix_em)[3:])
     meaningful = kernels.meaningful_interactions(kind[:100], people)
@@ -511,7 +526,8 @@ def warm_up(
     k["sweep_pair_rows"](rows, first, some, n, n_em)
     ix_net = (*head(ix_em)[:2], *head(ix_em)[3:])
     rows, first = k["explode_network_rows"](ix_net, em[0], meaningful, order[0], n_em)
-    k["network_sizes"](rows, first, np.sort(who), day, n_em)
+    asked = np.lexsort((day, who))  # the order network_sizes reads its questions in
+    k["network_sizes"](rows, first, who[asked], day[asked], n_em)
 
 
 def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> dict[str, int]:
@@ -533,18 +549,15 @@ def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> d
 def files_only(data: Path, k: dict[str, Any]) -> dict[str, Any]:
     """Time the blocks from the files alone (no SQL, no comparison): for trying a kernel's speed quickly."""
     figures: dict[str, Any] = {}
-    tables = load_contract(data, load_settings(data_dir=data), console=Console(stderr=True))
-    figures["floor_scan_s"] = min(floor_scan(tables.tables))
-    frames = label_frames(tables.tables, load_settings(data_dir=data))
+    tables, ents = loaded_cutoffs(data, figures)
     del tables
-    ents = pd.concat([f[["account_id", "as_of"]] for f in frames.values()], ignore_index=True)
     run_files(data, cutoffs(ents), k, figures)
     figures["files_over_floor"] = figures["files_s"] / figures["floor_scan_s"]
     return figures
 
 
 def compare(data: Path, k: dict[str, Any]) -> dict[str, Any]:
-    """Run both blocks as SQL and from the files with kernels ``k`` on the world in ``data``; give figures.
+    """Run every block as SQL and from the files with kernels ``k`` on the world in ``data``; give figures.
 
     ``figures["mismatches"]`` counts, per column, the cutoffs where the two differ.
     """

@@ -1,10 +1,10 @@
 """Issue #3's prototype (``bench/prototype_sweep.py``) agrees with the SQL it would replace.
 
 The kernels run here as plain Python (numba compiles the same functions in ``make bench-prototype``), on
-tiny worlds whose rows are known on their own day (``default``), recorded days later (``late``), or whose
-contacts and employees were entered in the CRM late and some interactions reach two accounts
-(``late-people``), with CSAT cutoffs that are not at midnight and employees in eleven time zones, so that
-every path they take is used.
+tiny worlds whose rows are known on their own day (``default``), recorded days later (``late``), or
+(``late-people``) whose contacts and employees were entered in the CRM late, some of whose interactions reach
+two accounts, name a participant twice or have an organiser outside the participants, and some of whose
+employees work in half- and quarter-hour time zones; CSAT cutoffs are not at midnight.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ import pandas as pd
 import pytest
 
 from bench import prototype_kernels, prototype_sweep
+from features.engine import cutoffs
 from features.simulator import SimulationConfig, simulate
 
 ALL_COLUMNS = prototype_sweep.ALL_COLUMNS
@@ -48,6 +49,29 @@ def share_interactions(root: Path, every: int) -> None:
     ix.to_parquet(root / "interactions.parquet", index=False)
 
 
+def odd_lists(root: Path) -> None:
+    """Name a participant twice in some interactions, take the organiser out of the list in others."""
+    ix = pd.read_parquet(root / "interactions.parquet")
+    for n, col in enumerate(("internal_participants", "external_participants")):
+        lists = [list(p) for p in ix[col]]
+        filled = [i for i, p in enumerate(lists) if p]
+        for i in filled[n::11]:
+            lists[i].append(lists[i][0])
+        with_org = [i for i, (o, p) in enumerate(zip(ix["organizer_id"], lists, strict=True)) if o in p]
+        for i in with_org[n::7]:
+            lists[i] = [q for q in lists[i] if q != ix["organizer_id"].iat[i]]
+        ix[col] = pd.Series(lists, index=ix.index, dtype=object)
+    ix.to_parquet(root / "interactions.parquet", index=False)
+
+
+def odd_zones(root: Path) -> None:
+    """Put some employees in time zones a half and three quarters of an hour off the hour."""
+    employees = pd.read_parquet(root / "employees.parquet")
+    employees.loc[employees.index[::5], "timezone"] = "Asia/Kolkata"
+    employees.loc[employees.index[2::7], "timezone"] = "Asia/Kathmandu"
+    employees.to_parquet(root / "employees.parquet", index=False)
+
+
 def make_world(root: Path, name: str) -> Path:
     """Simulate the tiny world ``name`` (``default``, ``late`` or ``late-people``) in ``root``."""
     scenario = name.removesuffix("-people")
@@ -56,6 +80,8 @@ def make_world(root: Path, name: str) -> Path:
         enter_late(root / "contacts.parquet", 3, "2024-07-01 09:30")
         enter_late(root / "employees.parquet", 4, "2024-05-14 16:45")
         share_interactions(root, 10)
+        odd_lists(root)
+        odd_zones(root)
     return root
 
 
@@ -70,11 +96,12 @@ def late_world(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return make_world(tmp_path_factory.mktemp("late-people"), "late-people")
 
 
-def test_the_kernels_give_every_value_of_the_sql_block(world: Path) -> None:
+def test_the_kernels_give_every_value_of_the_sql_blocks(world: Path) -> None:
     figures = prototype_sweep.compare(world, prototype_kernels.plain())
     assert figures["cutoffs"] > 100
     assert figures["files_rows"] > 1000
     assert figures["files_employee_rows"] > 1000
+    assert figures["files_pair_rows"] > 100
     assert figures["mismatches"] == dict.fromkeys(ALL_COLUMNS, 0)
 
 
@@ -82,14 +109,15 @@ def test_the_worlds_reach_the_figures_of_teams_of_five(world: Path) -> None:
     """The after-hours share and the team's network are NULL below five employees: the worlds reach both."""
     k = prototype_kernels.plain()
     figures: dict = {}
-    _, _, cutoffs = prototype_sweep.staged_tables(world, figures)
-    cols = prototype_sweep.run_files(world, cutoffs, k, figures)
+    _, entities = prototype_sweep.loaded_cutoffs(world, figures)
+    cols = prototype_sweep.run_files(world, cutoffs(entities), k, figures)
     share = cols["after_hours_share_90d"]
     assert 0 < np.isfinite(share).sum() < len(share)
     assert 0.0 < np.nanmax(share) <= 1.0
     network = cols["team_network_avg_28d"]
     assert 0 < np.isfinite(network).sum() < len(network)
     assert np.nanmax(network) > 0.0
+    assert cols["customer_relationships_28d"].max() >= 2  # the pair counts reach past 0 and 1
 
 
 def test_the_comparison_notices_a_wrong_kernel(late_world: Path) -> None:
@@ -149,3 +177,11 @@ def test_the_comparison_notices_a_wrong_account_kernel(late_world: Path) -> None
     k = {**prototype_kernels.plain(), "sweep_account_rows": one_interaction_later}
     wrong = prototype_sweep.compare(late_world, k)
     assert wrong["mismatches"] == {**dict.fromkeys(ALL_COLUMNS, 0), "days_since_last_interaction": 1}
+
+
+def test_an_account_with_more_relationship_people_than_the_sweep_holds_is_an_error(
+    late_world: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(prototype_kernels, "MAX_PAIR_SIDE", 1)
+    with pytest.raises(ValueError, match="MAX_PAIR_SIDE"):
+        prototype_sweep.compare(late_world, prototype_kernels.plain())
