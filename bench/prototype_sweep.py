@@ -129,10 +129,8 @@ def loaded_cutoffs(data: Path, figures: dict[str, Any]) -> tuple[dict[str, pd.Da
 
     """
     settings = load_settings(data_dir=data)
-    with timed(figures, "engine_load_s"):
-        loaded = load_contract(
-            data, settings, console=Console(stderr=True), rejects_dir=Path(tempfile.mkdtemp())
-        )
+    with timed(figures, "engine_load_s"), tempfile.TemporaryDirectory() as rejects:
+        loaded = load_contract(data, settings, console=Console(stderr=True), rejects_dir=Path(rejects))
     figures["floor_scan_s"] = min(floor_scan(loaded.tables))
     with timed(figures, "engine_labels_s"):
         frames = label_frames(loaded.tables, settings)

@@ -9,6 +9,7 @@ employees work in half- and quarter-hour time zones; CSAT cutoffs are not at mid
 
 from __future__ import annotations
 
+import shutil
 from pathlib import Path
 
 import numpy as np
@@ -185,3 +186,18 @@ def test_an_account_with_more_relationship_people_than_the_sweep_holds_is_an_err
     monkeypatch.setattr(prototype_kernels, "MAX_PAIR_SIDE", 1)
     with pytest.raises(ValueError, match="MAX_PAIR_SIDE"):
         prototype_sweep.compare(late_world, prototype_kernels.plain())
+
+
+def test_the_files_path_alone_is_timed_and_writes_no_store(
+    late_world: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """``--files-only`` loads with the product's loader, whose rejects must not land in ./store."""
+    world = shutil.copytree(late_world, tmp_path / "world")
+    tickets = pd.read_parquet(world / "tickets.parquet")
+    tickets.loc[tickets.index[0], "severity"] = 9  # a row the loader rejects
+    tickets.to_parquet(world / "tickets.parquet", index=False)
+    monkeypatch.chdir(tmp_path)  # the settings' default store is ./store
+    figures = prototype_sweep.files_only(world, prototype_kernels.plain())
+    assert figures["files_s"] == pytest.approx(sum(figures["files_steps_s"].values()), abs=0.01)
+    assert figures["files_over_floor"] > 0
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["world"]
