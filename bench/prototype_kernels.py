@@ -18,6 +18,9 @@ account's rows of the window's days known before it (no join is materialised):
   :func:`explode_network_rows` one row per (meaningful interaction, employee, other employee) by employee
   and day (the engine's ``emp_pair_r``), and :func:`network_sizes` each team member's relationships with
   colleagues as of the cutoff's day;
+* responsiveness: :func:`outbound_emails` gives our employees' emails to each contact by contact and day
+  (the engine's ``outbound``), :func:`reply_rows` each inbound email and the steps by which its reply delay,
+  as known, falls (the engine's ``resp_r``), and :func:`sweep_reply_rows` their sums per window class;
 * the account's totals: :func:`count_people` gives each interaction's distinct people (the engine's
   ``n_people``), :func:`account_rows` one row per (interaction, account) with its measures (the engine's
   ``acc_ix_r``), and :func:`sweep_account_rows` their sums per window class.
@@ -55,6 +58,10 @@ RELATION_MIN = 2
 TEAM_DAYS = 28  # the engine's team of a cutoff: our employees seen on the account in the last 28 days
 US_PER_HOUR = 3_600_000_000
 WORK_HOURS = (8, 17)  # Monday to Friday, local time: the contract's working hours
+REPLY_DAYS = 7  # a reply to an inbound email counts within this many days (the engine's REPLY_WINDOW_DAYS)
+FAST_REPLY_S = 24 * 3600  # a reply within 24 hours is fast
+US_PER_S = 1_000_000
+REPLY_MEASURES = ("n_in", "d_delay", "d_replied", "d_fast")  # :func:`reply_rows`' measures
 KINDS = ("email", "meeting", "call")  # interaction kinds with sums of their own; codes 0, 1, 2 (others: 3)
 MEASURES = ("n", "ms", *(f"{k}_ms" for k in KINDS), "meaningful_ms")  # :func:`sweep_account_rows`' sums
 LOOKBACK = max(WINDOWS)
@@ -808,6 +815,180 @@ def network_sizes(rows: Any, first: Any, who: Any, day: Any, n_employees: int) -
     return out
 
 
+def outbound_emails(ix: Any, org_em: Any, kind: Any, visit: Any, recorded: Any, n_contacts: int) -> Any:
+    """Emails organised by one of our employees, once per contact among the participants, by contact and day.
+
+    Args:
+        ix: interactions: stamp and known time (us), the organiser's contact code, the external
+            participants' contact codes and their list offsets.
+        org_em: the organiser's employee code (-1: not an employee).
+        kind: kind codes (:data:`KINDS`' positions).
+        visit: the interactions' positions by day (:func:`day_order`).
+        recorded: ``(contacts, employees)`` recorded times (us, :data:`NULL_TS` when absent).
+        n_contacts: number of contact codes.
+
+    Returns:
+        The rows' ``(stamp, known)`` arrays and each contact's first row (the engine's ``outbound``; a
+        participant named twice gives two equal rows, which change no reply delay).
+
+    """
+    started, known, _, ext, offsets = ix
+    ct_recorded, em_recorded = recorded
+    first = np.zeros(n_contacts + 1, np.int64)
+    out_stamp, out_known = np.empty(0, np.int64), np.empty(0, np.int64)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            if kind[i] != 0 or org_em[i] < 0:
+                continue
+            for j in range(offsets[i], offsets[i + 1]):
+                c = ext[j]
+                if c < 0:
+                    continue
+                if step == 0:
+                    first[c + 1] += 1
+                    continue
+                out_stamp[at[c]] = started[i]
+                out_known[at[c]] = max(known[i], ct_recorded[c], em_recorded[org_em[i]])
+                at[c] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            out_stamp, out_known = np.empty(first[-1], np.int64), np.empty(first[-1], np.int64)
+    return (out_stamp, out_known), first
+
+
+def reply_rows(ix: Any, kind: Any, people: Any, outbound: Any, visit: Any, n_accounts: int) -> Any:
+    """Each inbound email, and each step by which its reply delay as known falls, by account and day.
+
+    An inbound email is one a contact organised. Its candidate replies are our emails to that contact in
+    the next :data:`REPLY_DAYS` days, each known once both emails are; taken in order of that time (then of
+    delay), every candidate that lowers the running shortest delay is a step: its row carries the change of
+    the delay, 1 replied for the first, and 1 fast when it brings the delay under 24 hours. The sums of the
+    rows known before a cutoff give its inbound emails, replies, delays and fast replies (``resp_r``).
+
+    Args:
+        ix: interactions: stamp and known time (us), the organiser's contact code, the external
+            participants' contact codes and their list offsets.
+        kind: kind codes (:data:`KINDS`' positions).
+        people: the contacts' account codes and recorded times.
+        outbound: :func:`outbound_emails`.
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_accounts: number of account codes.
+
+    Returns:
+        The rows' ``(stamp, known)`` arrays and their :data:`REPLY_MEASURES` (``(rows, 4)``), and each
+        account's first row.
+
+    """
+    started, known, org, ext, offsets = ix
+    acc_of, recorded = people
+    (o_stamp, o_known), o_first = outbound
+    o_day = o_stamp // US_PER_DAY
+    longest = 1
+    for c in range(o_first.shape[0] - 1):
+        longest = max(longest, o_first[c + 1] - o_first[c])
+    cand_known, cand_delay = np.empty(longest, np.int64), np.empty(longest)
+    first = np.zeros(n_accounts + 1, np.int64)
+    out_stamp, out_known, out_m = np.empty(0, np.int64), np.empty(0, np.int64), np.empty((0, 4))
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            c = org[i]
+            if kind[i] != 0 or c < 0:
+                continue
+            a, k_in, sdn = acc_of[c], max(known[i], recorded[c]), started[i] // US_PER_DAY
+            rows_in = 0  # the organiser's rows: each time it is named among the participants, else one
+            for j in range(offsets[i], offsets[i + 1]):
+                if ext[j] == c:
+                    rows_in += 1
+            rows_in = max(rows_in, 1)
+            lo, hi = o_first[c], o_first[c + 1]
+            q = lo + np.searchsorted(o_day[lo:hi], sdn)
+            n = 0
+            while q < hi and o_day[q] <= sdn + REPLY_DAYS:
+                if started[i] < o_stamp[q] <= started[i] + REPLY_DAYS * US_PER_DAY:
+                    cand_known[n] = max(k_in, o_known[q])
+                    cand_delay[n] = float(o_stamp[q] // US_PER_S - started[i] // US_PER_S)
+                    n += 1
+                q += 1
+            for u in range(1, n):  # insertion sort by (known, delay): a handful of candidates
+                kk, dd, v = cand_known[u], cand_delay[u], u
+                while v > 0 and (
+                    cand_known[v - 1] > kk or (cand_known[v - 1] == kk and cand_delay[v - 1] > dd)
+                ):
+                    cand_known[v], cand_delay[v] = cand_known[v - 1], cand_delay[v - 1]
+                    v -= 1
+                cand_known[v], cand_delay[v] = kk, dd
+            steps, best = 0, np.inf
+            for u in range(n):
+                if cand_delay[u] < best:
+                    if step == 1:
+                        r = at[a]
+                        out_stamp[r], out_known[r] = started[i], cand_known[u]
+                        out_m[r, 0] = 0.0
+                        out_m[r, 1] = cand_delay[u] - (best if steps else 0.0)
+                        out_m[r, 2] = 0.0 if steps else 1.0
+                        fast = cand_delay[u] <= FAST_REPLY_S and (steps == 0 or best > FAST_REPLY_S)
+                        out_m[r, 3] = 1.0 if fast else 0.0
+                        at[a] += 1
+                    best = cand_delay[u]
+                    steps += 1
+            if step == 0:
+                first[a + 1] += rows_in + steps
+                continue
+            for _ in range(rows_in):
+                r = at[a]
+                out_stamp[r], out_known[r] = started[i], k_in
+                out_m[r, 0], out_m[r, 1], out_m[r, 2], out_m[r, 3] = 1.0, 0.0, 0.0, 0.0
+                at[a] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n_rows = first[-1]
+            out_stamp, out_known, out_m = (
+                np.empty(n_rows, np.int64),
+                np.empty(n_rows, np.int64),
+                np.empty((n_rows, 4)),
+            )
+    return (out_stamp, out_known, out_m), first
+
+
+def sweep_reply_rows(rows: Any, first: Any, cuts: Any) -> Any:
+    """Each cutoff's sums of :data:`REPLY_MEASURES` per window class (as :func:`sweep_account_rows`).
+
+    Args:
+        rows: the rows of :func:`reply_rows`, by account and day.
+        first: each account's first row (``n_accounts + 1`` offsets).
+        cuts: cutoffs sorted by account and time: id, account code (-1: no contacts), time (us).
+
+    Returns:
+        ``sums[cutoff, class, measure]``.
+
+    """
+    stamp, known, m = rows
+    c_id, c_acc, c_at = cuts
+    sums = np.zeros((c_id.shape[0], len(CLASS_EDGES), m.shape[1]))
+    lo = 0
+    for i in range(c_id.shape[0]):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        if acc < 0:
+            continue
+        cdn = at // US_PER_DAY
+        lo = max(lo, first[acc])
+        while lo < first[acc + 1] and stamp[lo] // US_PER_DAY < cdn - LOOKBACK:
+            lo += 1
+        j = lo
+        while j < first[acc + 1] and stamp[j] // US_PER_DAY <= cdn:
+            if known[j] < at:
+                sdn = stamp[j] // US_PER_DAY
+                c = 0
+                while sdn < cdn - CLASS_EDGES[c]:
+                    c += 1
+                for q in range(m.shape[1]):
+                    sums[cid, c, q] += m[j, q]
+            j += 1
+    return sums
+
+
 KERNELS = (
     lookup_codes,
     day_order,
@@ -822,6 +1003,9 @@ KERNELS = (
     team_rows,
     explode_network_rows,
     network_sizes,
+    outbound_emails,
+    reply_rows,
+    sweep_reply_rows,
     explode_employee_rows,
     sweep_employee_rows,
 )

@@ -1,7 +1,7 @@
-"""Prototype for issue #3's speed target: five blocks of features from the files as compiled passes, not SQL.
+"""Prototype for issue #3's speed target: six blocks of features from the files as compiled passes, not SQL.
 
 Not part of ``make bench`` and not part of the product: ``make bench-prototype`` runs it (it installs numba,
-which the product does not use). On the scale world it computes five blocks of features for every CSAT and
+which the product does not use). On the scale world it computes six blocks of features for every CSAT and
 churn cutoff two ways:
 
 * the per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top
@@ -13,13 +13,15 @@ churn cutoff two ways:
 * relationships (pairs of a contact and an employee with 2+ meaningful interactions in 28 days, and the
   contacts and employees in them: :data:`RELATION_COLUMNS`);
 * the internal network (the average and total of the team members' relationships with colleagues, for a
-  team of at least five: :data:`NETWORK_COLUMNS`).
+  team of at least five: :data:`NETWORK_COLUMNS`);
+* responsiveness (inbound emails, the average reply delay, the shares replied within 24 hours and left
+  unanswered: :data:`REPLY_COLUMNS`).
 
 The two ways are:
 
 * the engine's SQL statements (``ix_contact``, ``acc_ct_p``, ``acc_ct_per`` ..., ``ix_employee``,
   ``ix_account``, ``acc_emp_r``, ``acc_emp_per`` ..., ``acc_ix_p``, ``acc_ix_cls`` ..., ``acc_pair_p``,
-  ``acc_rel`` ..., ``emp_pair_p``, ``emp_net`` ...), after the engine's
+  ``acc_rel`` ..., ``emp_pair_p``, ``emp_net`` ..., ``reply_cand``, ``resp_p`` ...), after the engine's
   own load and preparation, as ``csat features build`` runs them;
 * from the parquet files: pyarrow reads the columns, identifiers become contact and employee codes, and the
   kernels of :mod:`bench.prototype_kernels` explode, order and sweep the rows (no validation of the contract:
@@ -65,6 +67,7 @@ from features.engine.sql import (
     MIN_GROUP,
     MS_PER_HOUR,
     PREV_TREND_START,
+    S_PER_HOUR,
     TREND_DAYS,
     WINDOWS,
     Stmt,
@@ -77,6 +80,7 @@ BLOCKS = {
     "accounts": ("acc_ix_cls", "acc_ix_agg"),
     "relationships": ("acc_rel", "acc_rel_agg"),
     "network": ("team", "team_days", "emp_net", "team_net", "out_internal_network"),
+    "responsiveness": ("resp_cls", "resp_agg"),
 }
 NULL_TS = kernels.NULL_TS
 US_PER_S = 1_000_000
@@ -116,9 +120,26 @@ RELATION_COLUMNS = [
     "employees_in_relationship_28d",
 ]
 NETWORK_COLUMNS = ["team_network_avg_28d", "team_network_total_28d"]
-ALL_COLUMNS = [*COLUMNS, *EMPLOYEE_COLUMNS, *ACCOUNT_COLUMNS, *RELATION_COLUMNS, *NETWORK_COLUMNS]
+REPLY_COLUMNS = [
+    "inbound_emails_28d",
+    "inbound_emails_90d",
+    *(f"reply_hours_avg_{w}d" for w in WINDOWS),
+    "replied_24h_share_90d",
+    "unanswered_share_90d",
+]
+ALL_COLUMNS = [
+    *COLUMNS,
+    *EMPLOYEE_COLUMNS,
+    *ACCOUNT_COLUMNS,
+    *RELATION_COLUMNS,
+    *NETWORK_COLUMNS,
+    *REPLY_COLUMNS,
+]
 # columns whose absent value is NULL, not 0
-NULLABLE = ("top_contact", "after_hours", "last_exec", "meaningful_share", "days_since", "team_network")
+NULLABLE = (
+    *("top_contact", "after_hours", "last_exec", "meaningful_share", "days_since", "team_network"),
+    *("reply_hours", "replied_24h", "unanswered"),
+)
 
 
 def loaded_cutoffs(data: Path, figures: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
@@ -347,6 +368,12 @@ def run_files(
     cols.update(dict(zip(RELATION_COLUMNS, relations, strict=True)))
     network = ((ix_em[0], ix_em[1], *ix_em[3:]), em[0], meaningful, visit)
     cols.update(_network_block(k, network, team, len(em_ids), len(cutoffs), steps))
+    ix_reply = (ix_ct[0], ix_ct[1], *ix_ct[3:])
+    with timed(steps, "responsiveness_explode"):
+        outbound = k["outbound_emails"](ix_reply, ix_em[3], kind, visit, (ct[1], em[0]), len(ids))
+        rows, first = k["reply_rows"](ix_reply, kind, (ct[0], ct[1]), outbound, *order)
+    with timed(steps, "responsiveness_sweep"):
+        cols.update(reply_columns(k["sweep_reply_rows"](rows, first, cuts)))
     figures["files_steps_s"] = {n: round(v, 3) for n, v in steps.items()}
     figures["files_s"] = sum(steps.values())
     return cols
@@ -476,6 +503,26 @@ def account_columns(sums: np.ndarray, last_meeting: np.ndarray, last: np.ndarray
     return cols
 
 
+def reply_columns(sums: np.ndarray) -> dict[str, np.ndarray]:
+    """:data:`REPLY_COLUMNS` from the class sums of :func:`kernels.sweep_reply_rows`, as the SQL does."""
+    upto = np.cumsum(sums, axis=1)
+    at = {m: i for i, m in enumerate(kernels.REPLY_MEASURES)}
+
+    def window(m: str, w: int) -> np.ndarray:
+        return upto[:, CLASS_EDGES.index(w), at[m]]
+
+    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+        with np.errstate(divide="ignore", invalid="ignore"):
+            return np.where(den != 0, num / den, np.nan)
+
+    cols = {f"inbound_emails_{w}d": window("n_in", w) for w in (28, 90)}
+    for w in WINDOWS:
+        cols[f"reply_hours_avg_{w}d"] = ratio(window("d_delay", w), window("d_replied", w)) / S_PER_HOUR
+    cols["replied_24h_share_90d"] = ratio(window("d_fast", 90), window("n_in", 90))
+    cols["unanswered_share_90d"] = 1.0 - ratio(window("d_replied", 90), window("n_in", 90))
+    return cols
+
+
 def _ordered_cutoffs(cutoffs: pd.DataFrame, accounts: pa.Array) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The cutoffs as the sweep reads them (id, account code or -1, time in us), by account and time."""
     acc = pc.index_in(pa.array(cutoffs["account_id"]), value_set=accounts).fill_null(-1).to_numpy()
@@ -526,6 +573,10 @@ def warm_up(
     rows, first = k["explode_network_rows"](ix_net, em[0], meaningful, order[0], n_em)
     asked = np.lexsort((day, who))  # the order network_sizes reads its questions in
     k["network_sizes"](rows, first, who[asked], day[asked], n_em)
+    ix_reply = (*head(ix)[:2], *head(ix)[3:])
+    outbound = k["outbound_emails"](ix_reply, head(ix_em)[3], kind[:100], order[0], (ct[1], em[0]), n)
+    rows, first = k["reply_rows"](ix_reply, kind[:100], (ct[0], ct[1]), outbound, *order)
+    k["sweep_reply_rows"](rows, first, some)
 
 
 def mismatches(sql: pd.DataFrame, swept: dict[str, np.ndarray], n_cut: int) -> dict[str, int]:

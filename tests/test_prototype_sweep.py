@@ -73,6 +73,29 @@ def odd_zones(root: Path) -> None:
     employees.to_parquet(root / "employees.parquet", index=False)
 
 
+def reply_in_exactly_a_day(root: Path) -> None:
+    """A new contact emails us on 2024-06-03 and one of our employees answers 24 hours later to the second.
+
+    The fast-reply share counts a delay of 24 hours or less: this reply sits on that edge.
+    """
+    contacts = pd.read_parquet(root / "contacts.parquet")
+    new = contacts.iloc[[0]].assign(contact_id="C_EDGE")
+    pd.concat([contacts, new], ignore_index=True).to_parquet(root / "contacts.parquet", index=False)
+    ix = pd.read_parquet(root / "interactions.parquet")
+    ours = ix.loc[ix["kind"] == "email", "organizer_id"].loc[lambda o: o.str.startswith("E")].iloc[0]
+    sent = pd.Timestamp("2024-06-03 10:15:00")
+    edge = ix.iloc[[0, 0]].copy()
+    edge["interaction_id"] = ["I_EDGE_IN", "I_EDGE_OUT"]
+    edge["kind"] = "email"
+    edge["started_at"] = [sent, sent + pd.Timedelta(hours=24)]
+    edge["organizer_id"] = ["C_EDGE", ours]
+    edge["internal_participants"] = [[ours], [ours]]
+    edge["external_participants"] = [["C_EDGE"], ["C_EDGE"]]
+    if "recorded_at" in edge.columns:
+        edge["recorded_at"] = edge["started_at"]
+    pd.concat([ix, edge], ignore_index=True).to_parquet(root / "interactions.parquet", index=False)
+
+
 def make_world(root: Path, name: str) -> Path:
     """Simulate the tiny world ``name`` (``default``, ``late`` or ``late-people``) in ``root``."""
     scenario = name.removesuffix("-people")
@@ -83,6 +106,7 @@ def make_world(root: Path, name: str) -> Path:
         share_interactions(root, 10)
         odd_lists(root)
         odd_zones(root)
+        reply_in_exactly_a_day(root)
     return root
 
 
@@ -119,6 +143,8 @@ def test_the_worlds_reach_the_figures_of_teams_of_five(world: Path) -> None:
     assert 0 < np.isfinite(network).sum() < len(network)
     assert np.nanmax(network) > 0.0
     assert cols["customer_relationships_28d"].max() >= 2  # the pair counts reach past 0 and 1
+    assert np.nanmax(cols["replied_24h_share_90d"]) > 0.0
+    assert np.isfinite(cols["reply_hours_avg_28d"]).any()
 
 
 def test_the_comparison_notices_a_wrong_kernel(late_world: Path) -> None:
