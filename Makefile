@@ -49,7 +49,7 @@ test: install
 bench: install
 	$(PY) -m bench.run
 
-# Issue #3's prototype (not a product benchmark): five blocks of collaboration features computed from the
+# Issue #3's prototype (not a product benchmark): the six blocks of collaboration features computed from the
 # raw files by compiled passes and by the engine's SQL, on the scale world, checked equal (ARGS=--files-only
 # times the files' path alone). It needs numba, which the product does not use; this target installs it
 # (and its compiler, llvmlite) without touching the locked packages.
