@@ -816,7 +816,7 @@ def network_sizes(rows: Any, first: Any, who: Any, day: Any, n_employees: int) -
 
 
 def outbound_emails(ix: Any, org_em: Any, kind: Any, visit: Any, recorded: Any, n_contacts: int) -> Any:
-    """Emails organised by one of our employees, once per contact among the participants, by contact and day.
+    """Emails organised by one of our employees, once per naming of a contact, by contact and day.
 
     Args:
         ix: interactions: stamp and known time (us), the organiser's contact code, the external
@@ -832,7 +832,7 @@ def outbound_emails(ix: Any, org_em: Any, kind: Any, visit: Any, recorded: Any, 
         participant named twice gives two equal rows, which change no reply delay).
 
     """
-    started, known, _, ext, offsets = ix
+    started, known, org, ext, offsets = ix
     ct_recorded, em_recorded = recorded
     first = np.zeros(n_contacts + 1, np.int64)
     out_stamp, out_known = np.empty(0, np.int64), np.empty(0, np.int64)
@@ -843,7 +843,7 @@ def outbound_emails(ix: Any, org_em: Any, kind: Any, visit: Any, recorded: Any, 
                 continue
             for j in range(offsets[i], offsets[i + 1]):
                 c = ext[j]
-                if c < 0:
+                if c < 0 or c == org[i]:  # the SQL's NOT is_org
                     continue
                 if step == 0:
                     first[c + 1] += 1
@@ -863,8 +863,8 @@ def reply_rows(ix: Any, kind: Any, people: Any, outbound: Any, visit: Any, n_acc
     An inbound email is one a contact organised. Its candidate replies are our emails to that contact in
     the next :data:`REPLY_DAYS` days, each known once both emails are; taken in order of that time (then of
     delay), every candidate that lowers the running shortest delay is a step: its row carries the change of
-    the delay, 1 replied for the first, and 1 fast when it brings the delay under 24 hours. The sums of the
-    rows known before a cutoff give its inbound emails, replies, delays and fast replies (``resp_r``).
+    the delay, 1 replied for the first, and 1 fast when it brings the delay to 24 hours or less. The sums
+    of the rows known before a cutoff give its inbound emails, replies, delays and fast replies (``resp_r``).
 
     Args:
         ix: interactions: stamp and known time (us), the organiser's contact code, the external

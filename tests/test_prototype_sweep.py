@@ -80,6 +80,8 @@ def reply_in_exactly_a_day(root: Path) -> None:
     """
     contacts = pd.read_parquet(root / "contacts.parquet")
     new = contacts.iloc[[0]].assign(contact_id="C_EDGE")
+    if "recorded_at" in new.columns:
+        new["recorded_at"] = pd.NaT  # known at once, so that cutoffs soon after the reply see it
     pd.concat([contacts, new], ignore_index=True).to_parquet(root / "contacts.parquet", index=False)
     ix = pd.read_parquet(root / "interactions.parquet")
     ours = ix.loc[ix["kind"] == "email", "organizer_id"].loc[lambda o: o.str.startswith("E")].iloc[0]
