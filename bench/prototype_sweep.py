@@ -41,6 +41,7 @@ import os
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
 from typing import Any
@@ -57,7 +58,7 @@ from rich.console import Console
 from bench import prototype_kernels as kernels
 from bench.bench_features import SCALE, ensure_world, floor_scan
 from bench.common import timed, write_result
-from csat.settings import load_settings
+from csat.settings import Settings, load_settings
 from features.build import label_frames
 from features.contract import load_contract
 from features.engine import cutoffs, prepare_inputs, statements, with_dependencies
@@ -142,14 +143,16 @@ NULLABLE = (
 )
 
 
-def loaded_cutoffs(data: Path, figures: dict[str, Any]) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
+def loaded_cutoffs(
+    data: Path, figures: dict[str, Any], settings: Settings | None = None
+) -> tuple[dict[str, pd.DataFrame], pd.DataFrame]:
     """Load the world with the product's loader (rejects to a temporary folder), measure the floor on it.
 
     Returns:
         The loaded tables, and the build's entities (``account_id``, ``as_of``) of its CSAT and churn frames.
 
     """
-    settings = load_settings(data_dir=data)
+    settings = settings if settings is not None else load_settings(data_dir=data)
     with timed(figures, "engine_load_s"), tempfile.TemporaryDirectory() as rejects:
         loaded = load_contract(data, settings, console=Console(stderr=True), rejects_dir=Path(rejects))
     figures["floor_scan_s"] = min(floor_scan(loaded.tables))
@@ -168,9 +171,10 @@ def staged_tables(
         The prepared tables, the statements, and the cutoffs (``cutoff_id``, ``account_id``, ``as_of``).
 
     """
-    tables, ents = loaded_cutoffs(data, figures)
+    settings = load_settings(data_dir=data)
+    tables, ents = loaded_cutoffs(data, figures, settings)
     with timed(figures, "engine_prepare_s"):
-        prepared, p = prepare_inputs(tables, ents, load_settings(data_dir=data).exclude_account_columns)
+        prepared, p = prepare_inputs(tables, ents, settings.exclude_account_columns)
     return prepared, statements(p.extras), cutoffs(ents)
 
 
@@ -301,12 +305,12 @@ def _codes(
 
     The row groups share a few dictionaries: each distinct one is looked up once, all in one call.
     """
-    org_chunks, ext_chunks = org_col.chunks, []
+    org_chunks, list_chunks = org_col.chunks, []
     for chunk in list_col.chunks:
         offs = chunk.offsets.to_numpy().astype(np.int64)
-        ext_chunks.append((offs - offs[0], chunk.values.slice(offs[0], offs[-1] - offs[0])))
+        list_chunks.append((offs - offs[0], chunk.values.slice(offs[0], offs[-1] - offs[0])))
     dicts: dict[tuple[int, int, int], pa.Array] = {}
-    for d in [c.dictionary for c in org_chunks] + [v.dictionary for _, v in ext_chunks]:
+    for d in [c.dictionary for c in org_chunks] + [v.dictionary for _, v in list_chunks]:
         dicts.setdefault(_identity(d), d)
     looked = pc.index_in(pa.concat_arrays(list(dicts.values())), value_set=ids)
     looked_np = looked.fill_null(-1).to_numpy().astype(np.int64)
@@ -319,13 +323,13 @@ def _codes(
         return lookup(idx.to_numpy(), maps[_identity(arr.dictionary)])
 
     org = np.concatenate([codes(c) for c in org_chunks])
-    ext = np.concatenate([codes(v) for _, v in ext_chunks])
-    lens = np.array([len(v) for _, v in ext_chunks], np.int64)
+    items = np.concatenate([codes(v) for _, v in list_chunks])
+    lens = np.array([len(v) for _, v in list_chunks], np.int64)
     offsets = np.concatenate(
         [np.zeros(1, np.int64)]
-        + [o[1:] + base for (o, _), base in zip(ext_chunks, np.cumsum(lens) - lens, strict=True)]
+        + [o[1:] + base for (o, _), base in zip(list_chunks, np.cumsum(lens) - lens, strict=True)]
     )
-    return org, ext, offsets
+    return org, items, offsets
 
 
 def run_files(
@@ -474,16 +478,26 @@ def _account_block(
     return account_columns(sums, last_meeting, last, cuts)
 
 
+def _ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
+    """``num / den``, NaN where ``den`` is 0 (the SQL's ``ratio``: NULL for a 0 denominator)."""
+    with np.errstate(divide="ignore", invalid="ignore"):
+        return np.where(den != 0, num / den, np.nan)
+
+
+def _class_windows(sums: np.ndarray, measures: tuple[str, ...]) -> Callable[[str, int], np.ndarray]:
+    """From ``sums[cutoff, class, measure]``, a function of (measure, w): its sum over the last w days."""
+    upto = np.cumsum(sums, axis=1)  # [:, c]: every class up to c, i.e. the last CLASS_EDGES[c] days
+    at = {m: i for i, m in enumerate(measures)}
+    return lambda m, w: upto[:, CLASS_EDGES.index(w), at[m]]
+
+
 def account_columns(sums: np.ndarray, last_meeting: np.ndarray, last: np.ndarray, cuts: tuple) -> dict:
     """:data:`ACCOUNT_COLUMNS` from the class sums of :func:`kernels.sweep_account_rows`, as the SQL does."""
-    upto = np.cumsum(sums, axis=1)  # [:, c]: every class up to c, i.e. the last CLASS_EDGES[c] days
-    measure = {m: i for i, m in enumerate(kernels.MEASURES)}
-
-    def window(m: str, w: int) -> np.ndarray:
-        return upto[:, CLASS_EDGES.index(w), measure[m]]
+    window = _class_windows(sums, kernels.MEASURES)
+    prev = CLASS_EDGES.index(PREV_TREND_START)
 
     def trend(m: str) -> np.ndarray:
-        return window(m, TREND_DAYS) - sums[:, CLASS_EDGES.index(PREV_TREND_START), measure[m]]
+        return window(m, TREND_DAYS) - sums[:, prev, kernels.MEASURES.index(m)]
 
     cols: dict[str, np.ndarray] = {}
     for h, m in HOURS.items():
@@ -491,9 +505,7 @@ def account_columns(sums: np.ndarray, last_meeting: np.ndarray, last: np.ndarray
         cols[f"{h}_hours_trend_28d"] = trend(m) / MS_PER_HOUR
     for w in WINDOWS:
         cols[f"customer_interactions_{w}d"] = window("n", w)
-        with np.errstate(divide="ignore", invalid="ignore"):
-            ms = window("ms", w)
-            cols[f"meaningful_share_{w}d"] = np.where(ms != 0, window("meaningful_ms", w) / ms, np.nan)
+        cols[f"meaningful_share_{w}d"] = _ratio(window("meaningful_ms", w), window("ms", w))
     cols["customer_interactions_trend_28d"] = trend("n")
     at = np.empty_like(cuts[2])
     at[cuts[0]] = cuts[2]  # the cutoffs' times by id
@@ -505,21 +517,12 @@ def account_columns(sums: np.ndarray, last_meeting: np.ndarray, last: np.ndarray
 
 def reply_columns(sums: np.ndarray) -> dict[str, np.ndarray]:
     """:data:`REPLY_COLUMNS` from the class sums of :func:`kernels.sweep_reply_rows`, as the SQL does."""
-    upto = np.cumsum(sums, axis=1)
-    at = {m: i for i, m in enumerate(kernels.REPLY_MEASURES)}
-
-    def window(m: str, w: int) -> np.ndarray:
-        return upto[:, CLASS_EDGES.index(w), at[m]]
-
-    def ratio(num: np.ndarray, den: np.ndarray) -> np.ndarray:
-        with np.errstate(divide="ignore", invalid="ignore"):
-            return np.where(den != 0, num / den, np.nan)
-
+    window = _class_windows(sums, kernels.REPLY_MEASURES)
     cols = {f"inbound_emails_{w}d": window("n_in", w) for w in (28, 90)}
     for w in WINDOWS:
-        cols[f"reply_hours_avg_{w}d"] = ratio(window("d_delay", w), window("d_replied", w)) / S_PER_HOUR
-    cols["replied_24h_share_90d"] = ratio(window("d_fast", 90), window("n_in", 90))
-    cols["unanswered_share_90d"] = 1.0 - ratio(window("d_replied", 90), window("n_in", 90))
+        cols[f"reply_hours_avg_{w}d"] = _ratio(window("d_delay", w), window("d_replied", w)) / S_PER_HOUR
+    cols["replied_24h_share_90d"] = _ratio(window("d_fast", 90), window("n_in", 90))
+    cols["unanswered_share_90d"] = 1.0 - _ratio(window("d_replied", 90), window("n_in", 90))
     return cols
 
 
