@@ -299,6 +299,20 @@ def test_a_catalog_markdown_that_cannot_be_written_names_the_file_asked_for(
     assert err.strip() == "error: cannot use docs/cat.md: Permission denied (check the folder's permissions)"
 
 
+def test_features_list_of_one_set_writes_only_that_set_as_markdown(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from features.catalog import catalog
+
+    code, _ = _csat(
+        ["features", "list", "--set", "collaboration", "--markdown", "c.md"], tmp_path, monkeypatch, capsys
+    )
+    assert code == 0
+    doc = (tmp_path / "c.md").read_text(encoding="utf-8")
+    for f in catalog():
+        assert (f"`{f.name}`" in doc) == (f.feature_set == "collaboration"), f.name
+
+
 def test_features_list_help_shows_the_choices_of_set() -> None:
     from typer.testing import CliRunner
 
