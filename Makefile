@@ -37,13 +37,13 @@ demo: install
 lint: install
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy csat features training serving
+	$(PY) -m mypy csat features training serving bench
 
 test: install
 	@bash scripts/ensure_browser.sh
 	$(PY) -m ruff check .
 	$(PY) -m ruff format --check .
-	$(PY) -m mypy csat features training serving
+	$(PY) -m mypy csat features training serving bench
 	$(PY) -m pytest -q
 
 bench: install

@@ -19,6 +19,7 @@ import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import Any
 
 import duckdb
 import numpy as np
@@ -157,7 +158,7 @@ def main() -> None:
     if args.build_only is not None:
         build_only(args.data, args.build_only)
         return
-    figures: dict[str, float | int | str] = {}
+    figures: dict[str, Any] = {}
     with timed(figures, "simulate_s"):
         ensure_world(args.data, args.accounts, args.months, 42)
     settings = load_settings(data_dir=args.data)

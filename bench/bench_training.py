@@ -14,6 +14,7 @@ import json
 import sys
 import tempfile
 from pathlib import Path
+from typing import Any
 
 from bench.common import peak_rss_mb, timed, write_result
 from csat.settings import load_settings
@@ -33,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--keep-mlflow", action="store_true", help="log to the configured MLflow store")
     args = parser.parse_args(argv)
 
-    overrides: dict[str, object] = {}
+    overrides: dict[str, Any] = {}
     if args.store is not None:
         overrides["store_dir"] = args.store
     if args.data is not None:

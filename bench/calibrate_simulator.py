@@ -215,7 +215,7 @@ def survey_frame(d: Path, start: pd.Timestamp, months: int) -> tuple[pd.DataFram
     s["m"] = _month_index(s["responded_at"], start)
     s = s.sort_values("responded_at")
     g = s.groupby("account_id")["csat"]
-    s["prior_csat"] = (g.cumsum() - s["csat"]) / g.cumcount().replace(0, np.nan)
+    s["prior_csat"] = (g.cumsum() - s["csat"]) / g.cumcount().astype("float64").replace(0.0, np.nan)
     truth = pd.read_parquet(d / "ground_truth" / "csat_truth.parquet")[["response_id", "p_satisfied"]]
     s = s.merge(truth, on="response_id").join(lb, on=["account_id", "m"]).join(lc, on=["account_id", "m"])
     acc = accounts.set_index("account_id")
@@ -242,7 +242,7 @@ def fit_accuracy(train: pd.DataFrame, test: pd.DataFrame, cols: list[str], seed:
         "num_threads": 2,
     }
     model = lgb.train(params, lgb.Dataset(train[cols], train["label"]), num_boost_round=500)
-    return float(((model.predict(test[cols]) > 0.5) == test["label"]).mean())
+    return float(((np.asarray(model.predict(test[cols])) > 0.5) == test["label"]).mean())
 
 
 def measure(data_dir: Path, months: int, start: pd.Timestamp, seed: int) -> dict[str, float]:

@@ -38,7 +38,7 @@ def own_peak_rss_mb() -> float:
 
 
 @contextmanager
-def timed(into: dict[str, float], key: str) -> Iterator[None]:
+def timed(into: dict[str, Any], key: str) -> Iterator[None]:
     """Store the wall-clock seconds of the block in ``into[key]``."""
     start = time.perf_counter()
     try:
