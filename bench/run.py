@@ -10,6 +10,7 @@ import sys
 from pathlib import Path
 
 BENCHES = [
+    "bench.memory_touch",
     "bench.bench_simulator",
     "bench.bench_features",
     "bench.bench_spark",

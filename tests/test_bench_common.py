@@ -25,3 +25,22 @@ def test_a_child_reports_its_own_peak_not_the_memory_its_parent_held() -> None:
     del held
     assert own < 400, f"the child's own peak should not count the parent's 512 MiB (got {own:.0f} MiB)"
     assert inherited >= 512, "getrusage inherits the parent's peak (what the bench used to report)"
+
+
+def test_the_memory_touch_bench_times_every_mode_in_its_own_process_and_writes_its_figures(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from bench import common, memory_touch
+
+    monkeypatch.setattr(common, "RESULTS_DIR", tmp_path)
+    monkeypatch.chdir(ROOT)  # the children run ``-m bench.memory_touch``
+    monkeypatch.setattr(sys, "argv", ["memory_touch", "--bytes", "4000000", "--trials", "2"])
+    assert memory_touch.main() == 0
+    figures = json.loads((tmp_path / "memory_touch.json").read_text(encoding="utf-8"))
+    assert figures["bytes"] == 4_000_000 and figures["trials"] == 2
+    for mode in memory_touch.MODES:
+        if figures[mode] == "numba not installed":
+            continue
+        times = figures[mode]
+        assert len(times["first_s"]) == len(times["again_s"]) == 2
+        assert times["first_over_again_worst"] >= times["first_over_again_best"] > 0
