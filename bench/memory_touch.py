@@ -4,7 +4,9 @@ The feature build and the prototype's explodes write large new arrays; on a VM t
 can cost more than the write itself. Each way of allocating runs in its own process (numpy reads its
 huge-page setting at import): numpy with its default huge-page advice, numpy with 4 KiB pages
 (``NUMPY_MADVISE_HUGEPAGE=0``), and an allocation inside a numba-compiled function (numba's allocator gives
-no advice), when numba is installed. Figures go to ``bench/results/memory_touch.json``.
+no advice: its pages are huge only where transparent huge pages are ``always``), when numba is installed.
+numpy's writes are ``ndarray.fill``; numba's, first and again, a compiled loop. Figures go to
+``bench/results/memory_touch.json``.
 """
 
 from __future__ import annotations
@@ -35,40 +37,53 @@ def touch_times(mode: str, n_bytes: int, trials: int) -> dict[str, list[float]]:
         trials: how many fresh allocations to time, one after another.
 
     Returns:
-        ``first_s`` and ``again_s``: the seconds of each trial's first and second write.
+        ``first_s`` and ``again_s``: the seconds of each trial's first and second write; ``pid``, this
+        process's id, and ``numpy_madvise_hugepage``, the setting numpy read at import.
 
     """
     n = n_bytes // 8
-    fill = _numba_fill() if mode == "numba" else None
-    out: dict[str, list[float]] = {"first_s": [], "again_s": []}
+    alloc, write = _numba_writers() if mode == "numba" else (_numpy_alloc, _numpy_write)
+    out: dict[str, Any] = {"first_s": [], "again_s": [], "pid": os.getpid()}
+    out["numpy_madvise_hugepage"] = os.environ.get("NUMPY_MADVISE_HUGEPAGE", "default")
     for _ in range(trials):
         start = time.perf_counter()
-        if fill is not None:
-            a = fill(n)
-        else:
-            a = np.empty(n, np.int64)
-            a.fill(1)
+        a = alloc(n)
         out["first_s"].append(time.perf_counter() - start)
         start = time.perf_counter()
-        a.fill(2)
+        write(a)
         out["again_s"].append(time.perf_counter() - start)
         del a
     return out
 
 
-def _numba_fill() -> Any:
-    """A compiled function that allocates n int64 and writes each (compiled and run once, small, here)."""
+def _numpy_alloc(n: int) -> np.ndarray:
+    a = np.empty(n, np.int64)
+    a.fill(1)
+    return a
+
+
+def _numpy_write(a: np.ndarray) -> None:
+    a.fill(2)
+
+
+def _numba_writers() -> tuple[Any, Any]:
+    """Compiled: allocate n int64 and write each; write each again (both compiled and run once, small)."""
     import numba
 
     @numba.njit
-    def fill(n: int) -> Any:
+    def alloc(n: int) -> Any:
         a = np.empty(n, np.int64)
         for i in range(n):
             a[i] = 1
         return a
 
-    fill(8)
-    return fill
+    @numba.njit
+    def write(a: Any) -> None:
+        for i in range(a.shape[0]):
+            a[i] = 2
+
+    write(alloc(8))
+    return alloc, write
 
 
 def measure(n_bytes: int, trials: int) -> dict[str, Any]:
@@ -103,6 +118,7 @@ def _has_numba() -> bool:
 
 
 def main() -> int:
+    """Measure every mode and write the figures (or, with ``--child``, time one mode and print JSON)."""
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--bytes", type=int, default=800_000_000, help="size of each allocation")
     ap.add_argument("--trials", type=int, default=3, help="fresh allocations per mode")

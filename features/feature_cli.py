@@ -79,11 +79,11 @@ def catalog_table(features: list[Feature]) -> Table:
     return table
 
 
-def write_catalog_doc(path: Path, features: list[Feature] | None = None) -> Path:
-    """Write the Markdown catalog (all features, or the ones given) through the store's atomic writer."""
+def write_catalog_doc(path: Path, feature_set: str | None = None) -> Path:
+    """Write the Markdown catalog (all features, or one set's) through the store's atomic writer."""
     from features.store import atomic_write_text
 
-    atomic_write_text(path, catalog_markdown(features) + "\n")
+    atomic_write_text(path, catalog_markdown(feature_set) + "\n")
     return path
 
 
@@ -100,7 +100,7 @@ def list_command(
     feats = [f for f in catalog() if feature_set is None or f.feature_set == feature_set.value]
     Console().print(catalog_table(feats))
     if markdown is not None:
-        write_catalog_doc(markdown, None if feature_set is None else feats)
+        write_catalog_doc(markdown, None if feature_set is None else feature_set.value)
         Console(stderr=True).print(f"wrote {markdown}")
 
 

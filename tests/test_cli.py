@@ -309,6 +309,8 @@ def test_features_list_of_one_set_writes_only_that_set_as_markdown(
     )
     assert code == 0
     doc = (tmp_path / "c.md").read_text(encoding="utf-8")
+    assert doc.startswith("# Feature catalog: the collaboration set\n")
+    assert "`csat features list --set collaboration --markdown FILE`" in doc
     for f in catalog():
         assert (f"`{f.name}`" in doc) == (f.feature_set == "collaboration"), f.name
 
