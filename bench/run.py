@@ -11,6 +11,7 @@ from pathlib import Path
 
 BENCHES = [
     "bench.memory_touch",
+    "bench.scatter_writes",
     "bench.bench_simulator",
     "bench.bench_features",
     "bench.bench_spark",

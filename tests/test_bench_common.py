@@ -8,6 +8,7 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,3 +46,30 @@ def test_the_memory_touch_bench_times_every_mode_in_its_own_process_and_writes_i
         assert times["first_over_again_best"] == min(times["first_s"]) / min(times["again_s"])
         assert times["numpy_madvise_hugepage"] == memory_touch.MODES[mode]  # what the child's numpy read
     assert len({t["pid"] for t in ran.values()} | {os.getpid()}) == len(ran) + 1  # a process of its own each
+
+
+def test_the_scatter_writes_bench_writes_each_accounts_rows_in_arrival_order_in_both_layouts() -> None:
+    from bench import scatter_writes as sw
+
+    acc, first, vals = sw.scattered_rows(300, 7, seed=1)
+    matrix = sw.write_matrix(acc, first, vals)
+    for a in range(7):
+        arrived = np.flatnonzero(acc == a)  # the rows of account a, in the order they came
+        assert matrix[first[a] : first[a + 1], 1].tolist() == arrived.tolist()
+        assert matrix[first[a] : first[a + 1], 0].tolist() == vals[arrived].tolist()
+    figures = sw.measure(300, 7, trials=2, compiled=False)
+    assert len(figures["columns_s"]) == len(figures["matrix_s"]) == 2
+    assert figures["columns_over_matrix"] == min(figures["columns_s"]) / min(figures["matrix_s"])
+
+
+def test_the_scatter_writes_bench_stops_when_the_layouts_disagree(monkeypatch: pytest.MonkeyPatch) -> None:
+    from bench import scatter_writes as sw
+
+    right = sw.write_matrix
+
+    def shifted(acc: np.ndarray, first: np.ndarray, vals: np.ndarray) -> np.ndarray:
+        return right(acc, first, vals + 1)  # every row's first value off by one
+
+    monkeypatch.setattr(sw, "write_matrix", shifted)
+    with pytest.raises(SystemExit, match="the two layouts hold different rows"):
+        sw.measure(50, 3, trials=1, compiled=False)
