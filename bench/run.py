@@ -14,6 +14,7 @@ BENCHES = [
     "bench.scatter_writes",
     "bench.bench_simulator",
     "bench.bench_features",
+    "bench.explode_layout",
     "bench.bench_spark",
     "bench.bench_training",
     "bench.bench_serving",

@@ -229,3 +229,13 @@ def test_the_files_path_alone_is_timed_and_writes_no_store(
     assert figures["files_s"] == pytest.approx(sum(figures["files_steps_s"].values()), abs=0.01)
     assert figures["files_over_floor"] > 0
     assert sorted(p.name for p in tmp_path.iterdir()) == ["world"]
+
+
+def test_the_matrix_explode_of_the_layout_bench_writes_the_rows_of_explode_rows(late_world: Path) -> None:
+    from bench.explode_layout import contact_inputs, explode_rows_matrix
+
+    args = contact_inputs(late_world, prototype_kernels.plain())
+    (columns, first), (matrix, first_m) = prototype_kernels.explode_rows(*args), explode_rows_matrix(*args)
+    assert len(matrix) > 1000
+    assert np.array_equal(first, first_m)
+    assert np.array_equal(np.column_stack(columns).astype(np.float64), matrix)
