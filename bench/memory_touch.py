@@ -28,7 +28,7 @@ MODES = {"numpy_hugepage_advice": "1", "numpy_4k_pages": "0", "numba": "0"}
 THP = Path("/sys/kernel/mm/transparent_hugepage/enabled")
 
 
-def touch_times(mode: str, n_bytes: int, trials: int) -> dict[str, list[float]]:
+def touch_times(mode: str, n_bytes: int, trials: int) -> dict[str, Any]:
     """Allocate ``n_bytes`` ``trials`` times; time the first write to it and a second write.
 
     Args:
@@ -38,13 +38,14 @@ def touch_times(mode: str, n_bytes: int, trials: int) -> dict[str, list[float]]:
 
     Returns:
         ``first_s`` and ``again_s``: the seconds of each trial's first and second write; ``pid``, this
-        process's id, and ``numpy_madvise_hugepage``, the setting numpy read at import.
+        process's id, and ``numpy_madvise_hugepage``, whether numpy advises huge pages (as it read its
+        setting at import; ``None`` where numpy does not say).
 
     """
     n = n_bytes // 8
     alloc, write = _numba_writers() if mode == "numba" else (_numpy_alloc, _numpy_write)
     out: dict[str, Any] = {"first_s": [], "again_s": [], "pid": os.getpid()}
-    out["numpy_madvise_hugepage"] = os.environ.get("NUMPY_MADVISE_HUGEPAGE", "default")
+    out["numpy_madvise_hugepage"] = _numpy_hugepage_advice()
     for _ in range(trials):
         start = time.perf_counter()
         a = alloc(n)
@@ -54,6 +55,13 @@ def touch_times(mode: str, n_bytes: int, trials: int) -> dict[str, list[float]]:
         out["again_s"].append(time.perf_counter() - start)
         del a
     return out
+
+
+def _numpy_hugepage_advice() -> bool | None:
+    """Whether numpy advises huge pages for its large arrays (a private query; ``None`` if it is gone)."""
+    query = getattr(getattr(np, "_core", None), "multiarray", None)
+    get = getattr(query, "_get_madvise_hugepage", None)
+    return None if get is None else bool(get())
 
 
 def _numpy_alloc(n: int) -> np.ndarray:

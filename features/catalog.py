@@ -176,7 +176,14 @@ def catalog_markdown(feature_set: str | None = None) -> str:
     Args:
         feature_set: only the features of this set (``baseline`` or ``collaboration``); all when ``None``.
 
+    Raises:
+        ValueError: ``feature_set`` is not a feature set.
+
     """
+    if feature_set not in (None, *FEATURE_SETS["enriched"]):
+        raise ValueError(
+            f"unknown feature set {feature_set!r}: expected {' or '.join(FEATURE_SETS['enriched'])}"
+        )
     feats = [f for f in catalog() if feature_set is None or f.feature_set == feature_set]
     n_collab = sum(f.feature_set == "collaboration" for f in feats)
     made_by = (

@@ -44,7 +44,7 @@ def test_the_memory_touch_bench_times_every_mode_in_its_own_process_and_writes_i
     for mode, times in ran.items():
         assert len(times["first_s"]) == len(times["again_s"]) == 2
         assert times["first_over_again_best"] == min(times["first_s"]) / min(times["again_s"])
-        assert times["numpy_madvise_hugepage"] == memory_touch.MODES[mode]  # what the child's numpy read
+        assert times["numpy_madvise_hugepage"] in (memory_touch.MODES[mode] == "1", None)  # as numpy read it
     assert len({t["pid"] for t in ran.values()} | {os.getpid()}) == len(ran) + 1  # a process of its own each
 
 

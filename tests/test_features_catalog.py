@@ -124,3 +124,10 @@ def test_generated_doc_is_current():
     doc = ROOT / "docs" / "feature-catalog.md"
     assert doc.is_file(), "run `csat features list --markdown docs/feature-catalog.md`"
     assert doc.read_text(encoding="utf-8").strip() == catalog_markdown().strip()
+
+
+def test_markdown_of_an_unknown_set_is_an_error_naming_the_sets() -> None:
+    with pytest.raises(
+        ValueError, match="unknown feature set 'enriched': expected baseline or collaboration"
+    ):
+        catalog_markdown("enriched")
