@@ -51,12 +51,8 @@ bench: install
 
 # Issue #3's prototype (not a product benchmark): the six blocks of collaboration features computed from the
 # raw files by compiled passes and by the engine's SQL, on the scale world, checked equal (ARGS=--files-only
-# times the files' path alone). It needs numba, which the product does not use; this target installs it
-# (and its compiler, llvmlite) without touching the locked packages.
-PROTOTYPE_PKGS := numba==0.68.1 llvmlite==0.50.0
+# times the files' path alone). It compiles with numba, which the locked packages hold already (shap needs it).
 bench-prototype: install
-	@$(VENV)/bin/uv pip install -q --python $(PY) --no-deps $(PROTOTYPE_PKGS) 2>/dev/null \
-	  || $(PY) -m pip install -q --no-deps $(PROTOTYPE_PKGS)
 	$(PY) -m bench.prototype_sweep $(ARGS)
 
 calibrate: install

@@ -56,3 +56,8 @@ def write_result(name: str, figures: dict[str, Any]) -> Path:
     tmp.replace(path)
     print(json.dumps({name: figures}, indent=2, sort_keys=True, default=str))
     return path
+
+
+def alternate(pair: tuple[Any, Any], trial: int) -> tuple[Any, Any]:
+    """The pair in its order on even trials, reversed on odd ones, so that neither always runs first."""
+    return pair if trial % 2 == 0 else (pair[1], pair[0])

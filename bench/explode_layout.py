@@ -21,7 +21,7 @@ import numpy as np
 
 from bench import prototype_kernels as kernels
 from bench.bench_features import SCALE, ensure_world
-from bench.common import write_result
+from bench.common import alternate, write_result
 from bench.prototype_sweep import read_contacts, read_employees, read_interactions
 
 MS_PER_MINUTE = kernels.MS_PER_MINUTE
@@ -103,17 +103,17 @@ def measure(data: Path, trials: int) -> dict[str, Any]:
 
     k = kernels.compiled()
     ix, ct, visit, n_accounts = contact_inputs(data, k)
-    writers = {"columns_s": k["explode_rows"], "matrix_s": numba.njit(explode_rows_matrix)}
-    for explode in writers.values():  # compiled before the timing
+    writers = (("columns_s", k["explode_rows"]), ("matrix_s", numba.njit(explode_rows_matrix)))
+    for _, explode in writers:  # compiled before the timing
         explode(ix, ct, visit[:10], n_accounts)
     figures: dict[str, Any] = {"interactions": len(visit), "columns_s": [], "matrix_s": []}
     for trial in range(trials):
-        for name, explode in list(writers.items())[:: 1 if trial % 2 == 0 else -1]:
+        for name, explode in alternate(writers, trial):
             start = time.perf_counter()
             out = explode(ix, ct, visit, n_accounts)
             figures[name].append(time.perf_counter() - start)
             del out
-    (columns, first), (matrix, first_m) = (explode(ix, ct, visit, n_accounts) for explode in writers.values())
+    (columns, first), (matrix, first_m) = (explode(ix, ct, visit, n_accounts) for _, explode in writers)
     figures["rows"] = len(matrix)
     if not (np.array_equal(first, first_m) and same_rows(columns, matrix)):
         raise SystemExit("explode_layout: the two explodes hold different rows")

@@ -1012,7 +1012,7 @@ KERNELS = (
 
 
 def compiled() -> dict[str, Any]:
-    """The kernels compiled by numba (the prototype's own dependency; ``make bench-prototype`` installs it).
+    """The kernels compiled by numba (in the locked packages, as shap needs it).
 
     Raises:
         SystemExit: numba is not installed.
@@ -1022,7 +1022,7 @@ def compiled() -> dict[str, Any]:
         import numba
     except ImportError:
         raise SystemExit(
-            "the prototype needs numba: run it with `make bench-prototype`, which installs it"
+            "the prototype needs numba, which requirements.lock holds (for shap): run `make install`"
         ) from None
     return {f.__name__: numba.njit(cache=True)(f) for f in KERNELS}
 

@@ -1,7 +1,7 @@
 """Prototype for issue #3's speed target: six blocks of features from the files as compiled passes, not SQL.
 
-Not part of ``make bench`` and not part of the product: ``make bench-prototype`` runs it (it installs numba,
-which the product does not use). On the scale world it computes six blocks of features for every CSAT and
+Not part of ``make bench`` and not part of the product: ``make bench-prototype`` runs it (with numba, which
+the locked packages hold for shap). On the scale world it computes six blocks of features for every CSAT and
 churn cutoff two ways:
 
 * the per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top

@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from bench.common import write_result
+from bench.common import alternate, write_result
 
 
 def write_columns(acc: Any, first: Any, vals: Any) -> Any:
@@ -76,7 +76,7 @@ def measure(n_rows: int, n_accounts: int, trials: int, compiled: bool = True) ->
     rows = scattered_rows(n_rows, n_accounts)
     figures: dict[str, Any] = {"rows": n_rows, "accounts": n_accounts, "columns_s": [], "matrix_s": []}
     for trial in range(trials):
-        for name, write in _alternate((("columns_s", columns), ("matrix_s", matrix)), trial):
+        for name, write in alternate((("columns_s", columns), ("matrix_s", matrix)), trial):
             start = time.perf_counter()
             out = write(*rows)
             figures[name].append(time.perf_counter() - start)
@@ -85,11 +85,6 @@ def measure(n_rows: int, n_accounts: int, trials: int, compiled: bool = True) ->
         raise SystemExit("scatter_writes: the two layouts hold different rows")
     figures["columns_over_matrix"] = min(figures["columns_s"]) / min(figures["matrix_s"])
     return figures
-
-
-def _alternate(pair: tuple[Any, Any], trial: int) -> tuple[Any, Any]:
-    """The pair in its order on even trials, reversed on odd ones (neither always runs first)."""
-    return pair if trial % 2 == 0 else (pair[1], pair[0])
 
 
 def _writers(compiled: bool) -> tuple[Any, Any]:
