@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 from rich.console import Console
 
-from bench.common import own_peak_rss_mb, peak_rss_mb, timed, write_result
+from bench.common import StepClock, own_peak_rss_mb, peak_rss_mb, timed, write_result
 from csat.settings import load_settings
 from features.build import build_store, label_frames
 
@@ -120,12 +120,40 @@ def pandas_build(w: dict[str, pd.DataFrame], ents: pd.DataFrame) -> pd.DataFrame
     return out
 
 
-def build_in_child(data: Path, out: Path) -> dict[str, float | int]:
+def build_in_child(data: Path, out: Path) -> dict[str, Any]:
     """Run the full build (load included) in a fresh Python process; return its figures."""
     cmd = [sys.executable, "-m", "bench.bench_features", "--data", str(data), "--build-only", str(out)]
     subprocess.run(cmd, check=True)
-    figures: dict[str, float | int] = json.loads(out.read_text(encoding="utf-8"))
+    figures: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return figures
+
+
+TOP_STATEMENTS = 10  # the slowest statements the bench prints
+
+
+def statement_figures(steps: dict[str, float], timings: dict[str, float]) -> dict[str, Any]:
+    """Where a build's time went: the load, everything before the first statement, each statement, writing.
+
+    Args:
+        steps: seconds by statement, in order (:class:`bench.common.StepClock` as the build's ``on_step``);
+            the first one's seconds run from the start of the build.
+        timings: the build's own timings (``load``, ``write_<part>``).
+
+    Returns:
+        ``labels_prepare_copy_s`` (the first statement's seconds less the load: the label frames, the
+        engine's preparation and the copy into DuckDB), ``statements_s`` (each other statement's seconds),
+        ``slowest_statements`` (the :data:`TOP_STATEMENTS` slowest, as ``name seconds``) and ``write_s``.
+
+    """
+    rest = dict(steps)
+    first = rest.pop(next(iter(rest))) if rest else 0.0
+    slowest = sorted(rest.items(), key=lambda kv: -kv[1])[:TOP_STATEMENTS]
+    return {
+        "labels_prepare_copy_s": round(first - timings.get("load", 0.0), 3),
+        "statements_s": {name: round(sec, 3) for name, sec in rest.items()},
+        "slowest_statements": [f"{name} {sec:.2f}" for name, sec in slowest],
+        "write_s": round(sum(v for k, v in timings.items() if k.startswith("write_")), 3),
+    }
 
 
 def build_only(data: Path, out: Path) -> None:
@@ -133,12 +161,14 @@ def build_only(data: Path, out: Path) -> None:
     with tempfile.TemporaryDirectory() as store:
         settings = load_settings(data_dir=data, store_dir=Path(store))
         start = time.perf_counter()
-        result = build_store(settings, console=Console(stderr=True))
+        clock = StepClock()
+        result = build_store(settings, console=Console(stderr=True), on_step=clock)
         seconds = time.perf_counter() - start
-    figures = {
+    figures: dict[str, Any] = {
         "build_s": seconds,
         "load_s": result.timings["load"],
         "engine_features_s": result.timings["features"],
+        **statement_figures(clock.seconds, result.timings),
         "cutoffs": sum(result.rows.values()) + result.online_rows,
         "online_rows": result.online_rows,
         "features": len(result.features["baseline"]) + len(result.features["collaboration"]),

@@ -47,6 +47,22 @@ def timed(into: dict[str, Any], key: str) -> Iterator[None]:
         into[key] = time.perf_counter() - start
 
 
+class StepClock:
+    """Seconds between successive calls, by name: as a build's ``on_step``, each statement's time.
+
+    The first call's seconds run from the clock's creation; a name called twice adds up.
+    """
+
+    def __init__(self) -> None:
+        self.seconds: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def __call__(self, name: str) -> None:
+        now = time.perf_counter()
+        self.seconds[name] = self.seconds.get(name, 0.0) + now - self._last
+        self._last = now
+
+
 def write_result(name: str, figures: dict[str, Any]) -> Path:
     """Print the figures and write them to ``bench/results/<name>.json`` (atomically)."""
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)

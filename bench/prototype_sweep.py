@@ -40,7 +40,6 @@ import json
 import os
 import sys
 import tempfile
-import time
 from collections.abc import Callable
 from importlib.metadata import version
 from pathlib import Path
@@ -57,7 +56,7 @@ from rich.console import Console
 
 from bench import prototype_kernels as kernels
 from bench.bench_features import SCALE, ensure_world, floor_scan
-from bench.common import timed, write_result
+from bench.common import StepClock, timed, write_result
 from csat.settings import Settings, load_settings
 from features.build import label_frames
 from features.contract import load_contract
@@ -183,17 +182,17 @@ def run_sql(prepared: dict[str, pd.DataFrame], stmts: list[Stmt], figures: dict[
 
     ``engine_register_s`` is the time until the first statement (the cutoffs, some milliseconds) is done.
     """
-    marks = [("", time.perf_counter())]
+    clock = StepClock()
     ends = [block[-1] for block in BLOCKS.values()]
     joins = " ".join(f"LEFT JOIN {e} USING (cutoff_id)" for e in ends)
     result = backend.run(
         prepared,
         with_dependencies(stmts, ends),
         f"SELECT * FROM (SELECT cutoff_id FROM cut) {joins}",
-        on_step=lambda name: marks.append((name, time.perf_counter())),
+        on_step=clock,
     )
-    steps = {name: at - before for (_, before), (name, at) in zip(marks, marks[1:], strict=False)}
-    figures["engine_register_s"] = steps.pop(marks[1][0])
+    steps = dict(clock.seconds)
+    figures["engine_register_s"] = steps.pop(next(iter(steps)))
     figures["sql_steps_s"] = {k: round(v, 3) for k, v in steps.items()}
     figures["sql_windows_s"] = sum(steps[n] for block in BLOCKS.values() for n in block)
     figures["sql_s"] = sum(steps.values())

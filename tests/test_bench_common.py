@@ -73,3 +73,29 @@ def test_the_scatter_writes_bench_stops_when_the_layouts_disagree(monkeypatch: p
     monkeypatch.setattr(sw, "write_matrix", shifted)
     with pytest.raises(SystemExit, match="the two layouts hold different rows"):
         sw.measure(50, 3, trials=1, compiled=False)
+
+
+def test_the_step_clock_gives_each_statement_the_time_since_the_one_before(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from bench import common
+
+    now = iter([100.0, 130.0, 131.5, 136.5, 137.0])  # the clock's creation, then each call
+    monkeypatch.setattr(common.time, "perf_counter", lambda: next(now))
+    clock = common.StepClock()
+    for name in ("cut", "acc_ct_per", "reply_min", "acc_ct_per"):
+        clock(name)
+    assert clock.seconds == {"cut": 30.0, "acc_ct_per": 2.0, "reply_min": 5.0}
+    assert list(clock.seconds) == ["cut", "acc_ct_per", "reply_min"]  # in the order they first ran
+
+
+def test_the_feature_bench_says_where_the_builds_time_went() -> None:
+    from bench.bench_features import statement_figures
+
+    steps = {"cut": 30.0, "ix_contact": 1.0, "acc_ct_per": 5.0, "out_usage": 0.25}
+    timings = {"load": 20.0, "features": 36.0, "write_csat": 1.5, "write_churn": 1.0, "write_online": 0.5}
+    figures = statement_figures(steps, timings)
+    assert figures["labels_prepare_copy_s"] == 10.0  # the first statement's time, less the load
+    assert figures["statements_s"] == {"ix_contact": 1.0, "acc_ct_per": 5.0, "out_usage": 0.25}
+    assert figures["slowest_statements"] == ["acc_ct_per 5.00", "ix_contact 1.00", "out_usage 0.25"]
+    assert figures["write_s"] == 3.0
