@@ -119,6 +119,11 @@ class Settings(BaseSettings):
         description="Memory DuckDB may use for the feature build before it spills to disk, e.g. 4GB"
         " (default: a third of the machine's memory, at most 4GB).",
     )
+    duckdb_compiled_passes: bool = Field(
+        True,
+        description="DuckDB engine: compute the per-contact windows by compiled passes (numba) instead of"
+        " their SQL, with the same values; false runs the SQL.",
+    )
     spark_master: str | None = Field(
         None, description="Spark master URL for the spark engine (default local[2]: two local cores)."
     )

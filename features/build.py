@@ -292,14 +292,14 @@ def targets_left_out(tables: Mapping[str, pd.DataFrame]) -> dict[str, str]:
 
 
 def engine_options(settings: Settings, engine: str) -> dict[str, Any]:
-    """Backend options the settings give an engine (DuckDB: memory limit; Spark: master, conf, staging)."""
+    """Options the settings give an engine (DuckDB: memory limit, passes; Spark: master, conf, staging)."""
     if engine == "spark":
         return {
             "master": settings.spark_master,
             "conf": dict(settings.spark_conf),
             "staging_dir": settings.spark_staging_dir,
         }
-    return {"memory_limit": settings.duckdb_memory_limit}
+    return {"memory_limit": settings.duckdb_memory_limit, "compiled_passes": settings.duckdb_compiled_passes}
 
 
 def build_frames(

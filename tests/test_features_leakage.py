@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from features.engine import compute_features
 from tests.features.compare import same
 from tests.features.fixtures import STAMPS, make_world
+from tests.features.paths import passes_forced
 
 BASE = {False: make_world(5, interactions=150), True: make_world(6, interactions=150, recorded=True)}
 CUTOFFS = [
@@ -22,15 +23,21 @@ REFERENCE_TABLES = ("accounts", "contacts", "employees")
 _cache: dict = {}
 
 
-def features_for(world: dict[str, pd.DataFrame], account: str, as_of: pd.Timestamp) -> pd.Series:
+def features_for(
+    world: dict[str, pd.DataFrame], account: str, as_of: pd.Timestamp, swept: bool = False
+) -> pd.Series:
+    """The example's features, by the SQL alone or (``swept``) with the per-contact windows' passes."""
     ents = pd.DataFrame({"account_id": [account], "as_of": [as_of]})
+    if swept:
+        with passes_forced():
+            return compute_features(world, ents).iloc[0]
     return compute_features(world, ents).iloc[0]
 
 
-def baseline(recorded: bool, account: str, as_of: pd.Timestamp) -> pd.Series:
-    key = (recorded, account, as_of)
+def baseline(recorded: bool, account: str, as_of: pd.Timestamp, swept: bool) -> pd.Series:
+    key = (recorded, account, as_of, swept)
     if key not in _cache:
-        _cache[key] = features_for(BASE[recorded], account, as_of)
+        _cache[key] = features_for(BASE[recorded], account, as_of, swept)
     return _cache[key]
 
 
@@ -125,10 +132,12 @@ def test_future_rows_never_change_features(data):
     account = data.draw(st.sampled_from(["A0", "A1", "A2", "A3"]), label="account")
     world = {k: v.copy() for k, v in BASE[recorded].items()}
     what = [mutate(data, world, t, recorded) for _ in range(data.draw(st.integers(1, 3), label="n"))]
-    before = baseline(recorded, account, t)
-    after = features_for(world, account, t)
-    changed = [c for c in before.index if c not in ("account_id", "as_of") and not same(before[c], after[c])]
-    assert not changed, (what, {c: (before[c], after[c]) for c in changed})
+    for swept in (False, True):  # the SQL, and the per-contact windows by the compiled passes
+        before = baseline(recorded, account, t, swept)
+        after = features_for(world, account, t, swept)
+        keys = ("account_id", "as_of")
+        changed = [c for c in before.index if c not in keys and not same(before[c], after[c])]
+        assert not changed, (what, swept, {c: (before[c], after[c]) for c in changed})
 
 
 @pytest.mark.slow
@@ -145,3 +154,22 @@ def test_past_rows_do_change_features():
     before, after = features_for(BASE[False], "A0", t), features_for(world, "A0", t)
     assert after["open_tickets"] == before["open_tickets"] + 1
     assert after["tickets_28d"] == before["tickets_28d"] + 1
+
+
+@pytest.mark.parametrize("swept", [False, True])
+def test_a_past_interaction_with_a_new_contact_is_counted(swept: bool) -> None:
+    """Also not vacuous for the per-contact windows, by either path: a meeting a second before counts."""
+    t = CUTOFFS[1]
+    world = {k: v.copy() for k, v in BASE[False].items()}
+    ct, ix = world["contacts"], world["interactions"]
+    new_ct = ct.iloc[[0]].copy()
+    new_ct["contact_id"], new_ct["account_id"] = "C_NEW", "A0"
+    world["contacts"] = pd.concat([ct, new_ct], ignore_index=True).astype(ct.dtypes.to_dict())
+    meeting = ix.iloc[[0]].copy()
+    meeting["interaction_id"], meeting["kind"] = "I_NEW", "meeting"
+    meeting["started_at"] = (t - pd.Timedelta(seconds=1)).as_unit("us")
+    meeting["external_participants"] = pd.Series([["C_NEW"]], index=meeting.index)
+    world["interactions"] = pd.concat([ix, meeting], ignore_index=True).astype(ix.dtypes.to_dict())
+    before, after = features_for(BASE[False], "A0", t, swept), features_for(world, "A0", t, swept)
+    assert after["contacts_reached_28d"] == before["contacts_reached_28d"] + 1
+    assert after["contacts_reached_180d"] == before["contacts_reached_180d"] + 1

@@ -9,6 +9,7 @@ from features.catalog import catalog
 from features.engine import compute_features
 from tests.features.compare import is_missing, same
 from tests.features.fixtures import entities_for, make_world
+from tests.features.paths import passes_forced
 from tests.features.reference import reference_features
 
 WORLDS = {
@@ -27,11 +28,13 @@ def results() -> dict[str, tuple[pd.DataFrame, list[dict]]]:
         feats = compute_features(world, ents)
         refs = [reference_features(world, r.account_id, r.as_of) for r in ents.itertuples()]
         out[name] = (feats, refs)
+        with passes_forced():  # the per-contact windows by the compiled passes instead of their SQL
+            out[f"{name}/passes"] = (compute_features(world, ents), refs)
     return out
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("world", list(WORLDS))
+@pytest.mark.parametrize("world", [*WORLDS, *(f"{w}/passes" for w in WORLDS)])
 def test_engine_matches_naive_reference(results, world):
     feats, refs = results[world]
     wrong = {}

@@ -172,14 +172,6 @@ def test_the_comparison_notices_a_wrong_employee_kernel(late_world: Path) -> Non
     assert wrong["mismatches"] == {**dict.fromkeys(ALL_COLUMNS, 0), "manager_engaged_180d": 1}
 
 
-def test_an_account_with_more_contacts_than_the_sweep_holds_is_an_error(
-    late_world: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(prototype_kernels, "MAX_CONTACTS", 1)
-    with pytest.raises(ValueError, match="MAX_CONTACTS"):
-        prototype_sweep.compare(late_world, prototype_kernels.plain())
-
-
 def test_an_account_with_more_employees_than_the_sweep_holds_is_an_error(
     late_world: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -74,7 +74,10 @@ def test_duckdb_memory_limit_reaches_the_engine(tmp_path: Path, monkeypatch: pyt
 
     monkeypatch.setenv("CSAT_DUCKDB_MEMORY_LIMIT", "3GB")
     monkeypatch.chdir(tmp_path)
-    assert engine_options(load_settings(), "duckdb") == {"memory_limit": "3GB"}
+    assert engine_options(load_settings(), "duckdb") == {"memory_limit": "3GB", "compiled_passes": True}
+    monkeypatch.setenv("CSAT_DUCKDB_COMPILED_PASSES", "false")
+    assert engine_options(load_settings(), "duckdb")["compiled_passes"] is False
+    monkeypatch.delenv("CSAT_DUCKDB_COMPILED_PASSES")
     config = tmp_path / "csat.toml"
     config.write_text('duckdb_memory_limit = "lots"\n')
     monkeypatch.delenv("CSAT_DUCKDB_MEMORY_LIMIT")

@@ -71,6 +71,29 @@ def final_query(p: Plan, outputs: list[str], where: dict[str, str]) -> str:
     return f"SELECT {', '.join(cols)} FROM cut AS c {joins} ORDER BY c.cutoff_id"
 
 
+def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.DataFrame]) -> list[Stmt]:
+    """Give the per-contact windows by compiled passes instead of their statements, where they are chosen.
+
+    The passes' result (:func:`passes.contact_windows`) joins the prepared tables as :data:`passes.SWEPT`, and
+    the statement :data:`passes.REPLACED` reads it; the statements only it read are left out. Without numba,
+    data too big for the uncompiled passes keeps the SQL.
+
+    Returns:
+        The statements to run, in order.
+
+    """
+    from features.engine import passes
+
+    if not any(s.name == passes.REPLACED for s in chosen):
+        return chosen
+    k = passes.choose_kernels(len(prepared["interactions"]))
+    if k is None:
+        return chosen
+    prepared[passes.SWEPT] = passes.contact_windows(prepared, k)
+    swept = Stmt(passes.REPLACED, f"SELECT * FROM {passes.SWEPT}", (passes.SWEPT,))
+    return with_dependencies([swept if s.name == passes.REPLACED else s for s in chosen], outputs)
+
+
 def _backend(engine: str) -> Any:
     if engine == "spark":
         from features.engine import spark_backend
@@ -142,7 +165,8 @@ def compute_features(
         engine: ``duckdb`` (the embedded default) or ``spark`` (Apache Spark; the ``spark`` extra).
         exclude_account_columns: extra accounts columns not to offer as features.
         on_step: called with each statement's name as it finishes (progress).
-        engine_options: backend keyword arguments (Spark: ``master``, ``conf``, ``staging_dir``).
+        engine_options: backend keyword arguments (DuckDB: ``memory_limit``; Spark: ``master``, ``conf``,
+            ``staging_dir``), and for DuckDB ``compiled_passes`` (default True: :func:`with_passes`).
         release_tables: empty ``tables`` (a mutable mapping the caller owns) once the engine's own copy of
             the columns it reads is made, so that the raw frames can be freed during the engine run.
 
@@ -168,9 +192,10 @@ def compute_features(
     prepared, p = prepare_inputs(tables, ents, exclude_account_columns, release_tables)
     stmts = statements(p.extras)
     chosen, outputs, where = select_statements(p, stmts)
-    result = _backend(engine).run(
-        prepared, chosen, final_query(p, outputs, where), on_step, **dict(engine_options or {})
-    )
+    options = dict(engine_options or {})
+    if engine == "duckdb" and options.pop("compiled_passes", True):
+        chosen = with_passes(chosen, outputs, prepared)
+    result = _backend(engine).run(prepared, chosen, final_query(p, outputs, where), on_step, **options)
     result = result.drop(columns="cutoff_id")
     cols: dict[str, pd.Series] = {}
     for f in p.features:
