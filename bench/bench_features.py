@@ -3,9 +3,10 @@
 Measures, in one run: (a) the floor - one DuckDB scan aggregating interaction duration by account (unnest
 external participants, join contacts), the best of three; (b) the full build - what ``csat features build``
 does: load and validate the raw files, then the CSAT and churn frames plus the online store, every feature -
-in a process of its own, so that its peak RSS is the build's alone; (c) a straightforward pandas build of 20
-features on a sample of accounts, scaled to all cutoffs. Targets: full build <= 10x the floor; >= 10x faster
-than pandas per feature; peak RSS <= 6 GB.
+in a process of its own, so that its peak RSS is the build's alone, and once more without the compiled
+passes (``duckdb_compiled_passes`` false: every feature by its SQL), for the ratio of the two; (c) a
+straightforward pandas build of 20 features on a sample of accounts, scaled to all cutoffs. Targets: full
+build <= 10x the floor; >= 10x faster than pandas per feature; peak RSS <= 6 GB.
 """
 
 from __future__ import annotations
@@ -120,15 +121,26 @@ def pandas_build(w: dict[str, pd.DataFrame], ents: pd.DataFrame) -> pd.DataFrame
     return out
 
 
-def build_in_child(data: Path, out: Path) -> dict[str, Any]:
-    """Run the full build (load included) in a fresh Python process; return its figures."""
+def build_in_child(data: Path, out: Path, sql_only: bool = False) -> dict[str, Any]:
+    """Run the full build (load included) in a fresh Python process; return its figures.
+
+    ``sql_only`` builds without the compiled passes (setting ``duckdb_compiled_passes`` false).
+    """
     cmd = [sys.executable, "-m", "bench.bench_features", "--data", str(data), "--build-only", str(out)]
-    subprocess.run(cmd, check=True)
+    subprocess.run(cmd + (["--sql-only"] if sql_only else []), check=True)
     figures: dict[str, Any] = json.loads(out.read_text(encoding="utf-8"))
     return figures
 
 
 TOP_STATEMENTS = 10  # the slowest statements the bench prints
+#: What the bench keeps of the reference build without the compiled passes (the same run, after the build).
+SQL_ONLY_FIGURES = (
+    "build_s",
+    "engine_features_s",
+    "labels_prepare_copy_s",
+    "slowest_statements",
+    "peak_rss_mb",
+)
 
 
 def statement_figures(steps: dict[str, float], timings: dict[str, float]) -> dict[str, Any]:
@@ -156,10 +168,10 @@ def statement_figures(steps: dict[str, float], timings: dict[str, float]) -> dic
     }
 
 
-def build_only(data: Path, out: Path) -> None:
+def build_only(data: Path, out: Path, sql_only: bool = False) -> None:
     """The child's part: build the store from the raw files as ``csat features build`` does, then report."""
     with tempfile.TemporaryDirectory() as store:
-        settings = load_settings(data_dir=data, store_dir=Path(store))
+        settings = load_settings(data_dir=data, store_dir=Path(store), duckdb_compiled_passes=not sql_only)
         start = time.perf_counter()
         clock = StepClock()
         result = build_store(settings, console=Console(stderr=True), on_step=clock)
@@ -184,9 +196,10 @@ def main() -> None:
     ap.add_argument("--months", type=int, default=SCALE["months"])
     ap.add_argument("--sample-accounts", type=int, default=300)
     ap.add_argument("--build-only", type=Path, help="(internal) only build, and write the figures here")
+    ap.add_argument("--sql-only", action="store_true", help="(internal) build without the compiled passes")
     args = ap.parse_args()
     if args.build_only is not None:
-        build_only(args.data, args.build_only)
+        build_only(args.data, args.build_only, args.sql_only)
         return
     figures: dict[str, Any] = {}
     with timed(figures, "simulate_s"):
@@ -217,7 +230,10 @@ def main() -> None:
         pandas_build(small, s_ents)
     with tempfile.TemporaryDirectory() as tmp:
         build = build_in_child(args.data, Path(tmp) / "build.json")
+        sql_only = build_in_child(args.data, Path(tmp) / "sql_only.json", sql_only=True)
     figures.update(build)
+    figures["sql_only"] = {k: sql_only[k] for k in SQL_ONLY_FIGURES}
+    figures["sql_only_over_build"] = sql_only["build_s"] / build["build_s"]
     scale = (n_ents + build["online_rows"]) / max(len(s_ents), 1)
     figures["pandas_full_est_s"] = figures["pandas_sample_s"] * scale
     figures["build_over_floor"] = figures["build_s"] / figures["floor_scan_s"]
