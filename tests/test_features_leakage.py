@@ -10,7 +10,7 @@ from hypothesis import strategies as st
 
 from features.engine import compute_features
 from tests.features.compare import same
-from tests.features.fixtures import STAMPS, make_world
+from tests.features.fixtures import STAMPS, make_world, with_new_contact
 from tests.features.paths import passes_forced
 
 BASE = {False: make_world(5, interactions=150), True: make_world(6, interactions=150, recorded=True)}
@@ -160,16 +160,7 @@ def test_past_rows_do_change_features():
 def test_a_past_interaction_with_a_new_contact_is_counted(swept: bool) -> None:
     """Also not vacuous for the per-contact windows, by either path: a meeting a second before counts."""
     t = CUTOFFS[1]
-    world = {k: v.copy() for k, v in BASE[False].items()}
-    ct, ix = world["contacts"], world["interactions"]
-    new_ct = ct.iloc[[0]].copy()
-    new_ct["contact_id"], new_ct["account_id"] = "C_NEW", "A0"
-    world["contacts"] = pd.concat([ct, new_ct], ignore_index=True).astype(ct.dtypes.to_dict())
-    meeting = ix.iloc[[0]].copy()
-    meeting["interaction_id"], meeting["kind"] = "I_NEW", "meeting"
-    meeting["started_at"] = (t - pd.Timedelta(seconds=1)).as_unit("us")
-    meeting["external_participants"] = pd.Series([["C_NEW"]], index=meeting.index)
-    world["interactions"] = pd.concat([ix, meeting], ignore_index=True).astype(ix.dtypes.to_dict())
+    world = with_new_contact(BASE[False], t - pd.Timedelta(seconds=1), ["C_NEW"])
     before, after = features_for(BASE[False], "A0", t, swept), features_for(world, "A0", t, swept)
     assert after["contacts_reached_28d"] == before["contacts_reached_28d"] + 1
     assert after["contacts_reached_180d"] == before["contacts_reached_180d"] + 1

@@ -75,8 +75,8 @@ def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.D
     """Give the per-contact windows by compiled passes instead of their statements, where they are chosen.
 
     The passes' result (:func:`passes.contact_windows`) joins the prepared tables as :data:`passes.SWEPT`, and
-    the statement :data:`passes.REPLACED` reads it; the statements only it read are left out. Without numba,
-    data too big for the uncompiled passes keeps the SQL.
+    the statement :data:`passes.REPLACED` reads it; the statements only it read are left out. Data smaller
+    than :data:`passes.PASSES_FROM_ROWS`, or without numba to compile the passes, keeps the SQL.
 
     Returns:
         The statements to run, in order.
@@ -193,7 +193,7 @@ def compute_features(
     stmts = statements(p.extras)
     chosen, outputs, where = select_statements(p, stmts)
     options = dict(engine_options or {})
-    if engine == "duckdb" and options.pop("compiled_passes", True):
+    if options.pop("compiled_passes", True) and engine == "duckdb":
         chosen = with_passes(chosen, outputs, prepared)
     result = _backend(engine).run(prepared, chosen, final_query(p, outputs, where), on_step, **options)
     result = result.drop(columns="cutoff_id")

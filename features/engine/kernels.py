@@ -189,12 +189,19 @@ KERNELS = (day_order, explode_rows, sweep_rows)
 
 @cache
 def compiled() -> dict[str, Any] | None:
-    """The kernels compiled by numba (cached on disk between runs), or None when numba is not installed."""
+    """The kernels compiled by numba, or None when numba is not installed.
+
+    The compiled code is cached on disk beside this module (or in numba's user-wide cache, or
+    ``NUMBA_CACHE_DIR``) for the next run; where no folder can be written, each run compiles it again.
+    """
     try:
         import numba
     except ImportError:
         return None
-    return {f.__name__: numba.njit(cache=True)(f) for f in KERNELS}
+    try:
+        return {f.__name__: numba.njit(cache=True)(f) for f in KERNELS}
+    except RuntimeError:  # "cannot cache function ...: no locator available" (nowhere to write)
+        return {f.__name__: numba.njit(f) for f in KERNELS}
 
 
 def plain() -> dict[str, Any]:

@@ -246,3 +246,30 @@ def entities_for(world: dict[str, pd.DataFrame], n: int = 30, seed: int = 1) -> 
     return pd.DataFrame(
         {"account_id": pd.Series(rng.choice(acc_ids, len(as_of)), dtype="str"), "as_of": as_of}
     )
+
+
+def with_new_contact(
+    world: dict[str, pd.DataFrame],
+    at: pd.Timestamp,
+    participants: list[str] | None,
+    organizer: str | None = None,
+    kind: str = "meeting",
+) -> dict[str, pd.DataFrame]:
+    """A copy of ``world`` with one more contact of A0, ``C_NEW``, and one more interaction at ``at``.
+
+    The interaction is ``I_NEW``, of ``kind``, with these external participants and organiser (default: the
+    first interaction's); its other columns are the first interaction's.
+    """
+    out = {k: v.copy() for k, v in world.items()}
+    ct, ix = out["contacts"], out["interactions"]
+    new_ct = ct.iloc[[0]].copy()
+    new_ct["contact_id"], new_ct["account_id"] = "C_NEW", "A0"
+    out["contacts"] = pd.concat([ct, new_ct], ignore_index=True).astype(ct.dtypes.to_dict())
+    new = ix.iloc[[0]].copy()
+    new["interaction_id"], new["kind"], new["started_at"] = "I_NEW", kind, at.as_unit("us")
+    if organizer is not None:
+        new["organizer_id"] = organizer
+    lists = ix["external_participants"].dtype
+    new["external_participants"] = pd.Series([participants], dtype=lists, index=new.index)
+    out["interactions"] = pd.concat([ix, new], ignore_index=True).astype(ix.dtypes.to_dict())
+    return out

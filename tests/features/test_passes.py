@@ -14,7 +14,7 @@ from features.build import label_frames
 from features.contract import load_contract
 from features.engine import compute_features, kernels, passes, select_statements, statements, with_passes
 from features.engine import prepare_inputs as prepare
-from tests.features.fixtures import entities_for, make_world
+from tests.features.fixtures import entities_for, make_world, with_new_contact
 from tests.features.paths import SQL_ONLY, passes_forced
 from tests.test_prototype_sweep import make_world as simulated_world
 
@@ -62,28 +62,14 @@ def test_the_passes_give_every_value_of_the_sql_on_a_world_with_people_entered_l
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
 
 
-def lone_organiser(participants: list | None) -> dict[str, pd.DataFrame]:
-    """A world with one more contact of A0, who organised one interaction with these participants."""
-    world = make_world(seed=3, interactions=120)
-    ct, ix = world["contacts"], world["interactions"]
-    lone_ct = ct.iloc[[0]].copy()
-    lone_ct["contact_id"], lone_ct["account_id"] = "C_LONE", "A0"
-    world["contacts"] = pd.concat([ct, lone_ct], ignore_index=True).astype(ct.dtypes.to_dict())
-    lone = ix.iloc[[0]].copy()
-    lone["interaction_id"], lone["organizer_id"] = "I_LONE", "C_LONE"
-    lone["started_at"] = pd.Timestamp("2024-03-01 10:00").as_unit("us")
-    lists = ix["external_participants"].dtype
-    lone["external_participants"] = pd.Series([participants], dtype=lists, index=lone.index)
-    world["interactions"] = pd.concat([ix, lone], ignore_index=True).astype(ix.dtypes.to_dict())
-    return world
-
-
 def test_an_organiser_of_an_interaction_without_a_participants_list_counts_in_neither() -> None:
     """A null list of participants leaves its organiser out, by either path; an empty list does not."""
     ents = pd.DataFrame({"account_id": ["A0"], "as_of": [pd.Timestamp("2024-03-02")]})
-    sql, swept, _ = both(lone_organiser(None), ents)
+    world = make_world(seed=3, interactions=120)
+    at = pd.Timestamp("2024-03-01 10:00")
+    sql, swept, _ = both(with_new_contact(world, at, None, organizer="C_NEW"), ents)
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
-    listed, listed_swept, _ = both(lone_organiser([]), ents)
+    listed, listed_swept, _ = both(with_new_contact(world, at, [], organizer="C_NEW"), ents)
     pd.testing.assert_frame_equal(listed_swept, listed, check_exact=True)
     assert listed.at[0, "contacts_reached_28d"] == sql.at[0, "contacts_reached_28d"] + 1
 
@@ -117,3 +103,22 @@ def test_small_data_keeps_the_sql_and_so_does_big_data_without_numba(monkeypatch
     swept = with_passes(chosen, outputs, prepared)
     assert {s.name for s in chosen} - {s.name for s in swept} == REPLACED_STATEMENTS
     assert passes.SWEPT in prepared and len(prepared[passes.SWEPT]) == len(ents)
+
+
+def test_the_passes_compile_uncached_where_no_cache_can_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
+    numba = pytest.importorskip("numba")
+    real = numba.njit
+
+    def njit(*args: object, **kw: object) -> object:
+        if kw.get("cache"):
+            raise RuntimeError("cannot cache function 'day_order': no locator available for file")
+        return real(*args, **kw)
+
+    monkeypatch.setattr(numba, "njit", njit)
+    kernels.compiled.cache_clear()
+    try:
+        k = kernels.compiled()
+        assert k is not None and set(k) == {"day_order", "explode_rows", "sweep_rows"}
+        assert k["day_order"](np.array([3 * kernels.US_PER_DAY, 0], np.int64)).tolist() == [1, 0]
+    finally:
+        kernels.compiled.cache_clear()
