@@ -99,3 +99,15 @@ def test_the_feature_bench_says_where_the_builds_time_went() -> None:
     assert figures["statements_s"] == {"ix_contact": 1.0, "acc_ct_per": 5.0, "out_usage": 0.25}
     assert figures["slowest_statements"] == ["acc_ct_per 5.00", "ix_contact 1.00", "out_usage 0.25"]
     assert figures["write_s"] == 3.0
+
+
+def test_the_feature_bench_compares_the_builds_with_and_without_the_passes_in_alternating_order() -> None:
+    from bench.bench_features import ABBA, SQL_ONLY_FIGURES, compare_builds
+
+    assert ABBA == (False, True, True, False)  # with the passes first and last, without them in between
+    seconds = [10, 13, 11, 12]
+    builds = [{k: f"{k} {i}" for k in SQL_ONLY_FIGURES} | {"build_s": s} for i, s in enumerate(seconds)]
+    figures = compare_builds(builds)
+    assert figures["passes_build_s"] == [10, 12] and figures["sql_only_build_s"] == [13, 11]
+    assert figures["sql_only_over_passes"] == 12 / 11
+    assert figures["sql_only"]["engine_features_s"] == "engine_features_s 1"  # the first build without them
