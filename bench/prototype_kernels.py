@@ -9,7 +9,10 @@ account's rows of the window's days known before it (no join is materialised):
 
 * the per-contact windows: :func:`explode_rows` gives one row per (interaction, customer contact), as the
   engine's ``ix_contact`` (the external participants that are contacts, and the organiser when a contact
-  outside that list); :func:`sweep_rows` keeps per-contact sums in small arrays;
+  outside that list); :func:`sweep_rows` keeps per-contact sums in small arrays. These two and
+  :func:`day_order` are the product's now (:mod:`features.engine.kernels`, the DuckDB engine's compiled
+  passes, fed from the prepared tables, where a null participants' list leaves its organiser out as in the
+  SQL); the prototype imports them from there;
 * the per-employee windows: :func:`explode_employee_rows` gives one row per (interaction, account,
   employee) with its after-hours time (the engine's ``acc_emp_r``); :func:`sweep_employee_rows`;
 * relationships: :func:`explode_pair_rows` gives one row per (meaningful interaction, contact, employee)

@@ -4,8 +4,8 @@ The SQL of :mod:`features.engine.sql` defines every feature, and the Spark engin
 per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top contact's
 share, the contacts of the 28 days before, the last executive contact), the DuckDB engine runs these passes
 instead of the statements ``acc_ct_r`` ... ``acc_ct_agg``, which join every cutoff with each day of its
-account's contacts over 180 days. The passes give the same values (the reference, leakage, reproducibility
-and Spark parity tests compare them with the SQL on their worlds):
+account's contacts over 180 days. The passes give the same values: ``tests/features/test_passes.py``
+compares the two paths value for value, and the naive-reference and leakage property tests run both:
 
 * :func:`day_order` orders the interactions by day (a counting sort);
 * :func:`explode_rows` writes one row per (interaction, customer contact), as the engine's ``ix_contact``,
@@ -14,7 +14,7 @@ and Spark parity tests compare them with the SQL on their worlds):
   per-contact sums in small arrays.
 
 They are plain Python over numpy arrays, compiled by numba (:func:`compiled`, cached on disk) when the data
-is big enough for the compilation to pay; the tests also run them uncompiled.
+is big enough for that to pay (:mod:`features.engine.passes`); the tests also run them uncompiled.
 """
 
 from __future__ import annotations

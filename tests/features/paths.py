@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 
@@ -11,11 +12,12 @@ SQL_ONLY = {"compiled_passes": False}
 
 
 @contextmanager
-def passes_forced() -> Iterator[None]:
-    """Run the passes whatever the data's size (tiny worlds run them uncompiled)."""
-    before = passes.PASSES_FROM_ROWS
+def passes_forced(compiled: bool = False) -> Iterator[None]:
+    """Run the passes whatever the data's size: compiled by numba if ``compiled``, else uncompiled."""
+    before = passes.PASSES_FROM_ROWS, passes.COMPILE_FROM_ROWS
     passes.PASSES_FROM_ROWS = 0
+    passes.COMPILE_FROM_ROWS = 0 if compiled else sys.maxsize
     try:
         yield
     finally:
-        passes.PASSES_FROM_ROWS = before
+        passes.PASSES_FROM_ROWS, passes.COMPILE_FROM_ROWS = before

@@ -19,11 +19,13 @@ from tests.features.paths import SQL_ONLY, passes_forced
 from tests.test_prototype_sweep import make_world as simulated_world
 
 
-def both(world: dict[str, pd.DataFrame], ents: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
+def both(
+    world: dict[str, pd.DataFrame], ents: pd.DataFrame, compiled: bool = False
+) -> tuple[pd.DataFrame, pd.DataFrame, set[str]]:
     """Features by the SQL alone and with the passes forced, and the statements the passes' run left out."""
     ran: dict[bool, set[str]] = {True: set(), False: set()}
     sql = compute_features(dict(world), ents, engine_options=SQL_ONLY, on_step=ran[False].add)
-    with passes_forced():
+    with passes_forced(compiled):
         swept = compute_features(dict(world), ents, on_step=ran[True].add)
     return sql, swept, ran[False] - ran[True]
 
@@ -49,17 +51,26 @@ def test_the_passes_give_every_value_of_the_sql_on_hand_made_worlds(kw: dict) ->
     assert (sql["contacts_reached_90d"] > 0).any() and sql["top_contact_share_28d"].notna().any()
 
 
-def test_the_passes_give_every_value_of_the_sql_on_a_world_with_people_entered_late(tmp_path: Path) -> None:
-    """Contacts and employees entered late, interactions of two accounts, participants named twice."""
+@pytest.mark.parametrize("compiled", [False, True], ids=["plain", "compiled"])
+def test_the_passes_give_every_value_of_the_sql_on_a_world_with_people_entered_late(
+    tmp_path: Path, compiled: bool
+) -> None:
+    """Contacts and employees entered late, interactions of two accounts, participants named twice.
+
+    Also compiled, as the build runs them (numba compiles them once, then reads its cache).
+    """
     root = simulated_world(tmp_path, "late-people")
     settings = load_settings(data_dir=root)
     console = Console(stderr=True)
     tables = load_contract(root, settings, console=console, rejects_dir=tmp_path / "rejects").tables
     frames = label_frames(tables, settings)
     ents = pd.concat([f[["account_id", "as_of"]] for f in frames.values()], ignore_index=True)
-    sql, swept, left_out = both(dict(tables), ents)
+    sql, swept, left_out = both(dict(tables), ents, compiled)
     assert left_out == REPLACED_STATEMENTS
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
+    with passes_forced(compiled):
+        k = passes.choose_kernels(len(tables["interactions"]))
+    assert k is not None and hasattr(k["sweep_rows"], "py_func") == compiled  # numba's, when compiled
 
 
 def test_an_organiser_of_an_interaction_without_a_participants_list_counts_in_neither() -> None:
