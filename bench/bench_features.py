@@ -154,7 +154,8 @@ def statement_figures(steps: dict[str, float], timings: dict[str, float]) -> dic
 
     Returns:
         ``labels_prepare_copy_s`` (the first statement's seconds less the load: the label frames, the
-        engine's preparation and the copy into DuckDB), ``statements_s`` (each other statement's seconds),
+        engine's preparation, its compiled passes and the copy into DuckDB), ``statements_s`` (each other
+        statement's seconds),
         ``slowest_statements`` (the :data:`TOP_STATEMENTS` slowest, as ``name seconds``) and ``write_s``.
 
     """
