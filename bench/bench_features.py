@@ -153,9 +153,9 @@ def statement_figures(steps: dict[str, float], timings: dict[str, float]) -> dic
         timings: the build's own timings (``load``, ``write_<part>``).
 
     Returns:
-        ``labels_prepare_copy_s`` (the first statement's seconds less the load: the label frames, the
-        engine's preparation, its compiled passes and the copy into DuckDB), ``statements_s`` (each other
-        statement's seconds),
+        ``labels_prepare_copy_s`` (the first statement's seconds less the load: the data fingerprint, the
+        label frames, the engine's preparation, its compiled passes, the copy into DuckDB and that first,
+        small statement), ``statements_s`` (each other statement's seconds),
         ``slowest_statements`` (the :data:`TOP_STATEMENTS` slowest, as ``name seconds``) and ``write_s``.
 
     """

@@ -452,6 +452,7 @@ def build_store(
 
             # A build that loaded the tables itself frees them once the engine has its own copy.
             frames = build_frames(tables, entity_frames, settings, engine, step, release_tables=owned)
+        progress.update(tasks["features"], completed=n_steps)  # the compiled passes stand for some statements
         online = frames.pop("online")
         manifests = {
             target: manifest_for(

@@ -24,11 +24,15 @@ from typing import Any
 
 import numpy as np
 
-from features.engine.sql import PREV_TREND_START, TREND_DAYS, WINDOWS
-
 US_PER_DAY = 86_400_000_000
 MS_PER_MINUTE = 60_000.0
 NULL_TS = np.iinfo(np.int64).min  # a missing timestamp in int64 microseconds
+# The definitions' windows (features.engine.sql's WINDOWS, TREND_DAYS, PREV_TREND_START), written out here:
+# numba freezes them into its cached code, and its cache sees changes to this file only. A test checks them.
+WINDOWS = (28, 90, 180)
+TREND_DAYS = 28
+PREV_TREND_START = 56
+N_WINDOWS = len(WINDOWS)
 LOOKBACK = max(WINDOWS)
 #: The columns :func:`sweep_rows` gives, as the statement ``acc_ct_agg`` names them.
 CONTACT_COLUMNS = (
@@ -122,20 +126,24 @@ def sweep_rows(rows: Any, first: Any, cuts: Any, is_dm: Any, n_contacts: int) ->
         n_contacts: number of contact codes.
 
     Returns:
-        ``(reached, executives, decision makers, top share)`` as ``(cutoffs, 3)`` arrays (one column per
-        window), the contacts of the 28 days before the last 28, and the last executive contact's time.
+        ``(reached, executives, decision makers, top share)`` as ``(cutoffs, N_WINDOWS)`` arrays (one column
+        per window), the contacts of the 28 days before the last 28, and the last executive contact's time.
 
     """
     ct, stamp, known, ms, is_exec = rows
     c_id, c_acc, c_at = cuts
     n_cut = c_id.shape[0]
-    reached, execs, dms = np.zeros((n_cut, 3)), np.zeros((n_cut, 3)), np.zeros((n_cut, 3))
-    share, before, last = np.full((n_cut, 3), np.nan), np.zeros(n_cut), np.full(n_cut, NULL_TS)
+    reached, execs, dms = (
+        np.zeros((n_cut, N_WINDOWS)),
+        np.zeros((n_cut, N_WINDOWS)),
+        np.zeros((n_cut, N_WINDOWS)),
+    )
+    share, before, last = np.full((n_cut, N_WINDOWS), np.nan), np.zeros(n_cut), np.full(n_cut, NULL_TS)
     cap = 1  # distinct contacts a cutoff can see: at most its account's rows, at most every contact
     for a in range(first.shape[0] - 1):
         cap = max(cap, min(first[a + 1] - first[a], n_contacts))
     slot, touched = np.full(n_contacts, -1, np.int64), np.empty(cap, np.int64)
-    hours, seen = np.zeros((cap, 3)), np.zeros((cap, 3), np.bool_)
+    hours, seen = np.zeros((cap, N_WINDOWS)), np.zeros((cap, N_WINDOWS), np.bool_)
     prev, c_ex, c_dm = np.zeros(cap, np.bool_), np.zeros(cap, np.bool_), np.zeros(cap, np.bool_)
     lo = 0
     for i in range(n_cut):
@@ -156,10 +164,10 @@ def sweep_rows(rows: Any, first: Any, cuts: Any, is_dm: Any, n_contacts: int) ->
                     s = k
                     slot[ct[j]], touched[k] = s, ct[j]
                     k += 1
-                    for q in range(3):
+                    for q in range(N_WINDOWS):
                         hours[s, q], seen[s, q] = 0.0, False
                     prev[s], c_ex[s], c_dm[s] = False, is_exec[j], is_dm[ct[j]]
-                for q in range(3):
+                for q in range(N_WINDOWS):
                     if sdn >= cdn - WINDOWS[q]:
                         hours[s, q] += ms[j]
                         seen[s, q] = True
@@ -168,7 +176,7 @@ def sweep_rows(rows: Any, first: Any, cuts: Any, is_dm: Any, n_contacts: int) ->
                 if is_exec[j]:
                     lx = max(lx, stamp[j])
             j += 1
-        for q in range(3):
+        for q in range(N_WINDOWS):
             tot, top, n, n_ex, n_dm = 0.0, 0.0, 0.0, 0.0, 0.0
             for s in range(k):
                 tot += hours[s, q]

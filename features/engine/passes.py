@@ -19,8 +19,8 @@ from features.engine.sql import WINDOWS
 
 REPLACED = "acc_ct_agg"  # the statement whose result the passes give
 SWEPT = "acc_ct_swept"  # the table that holds it
-#: The passes run from this many interactions on: below, loading numba and its compiled passes takes longer
-#: than the statements they replace (measured in the README).
+#: The passes run from this many interactions on. Loading numba and the cached passes takes 1.6-3.1 s, more
+#: than the statements they replace take on small data: on 717k interactions the build took 1.8 s longer.
 PASSES_FROM_ROWS = 3_000_000
 #: Below this many interactions the passes run as plain Python (tests' tiny worlds), which takes less than
 #: loading the compiled ones.
@@ -74,16 +74,19 @@ def _participants(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     if offsets[0]:
         offsets = offsets - offsets[0]
     is_null = np.asarray(arr.is_null().to_numpy(zero_copy_only=False), np.bool_)
-    return np.asarray(items.to_numpy(), np.int32), offsets, is_null
+    codes = np.asarray(items.to_numpy(), np.int32)
+    if is_null.any():  # a null list may still span items in Arrow: they are nobody, as DuckDB unnests none
+        codes = np.where(np.repeat(is_null, np.diff(offsets)), np.int32(-1), codes)
+    return codes, offsets, is_null
 
 
 def contact_inputs(prepared: Mapping[str, pd.DataFrame]) -> tuple[tuple, tuple, np.ndarray, int, int]:
     """The arguments of :func:`kernels.explode_rows` and :func:`kernels.sweep_rows` from the prepared tables.
 
-    A contact without an account is no contact here, as in the SQL, whose rows of it match no cutoff. The
-    organiser of an interaction whose participants' list is null does not count, as in the SQL (whose
-    ``NOT ARRAY_CONTAINS`` is null there). Codes stay int32, and the stamps and durations are the prepared
-    columns themselves where they can be, to keep the memory of the build's largest tables low.
+    A contact without an account (or an id) is no contact here, as in the SQL, whose rows of it match no
+    cutoff. The organiser of an interaction whose participants' list is null does not count, as in the SQL
+    (whose ``NOT ARRAY_CONTAINS`` is null there). Codes stay int32, and the stamps and durations are the
+    prepared columns themselves where they can be, to keep the memory of the build's largest tables low.
 
     Returns:
         ``ix`` and ``ct`` of :func:`kernels.explode_rows`, the decision-maker flags by contact position, the
@@ -94,7 +97,7 @@ def contact_inputs(prepared: Mapping[str, pd.DataFrame]) -> tuple[tuple, tuple, 
     org = _int_codes(ix["organizer_id"])
     items, offsets, list_null = _participants(ix["external_participants"])
     accounts, people = _int_codes(ct["account_id"]), _int_codes(ct["contact_id"])
-    kept = np.flatnonzero(accounts >= 0)
+    kept = np.flatnonzero((accounts >= 0) & (people >= 0))
     n_contacts = kept.shape[0]
     size = 1 + max(np.max(org, initial=-1), np.max(items, initial=-1), np.max(people, initial=-1))
     contact_of = np.full(size + 1, -1, np.int32)  # by person code + 1: slot 0 is a null code's
@@ -137,6 +140,9 @@ def contact_windows(prepared: Mapping[str, pd.DataFrame], k: Mapping[str, Any]) 
         contact's share and the last executive contact null where a cutoff has no contact rows.
 
     """
+    ids = prepared["entities"]["cutoff_id"].to_numpy()
+    if not np.array_equal(ids, np.arange(ids.shape[0])):  # the sweep writes each cutoff's values at its id
+        raise ValueError("the passes need cutoff ids 0, 1, ... in order (features.engine.cutoffs)")
     ix_args, ct_args, is_dm, n_accounts, n_contacts = contact_inputs(prepared)
     cuts = ordered_cutoffs(prepared["entities"])
     visit = k["day_order"](ix_args[0])

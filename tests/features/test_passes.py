@@ -6,6 +6,7 @@ from pathlib import Path
 
 import numpy as np
 import pandas as pd
+import pyarrow as pa
 import pytest
 from rich.console import Console
 
@@ -86,8 +87,8 @@ def test_an_organiser_of_an_interaction_without_a_participants_list_counts_in_ne
 
 
 def test_the_sweep_holds_as_many_contacts_as_an_account_has() -> None:
-    """No fixed limit: an account whose 600 contacts each met once counts 600 (and the other account 1)."""
-    n = 601
+    """No fixed limit (the prototype's was 4096): an account whose 5000 contacts each met once counts 5000."""
+    n = 5001
     day = kernels.US_PER_DAY
     started = np.array([10 * day + i for i in range(n)], np.int64)
     ix = (started, started, np.full(n, 1.0), np.full(n, -1), np.arange(n, dtype=np.int64), np.arange(n + 1))
@@ -97,7 +98,7 @@ def test_the_sweep_holds_as_many_contacts_as_an_account_has() -> None:
     rows, first = k["explode_rows"](ix, ct, k["day_order"](started), 2)
     cuts = (np.array([0, 1]), np.array([0, 1]), np.array([20 * day, 20 * day]))
     (reached, *_), _, _ = k["sweep_rows"](rows, first, cuts, np.zeros(n, np.bool_), n)
-    assert reached[:, 0].tolist() == [1.0, 600.0]
+    assert reached[:, 0].tolist() == [1.0, 5000.0]
 
 
 def test_small_data_keeps_the_sql_and_so_does_big_data_without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -133,3 +134,39 @@ def test_the_passes_compile_uncached_where_no_cache_can_be_written(monkeypatch: 
         assert k["day_order"](np.array([3 * kernels.US_PER_DAY, 0], np.int64)).tolist() == [1, 0]
     finally:
         kernels.compiled.cache_clear()
+
+
+def test_the_passes_windows_are_the_definitions() -> None:
+    """numba's cache sees changes to kernels.py only: its windows must be written out as sql.py's are."""
+    from features.engine import sql
+
+    got = (kernels.WINDOWS, kernels.TREND_DAYS, kernels.PREV_TREND_START)
+    assert got == (sql.WINDOWS, sql.TREND_DAYS, sql.PREV_TREND_START)
+
+
+def test_a_contact_without_an_id_and_a_null_list_spanning_items_are_nobody() -> None:
+    """Data the contract refuses, given to the engine directly: the passes still agree with the SQL."""
+    world = make_world(seed=4, interactions=150)
+    ct, ix = world["contacts"], world["interactions"]
+    nameless = ct.iloc[[0]].copy()
+    nameless["contact_id"] = None
+    world["contacts"] = pd.concat([ct, nameless], ignore_index=True).astype(ct.dtypes.to_dict())
+    world["interactions"] = ix.assign(organizer_id=ix["organizer_id"].where(ix.index % 3 != 0, None))
+    ents = entities_for(world, n=20, seed=4)
+    sql, swept, left_out = both(world, ents)
+    assert left_out == REPLACED_STATEMENTS
+    pd.testing.assert_frame_equal(swept, sql, check_exact=True)
+    spanning = pa.ListArray.from_arrays(
+        pa.array([0, 2, 3], pa.int32()), pa.array([5, 6, 7], pa.int32()), mask=pa.array([True, False])
+    )
+    codes, offsets, is_null = passes._participants(pd.Series(pd.arrays.ArrowExtensionArray(spanning)))
+    assert codes.tolist() == [-1, -1, 7] and offsets.tolist() == [0, 2, 3]
+    assert is_null.tolist() == [True, False]
+
+
+def test_the_passes_refuse_cutoff_ids_out_of_order() -> None:
+    world = make_world(seed=0, interactions=100)
+    prepared, _ = prepare(dict(world), entities_for(world, n=6, seed=0))
+    prepared["entities"]["cutoff_id"] = prepared["entities"]["cutoff_id"][::-1].to_numpy()
+    with pytest.raises(ValueError, match="cutoff ids"):
+        passes.contact_windows(prepared, kernels.plain())
