@@ -15,12 +15,12 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.engine import kernels
-from features.engine.sql import WINDOWS
 
 REPLACED = "acc_ct_agg"  # the statement whose result the passes give
 SWEPT = "acc_ct_swept"  # the table that holds it
-#: The passes run from this many interactions on. Loading numba and the cached passes takes 1.6-3.1 s, more
-#: than the statements they replace take on small data: on 717k interactions the build took 1.8 s longer.
+#: The passes run from this many interactions on. Loading numba and the cached passes took 1.7-3.0 s, more
+#: than the statements they replace take on small data: on 717k interactions the build took 1.8 s longer,
+#: on 41.5M 30 s less. 3M is where a straight line through those two would break even (not measured there).
 PASSES_FROM_ROWS = 3_000_000
 #: Below this many interactions the passes run as plain Python (tests' tiny worlds), which takes less than
 #: loading the compiled ones.
@@ -149,11 +149,7 @@ def contact_windows(prepared: Mapping[str, pd.DataFrame], k: Mapping[str, Any]) 
     rows, first = k["explode_rows"](ix_args, ct_args, visit, n_accounts)
     del ix_args, visit
     (reached, execs, dms, share), before, last = k["sweep_rows"](rows, first, cuts, is_dm, n_contacts)
-    cols: dict[str, Any] = {"cutoff_id": np.arange(cuts[0].shape[0], dtype=np.int64)}
-    for name, values in (("contacts_reached", reached), ("executives_reached", execs)):
-        cols.update({f"{name}_{w}d": values[:, q] for q, w in enumerate(WINDOWS)})
-    cols.update({f"decision_makers_reached_{w}d": dms[:, q] for q, w in enumerate(WINDOWS)})
-    cols.update({f"top_contact_share_{w}d": share[:, q] for q, w in enumerate(WINDOWS)})
-    cols["contacts_reached_prev"] = before
-    cols["last_exec_ts"] = np.asarray(last, np.int64).view("datetime64[us]")  # NULL_TS is numpy's NaT
-    return pd.DataFrame(cols)[["cutoff_id", *kernels.CONTACT_COLUMNS]]
+    last_exec = np.asarray(last, np.int64).view("datetime64[us]")  # NULL_TS is numpy's NaT
+    values = [*reached.T, *execs.T, *dms.T, *share.T, before, last_exec]  # CONTACT_COLUMNS' order
+    cols = {"cutoff_id": ids.astype(np.int64), **dict(zip(kernels.CONTACT_COLUMNS, values, strict=True))}
+    return pd.DataFrame(cols)
