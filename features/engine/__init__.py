@@ -72,11 +72,12 @@ def final_query(p: Plan, outputs: list[str], where: dict[str, str]) -> str:
 
 
 def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.DataFrame]) -> list[Stmt]:
-    """Give the per-contact windows by compiled passes instead of their statements, where they are chosen.
+    """Give the per-contact and per-employee windows by compiled passes instead of their statements.
 
-    The passes' result (:func:`passes.contact_windows`) joins the prepared tables as :data:`passes.SWEPT`, and
-    the statement :data:`passes.REPLACED` reads it; the statements only it read are left out. Data smaller
-    than :data:`passes.PASSES_FROM_ROWS`, or without numba to compile the passes, keeps the SQL.
+    Each result of the passes (:func:`passes.run_passes`) joins the prepared tables under its name in
+    :data:`passes.TABLES`, and the statement it stands for reads it; the statements only those read are left
+    out. Data smaller than :data:`passes.PASSES_FROM_ROWS`, or without numba to compile the passes, keeps the
+    SQL.
 
     Returns:
         The statements to run, in order.
@@ -84,14 +85,17 @@ def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.D
     """
     from features.engine import passes
 
-    if not any(s.name == passes.REPLACED for s in chosen):
+    wanted = {s.name for s in chosen} & set(passes.TABLES)
+    if not wanted:
         return chosen
     k = passes.choose_kernels(len(prepared["interactions"]))
     if k is None:
         return chosen
-    prepared[passes.SWEPT] = passes.contact_windows(prepared, k)
-    swept = Stmt(passes.REPLACED, f"SELECT * FROM {passes.SWEPT}", (passes.SWEPT,))
-    return with_dependencies([swept if s.name == passes.REPLACED else s for s in chosen], outputs)
+    swept: dict[str, Stmt] = {}
+    for name, frame in passes.run_passes(prepared, k, wanted).items():
+        prepared[passes.TABLES[name]] = frame
+        swept[name] = Stmt(name, f"SELECT * FROM {passes.TABLES[name]}", (passes.TABLES[name],))
+    return with_dependencies([swept.get(s.name, s) for s in chosen], outputs)
 
 
 def _backend(engine: str) -> Any:

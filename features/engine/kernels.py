@@ -1,17 +1,22 @@
-"""Compiled passes that compute a block of window features without SQL: the per-contact windows.
+"""Compiled passes that compute blocks of window features without SQL.
 
-The SQL of :mod:`features.engine.sql` defines every feature, and the Spark engine runs it as written. For the
-per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top contact's
-share, the contacts of the 28 days before, the last executive contact), the DuckDB engine runs these passes
-instead of the statements ``acc_ct_r`` ... ``acc_ct_agg``, which join every cutoff with each day of its
-account's contacts over 180 days. The passes give the same values: ``tests/features/test_passes.py``
-compares the two paths value for value, and the naive-reference and leakage property tests run both:
+The SQL of :mod:`features.engine.sql` defines every feature, and the Spark engine runs it as written. For
+three blocks the DuckDB engine runs these passes instead of the statements that join every cutoff with each
+day of its account's people over the window:
 
-* :func:`day_order` orders the interactions by day (a counting sort);
-* :func:`explode_rows` writes one row per (interaction, customer contact), as the engine's ``ix_contact``,
-  each at its account's next place, so the rows come out ordered by account and day;
-* :func:`sweep_rows` lets each cutoff read its account's rows of the last 180 days known before it, keeping
-  per-contact sums in small arrays.
+* the per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top
+  contact's share, the contacts of the 28 days before, the last executive contact: ``acc_ct_agg``);
+* the per-employee windows (employees engaged, managers and executives engaged, the after-hours share:
+  ``acc_emp_agg``; and each cutoff's team, the employees engaged in the last 28 days: ``team``);
+* the relationships (pairs of a contact and an employee with 2+ meaningful interactions in 28 days:
+  ``acc_rel_agg``).
+
+Each block is an explode pass, which writes one row per interaction and person (or pair) at its account's next
+place, so the rows come out ordered by account and day (:func:`day_order` orders the interactions by day, a
+counting sort), and a sweep, which lets each cutoff read its account's rows of the window known before it,
+keeping per-person sums in small arrays. The passes give the same values as the statements:
+``tests/features/test_passes.py`` compares the two paths value for value, and the naive-reference and leakage
+property tests run both.
 
 They are plain Python over numpy arrays, compiled by numba (:func:`compiled`, cached on disk) when the data
 is big enough for that to pay (:mod:`features.engine.passes`); the tests also run them uncompiled.
@@ -56,7 +61,7 @@ def day_order(started: Any) -> Any:
     for d in day:
         by_day[d - first_day + 1] += 1
     by_day = np.cumsum(by_day)
-    order = np.empty(day.shape[0], np.int64)
+    order = np.empty(day.shape[0], np.int32)  # interaction positions: the interactions' row count < 2**31
     for i in range(day.shape[0]):
         order[by_day[day[i] - first_day]] = i
         by_day[day[i] - first_day] += 1
@@ -192,7 +197,347 @@ def sweep_rows(rows: Any, first: Any, cuts: Any, is_dm: Any, n_contacts: int) ->
     return (reached, execs, dms, share), before, last
 
 
-KERNELS = (day_order, explode_rows, sweep_rows)
+#: Employees: the role codes of :func:`sweep_employee_rows`, and the smallest group of our people a
+#: per-team figure may describe (features.engine.sql's MIN_GROUP, written out for numba's cache as above).
+OTHER_ROLE, MANAGER, EXECUTIVE = 0, 1, 2
+MIN_GROUP = 5
+US_PER_HOUR = 3_600_000_000
+WORKDAY = (8, 17)  # office hours, local time, Monday to Friday: the rest is after hours
+#: The columns :func:`sweep_employee_rows` gives, as the statement ``acc_emp_agg`` names them.
+EMPLOYEE_COLUMNS = (
+    *(f"employees_engaged_{w}d" for w in WINDOWS),
+    *(f"manager_engaged_{w}d" for w in WINDOWS),
+    *(f"executive_engaged_{w}d" for w in WINDOWS),
+    "employees_engaged_trend_28d",
+    *(f"after_hours_share_{w}d" for w in WINDOWS),
+)
+
+
+def explode_employee_rows(ix: Any, staff: Any, ct: Any, em: Any, visit: Any, n_accounts: int) -> Any:
+    """One row per (interaction, account, employee), as the engine's ``acc_emp_r``, by account and day.
+
+    An interaction's accounts are those of its customer contacts (as ``ix_account``), each known at the
+    earliest its contacts make it known; its employees are the internal participants and the organiser (as
+    ``ix_employee``). Two passes, as :func:`explode_rows`.
+
+    Args:
+        ix: the interactions as :func:`explode_rows` reads them.
+        staff: the employees' codes (-1: not an employee): the organiser's, the internal participants' and
+            their list offsets.
+        ct: contacts, as :func:`explode_rows` reads them.
+        em: employees: recorded time (us, :data:`NULL_TS` when absent), time-zone code, and the zones'
+            offsets ``(first, at, offset)``: zone z's changes of UTC offset are ``at[first[z]:first[z + 1]]``
+            (the first at :data:`NULL_TS`), and ``offset`` holds the offset (us) from each on. An interaction
+            is after hours for an employee outside Monday-Friday office hours (:data:`WORKDAY`) in their zone.
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_accounts: number of account codes.
+
+    Returns:
+        The rows' ``(employee, stamp day, known, interaction, after hours)`` arrays (the interaction's
+        position stands for its duration, to keep the rows small), and each account's first row.
+
+    """
+    started, known, _, org, ext, offsets = ix
+    org_e, staff_e, staff_offsets = staff
+    acc_of, recorded, _ = ct
+    em_recorded, em_zone, (zone_first, shift_at, shift_us) = em
+    widest = 1
+    for i in range(offsets.shape[0] - 1):
+        widest = max(widest, offsets[i + 1] - offsets[i] + 1)
+    accs, acc_known = np.empty(widest, np.int64), np.empty(widest, np.int64)
+    first = np.zeros(n_accounts + 1, np.int64)
+    out_em, out_day, out_known = np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int64)
+    out_ix, out_ah = np.empty(0, np.int32), np.empty(0, np.bool_)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            lo, hi = offsets[i], offsets[i + 1]
+            with_org = org[i] >= 0
+            for j in range(lo, hi):
+                if ext[j] == org[i]:
+                    with_org = False
+            m = 0
+            for j in range(lo, hi + 1):
+                c = ext[j] if j < hi else (org[i] if with_org else -1)
+                if c < 0:
+                    continue
+                a, kc = acc_of[c], max(known[i], recorded[c])
+                p = 0
+                while p < m and accs[p] != a:
+                    p += 1
+                if p == m:
+                    accs[p], acc_known[p] = a, kc
+                    m += 1
+                acc_known[p] = min(acc_known[p], kc)
+            if m == 0:
+                continue
+            s_lo, s_hi = staff_offsets[i], staff_offsets[i + 1]
+            with_org_e = org_e[i] >= 0
+            for j in range(s_lo, s_hi):
+                if staff_e[j] == org_e[i]:
+                    with_org_e = False
+            for j in range(s_lo, s_hi + 1):
+                e = staff_e[j] if j < s_hi else (org_e[i] if with_org_e else -1)
+                if e < 0:
+                    continue
+                z = em_zone[e]
+                sh = zone_first[z]
+                while sh + 1 < zone_first[z + 1] and shift_at[sh + 1] <= started[i]:
+                    sh += 1
+                local = started[i] + shift_us[sh]
+                day = local // US_PER_DAY
+                hour = (local - day * US_PER_DAY) // US_PER_HOUR
+                late = not ((day + 3) % 7 < 5 and WORKDAY[0] <= hour < WORKDAY[1])  # day 0 was a Thursday
+                for p in range(m):
+                    a = accs[p]
+                    if step == 0:
+                        first[a + 1] += 1
+                        continue
+                    r = at[a]
+                    out_em[r], out_day[r] = e, started[i] // US_PER_DAY
+                    out_known[r] = max(acc_known[p], known[i], em_recorded[e])
+                    out_ix[r], out_ah[r] = i, late
+                    at[a] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n = first[-1]
+            out_em, out_day, out_known = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int64)
+            out_ix, out_ah = np.empty(n, np.int32), np.empty(n, np.bool_)
+    return (out_em, out_day, out_known, out_ix, out_ah), first
+
+
+def sweep_employee_rows(rows: Any, first: Any, cuts: Any, minutes: Any, role: Any, n_employees: int) -> Any:
+    """Per-employee window figures of every cutoff (:data:`EMPLOYEE_COLUMNS`), and each cutoff's team.
+
+    Args:
+        rows: the rows of :func:`explode_employee_rows`, by account and day.
+        first: each account's first row (``n_accounts + 1`` offsets).
+        cuts: cutoffs sorted by account and time, as :func:`sweep_rows` reads them.
+        minutes: each interaction's duration (NaN: none).
+        role: role code per employee (:data:`MANAGER`, :data:`EXECUTIVE`, else :data:`OTHER_ROLE`).
+        n_employees: number of employee codes.
+
+    Returns:
+        ``(engaged, managers, executives, after-hours share)`` as ``(cutoffs, N_WINDOWS)`` arrays, the trend
+        of employees engaged, and the team (the employees engaged in the last 28 days) as ``(cutoff id,
+        employee)`` pairs.
+
+    """
+    em, day, known, ix, ah = rows
+    c_id, c_acc, c_at = cuts
+    n_cut = c_id.shape[0]
+    engaged, managers, executives = (
+        np.zeros((n_cut, N_WINDOWS)),
+        np.zeros((n_cut, N_WINDOWS)),
+        np.zeros((n_cut, N_WINDOWS)),
+    )
+    share, trend = np.full((n_cut, N_WINDOWS), np.nan), np.zeros(n_cut)
+    team_cut, team_em, n_team = np.empty(n_cut + 1, np.int64), np.empty(n_cut + 1, np.int32), 0
+    cap = 1
+    for a in range(first.shape[0] - 1):
+        cap = max(cap, min(first[a + 1] - first[a], n_employees))
+    slot, touched = np.full(n_employees, -1, np.int64), np.empty(cap, np.int64)
+    hours, late = np.zeros((cap, N_WINDOWS)), np.zeros((cap, N_WINDOWS))
+    seen, prev = np.zeros((cap, N_WINDOWS), np.bool_), np.zeros(cap, np.bool_)
+    lo = 0
+    for i in range(n_cut):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        if acc < 0:
+            continue
+        cdn = at // US_PER_DAY
+        lo = max(lo, first[acc])
+        while lo < first[acc + 1] and day[lo] < cdn - LOOKBACK:
+            lo += 1
+        k = 0
+        j = lo
+        while j < first[acc + 1] and day[j] <= cdn:
+            sdn = day[j]
+            if known[j] < at:
+                # ROUND half away from zero, as the engine's exact(): durations are not negative; NULL adds 0
+                m = minutes[ix[j]]
+                ms = np.floor(m * MS_PER_MINUTE + 0.5) if m == m else 0.0
+                s = slot[em[j]]
+                if s < 0:
+                    s = k
+                    slot[em[j]], touched[k] = s, em[j]
+                    k += 1
+                    for q in range(N_WINDOWS):
+                        hours[s, q], late[s, q], seen[s, q] = 0.0, 0.0, False
+                    prev[s] = False
+                for q in range(N_WINDOWS):
+                    if sdn >= cdn - WINDOWS[q]:
+                        hours[s, q] += ms
+                        if ah[j]:
+                            late[s, q] += ms
+                        seen[s, q] = True
+                if cdn - PREV_TREND_START <= sdn < cdn - TREND_DAYS:
+                    prev[s] = True
+            j += 1
+        for q in range(N_WINDOWS):
+            tot, tot_late, n, n_mgr, n_ex = 0.0, 0.0, 0.0, 0.0, 0.0
+            for s in range(k):
+                tot += hours[s, q]
+                tot_late += late[s, q]
+                if seen[s, q]:
+                    n += 1.0
+                    n_mgr = max(n_mgr, 1.0 * (role[touched[s]] == MANAGER))
+                    n_ex = max(n_ex, 1.0 * (role[touched[s]] == EXECUTIVE))
+            engaged[cid, q], managers[cid, q], executives[cid, q] = n, n_mgr, n_ex
+            if n >= MIN_GROUP and tot != 0.0:
+                share[cid, q] = tot_late / tot
+        for s in range(k):
+            trend[cid] -= prev[s]
+            if seen[s, 0]:
+                if n_team == team_cut.shape[0]:
+                    team_cut = np.concatenate((team_cut, np.empty(n_team, np.int64)))
+                    team_em = np.concatenate((team_em, np.empty(n_team, np.int32)))
+                team_cut[n_team], team_em[n_team] = cid, touched[s]
+                n_team += 1
+            slot[touched[s]] = -1
+        trend[cid] += engaged[cid, 0]
+    return (engaged, managers, executives, share), trend, (team_cut[:n_team], team_em[:n_team])
+
+
+#: Relationships: a (contact, employee) pair with this many meaningful interactions in the last
+#: RELATION_DAYS days (features.engine.sql's definition, written out for numba's cache as above).
+RELATION_MIN, RELATION_DAYS = 2, 28
+#: The columns :func:`sweep_pair_rows` gives, as the statement ``acc_rel_agg`` names them.
+RELATION_COLUMNS = (
+    "customer_relationships_28d",
+    "contacts_in_relationship_28d",
+    "employees_in_relationship_28d",
+)
+
+
+def explode_pair_rows(
+    ix: Any, staff: Any, ct: Any, em_recorded: Any, meaningful: Any, visit: Any, n_accounts: int
+) -> Any:
+    """One row per (meaningful interaction, contact, employee), as the engine's ``acc_pair_r``, by account.
+
+    Args:
+        ix: the interactions as :func:`explode_rows` reads them.
+        staff: the employees' codes as :func:`explode_employee_rows` reads them.
+        ct: contacts, as :func:`explode_rows` reads them.
+        em_recorded: each employee's recorded time (us, :data:`NULL_TS` when absent).
+        meaningful: whether each interaction is meaningful (an email or meeting of at most 5 people).
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_accounts: number of account codes.
+
+    Returns:
+        The rows' ``(contact, stamp day, known, employee)`` arrays, and each account's first row (two passes,
+        as :func:`explode_rows`).
+
+    """
+    started, known, _, org, ext, offsets = ix
+    org_e, staff_e, staff_offsets = staff
+    acc_of, recorded, _ = ct
+    first = np.zeros(n_accounts + 1, np.int64)
+    out_ct, out_day, out_known = np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int64)
+    out_em = np.empty(0, np.int32)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            if not meaningful[i]:
+                continue
+            lo, hi, s_lo, s_hi = offsets[i], offsets[i + 1], staff_offsets[i], staff_offsets[i + 1]
+            with_org, with_org_e = org[i] >= 0, org_e[i] >= 0
+            for j in range(lo, hi):
+                if ext[j] == org[i]:
+                    with_org = False
+            for j in range(s_lo, s_hi):
+                if staff_e[j] == org_e[i]:
+                    with_org_e = False
+            for j in range(lo, hi + 1):
+                c = ext[j] if j < hi else (org[i] if with_org else -1)
+                if c < 0:
+                    continue
+                a = acc_of[c]
+                for h in range(s_lo, s_hi + 1):
+                    e = staff_e[h] if h < s_hi else (org_e[i] if with_org_e else -1)
+                    if e < 0:
+                        continue
+                    if step == 0:
+                        first[a + 1] += 1
+                        continue
+                    r = at[a]
+                    out_ct[r], out_day[r], out_em[r] = c, started[i] // US_PER_DAY, e
+                    out_known[r] = max(known[i], recorded[c], em_recorded[e])
+                    at[a] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n = first[-1]
+            out_ct, out_day, out_known = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int64)
+            out_em = np.empty(n, np.int32)
+    return (out_ct, out_day, out_known, out_em), first
+
+
+def sweep_pair_rows(rows: Any, first: Any, cuts: Any, n_contacts: int, n_employees: int) -> Any:
+    """Each cutoff's relationships (:data:`RELATION_COLUMNS`): (contact, employee) pairs that count.
+
+    Args:
+        rows: the rows of :func:`explode_pair_rows`, by account and day.
+        first: each account's first row.
+        cuts: cutoffs sorted by account and time, as :func:`sweep_rows` reads them.
+        n_contacts: number of contact codes.
+        n_employees: number of employee codes.
+
+    Returns:
+        ``(relationships, contacts, employees)`` per cutoff: the pairs, and the contacts and the employees in
+        at least one of them.
+
+    """
+    ct, day, known, em = rows
+    c_id, c_acc, c_at = cuts
+    n_cut = c_id.shape[0]
+    rel, rel_ct, rel_em = np.zeros(n_cut), np.zeros(n_cut), np.zeros(n_cut)
+    cap = 1
+    for a in range(first.shape[0] - 1):
+        cap = max(cap, first[a + 1] - first[a])
+    keys = np.empty(cap, np.int64)
+    in_ct, in_em = np.zeros(n_contacts, np.bool_), np.zeros(n_employees, np.bool_)
+    lo = 0
+    for i in range(n_cut):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        if acc < 0:
+            continue
+        cdn = at // US_PER_DAY
+        lo = max(lo, first[acc])
+        while lo < first[acc + 1] and day[lo] < cdn - RELATION_DAYS:
+            lo += 1
+        m = 0
+        j = lo
+        while j < first[acc + 1] and day[j] <= cdn:
+            if known[j] < at:
+                keys[m] = np.int64(ct[j]) * n_employees + em[j]
+                m += 1
+            j += 1
+        pairs = np.sort(keys[:m])
+        run = 0
+        for t in range(m):
+            run = run + 1 if t > 0 and pairs[t] == pairs[t - 1] else 1
+            if run == RELATION_MIN:
+                rel[cid] += 1.0
+                c, e = pairs[t] // n_employees, pairs[t] % n_employees
+                if not in_ct[c]:
+                    in_ct[c] = True
+                    rel_ct[cid] += 1.0
+                if not in_em[e]:
+                    in_em[e] = True
+                    rel_em[cid] += 1.0
+        for t in range(m):
+            in_ct[pairs[t] // n_employees], in_em[pairs[t] % n_employees] = False, False
+    return rel, rel_ct, rel_em
+
+
+KERNELS = (
+    day_order,
+    explode_rows,
+    sweep_rows,
+    explode_employee_rows,
+    sweep_employee_rows,
+    explode_pair_rows,
+    sweep_pair_rows,
+)
 
 
 @cache

@@ -1,13 +1,15 @@
-"""The per-contact windows by compiled passes (:mod:`features.engine.kernels`), from the prepared tables.
+"""Window features by compiled passes (:mod:`features.engine.kernels`), from the prepared tables.
 
-The DuckDB engine offers the passes' result to the statements as the table :data:`SWEPT`, in place of
-the statement ``acc_ct_agg`` and the statements only it reads (see :func:`features.engine.with_passes`).
+Two blocks: the per-contact windows (the statement ``acc_ct_agg``) and the per-employee windows
+(``acc_emp_agg``, and ``team``: the employees each cutoff's account engaged in the last 28 days, which the
+internal network reads). The DuckDB engine offers each result to the statements as the table :data:`TABLES`
+names, in place of the statement and the statements only it reads (see :func:`features.engine.with_passes`).
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any
+from collections.abc import Collection, Mapping
+from typing import Any, NamedTuple
 
 import numpy as np
 import pandas as pd
@@ -15,9 +17,15 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from features.engine import kernels
+from features.engine.sql import MEANINGFUL_MAX_PEOPLE
 
-REPLACED = "acc_ct_agg"  # the statement whose result the passes give
-SWEPT = "acc_ct_swept"  # the table that holds it
+#: The statements whose results the passes give, and the table that holds each result.
+TABLES = {
+    "acc_ct_agg": "acc_ct_swept",
+    "acc_emp_agg": "acc_emp_swept",
+    "team": "acc_emp_team",
+    "acc_rel_agg": "acc_rel_swept",
+}
 #: The passes run from this many interactions on. Loading numba and the cached passes took 1.7-3.0 s, more
 #: than the statements they replace take on small data: on 717k interactions the build took 1.8 s longer,
 #: on 41.5M 30 s less. 3M is where a straight line through those two would break even (not measured there).
@@ -128,28 +136,182 @@ def ordered_cutoffs(entities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.
     return np.asarray(entities["cutoff_id"].to_numpy(), np.int64)[order], acc[order], at[order]
 
 
-def contact_windows(prepared: Mapping[str, pd.DataFrame], k: Mapping[str, Any]) -> pd.DataFrame:
-    """The statement ``acc_ct_agg``'s columns for every cutoff, by the passes ``k``.
+def staff_inputs(prepared: Mapping[str, pd.DataFrame], started: np.ndarray) -> tuple[tuple, tuple, Any, Any]:
+    """The employees' arguments of :func:`kernels.explode_employee_rows`, from the prepared tables.
+
+    An employee without an id is nobody, and the organiser of an interaction whose internal participants'
+    list is null does not count, as in the SQL (see :func:`contact_inputs`).
 
     Args:
-        prepared: the prepared tables (``interactions``, ``contacts``, ``entities``) before the run.
-        k: the kernels (:func:`choose_kernels`).
+        prepared: the prepared tables.
+        started: the interactions' stamps (us), for the span of the time zones' offsets.
 
     Returns:
-        ``cutoff_id`` (every cutoff, in order) and :data:`kernels.CONTACT_COLUMNS`: counts are 0 and the top
-        contact's share and the last executive contact null where a cutoff has no contact rows.
+        ``staff`` and ``em`` of :func:`kernels.explode_employee_rows`, the role codes by employee position,
+        and each position's employee code.
+
+    """
+    ix, em = prepared["interactions"], prepared["employees"]
+    org = _int_codes(ix["organizer_id"])
+    items, offsets, list_null = _participants(ix["internal_participants"])
+    people = _int_codes(em["employee_id"])
+    kept = np.flatnonzero(people >= 0)
+    size = 1 + max(np.max(org, initial=-1), np.max(items, initial=-1), np.max(people, initial=-1))
+    employee_of = np.full(size + 1, -1, np.int32)  # by person code + 1: slot 0 is a null code's
+    employee_of[people[kept] + 1] = np.arange(kept.shape[0], dtype=np.int32)
+    org_e = employee_of[org + 1]
+    org_e[list_null] = -1
+    del org
+    staff_e = employee_of[items + 1]
+    del items
+    absent = np.full(kept.shape[0], kernels.NULL_TS)
+    recorded = _us(em["recorded_at"])[kept] if "recorded_at" in em else absent
+    zone_codes, zones = pd.factorize(em["timezone"].astype(str).to_numpy()[kept])
+    valid = started[started != kernels.NULL_TS]
+    span = (int(valid.min()), int(valid.max())) if valid.shape[0] else (0, 0)
+    role_text = em["role"].astype(object).to_numpy()[kept]
+    role = np.where(role_text == "manager", kernels.MANAGER, kernels.OTHER_ROLE)
+    role = np.where(role_text == "executive", kernels.EXECUTIVE, role).astype(np.int8)
+    em_args = (recorded, zone_codes.astype(np.int32), zone_shifts(list(zones), *span))
+    return (org_e, staff_e, offsets), em_args, role, people[kept]
+
+
+def _offsets_us(utc: pd.DatetimeIndex, zone: str) -> np.ndarray:
+    """The zone's UTC offset (us) at each of the UTC times."""
+    local = utc.tz_convert(zone).tz_localize(None)
+    return np.asarray((local - utc.tz_localize(None)).to_numpy().astype("timedelta64[us]").view(np.int64))
+
+
+def zone_shifts(zones: list[str], lo: int, hi: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Each time zone's changes of UTC offset between two times, as the employees' explode pass reads them.
+
+    The offsets are read hour by hour (Python's time-zone database), and each change to the second.
+
+    Args:
+        zones: the zones' names, by code.
+        lo: the earliest time (us, naive UTC).
+        hi: the latest time.
+
+    Returns:
+        ``(first, at, offset)``: zone z's changes are ``at[first[z]:first[z + 1]]``, the first at
+        :data:`kernels.NULL_TS` (from the start), and ``offset`` holds the offset (us) from each on.
+
+    """
+    start = pd.Timestamp(lo, unit="us", tz="UTC").floor("h") - pd.Timedelta(hours=1)
+    end = pd.Timestamp(hi, unit="us", tz="UTC").ceil("h") + pd.Timedelta(hours=1)
+    hours = pd.date_range(start, end, freq="h", unit="us")
+    first, at, offset = [0], [], []
+    for zone in zones:
+        by_hour = _offsets_us(hours, zone)
+        at.append(kernels.NULL_TS)
+        offset.append(int(by_hour[0]))
+        for h in np.flatnonzero(np.diff(by_hour)).tolist():
+            by_second = _offsets_us(pd.date_range(hours[h], periods=3601, freq="s", unit="us"), zone)
+            k = int(np.flatnonzero(by_second != by_hour[h])[0])
+            at.append(int(hours[h].value // 1000) + k * 1_000_000)
+            offset.append(int(by_second[k]))
+        first.append(len(at))
+    return np.asarray(first, np.int64), np.asarray(at, np.int64), np.asarray(offset, np.int64)
+
+
+class Inputs(NamedTuple):
+    """What every pass reads: the kernels' arguments for the interactions, contacts and cutoffs."""
+
+    ix: tuple
+    ct: tuple
+    is_dm: np.ndarray
+    n_accounts: int
+    n_contacts: int
+    cuts: tuple
+    visit: np.ndarray
+    ids: np.ndarray
+
+
+def run_passes(
+    prepared: Mapping[str, pd.DataFrame], k: Mapping[str, Any], wanted: Collection[str]
+) -> dict[str, pd.DataFrame]:
+    """The results of the statements ``wanted`` (keys of :data:`TABLES`) for every cutoff, by passes ``k``.
+
+    Args:
+        prepared: the prepared tables (``interactions``, ``contacts``, ``employees``, ``entities``).
+        k: the kernels (:func:`choose_kernels`).
+        wanted: the statements to give.
+
+    Returns:
+        Each statement's result: ``cutoff_id`` (every cutoff, in order) and the statement's columns, where
+        counts are 0 and other figures null for a cutoff without rows; ``team``: ``cutoff_id, cdn,
+        employee_id``.
 
     """
     ids = prepared["entities"]["cutoff_id"].to_numpy()
-    if not np.array_equal(ids, np.arange(ids.shape[0])):  # the sweep writes each cutoff's values at its id
+    if not np.array_equal(ids, np.arange(ids.shape[0])):  # the sweeps write each cutoff's values at its id
         raise ValueError("the passes need cutoff ids 0, 1, ... in order (features.engine.cutoffs)")
     ix_args, ct_args, is_dm, n_accounts, n_contacts = contact_inputs(prepared)
     cuts = ordered_cutoffs(prepared["entities"])
     visit = k["day_order"](ix_args[0])
-    rows, first = k["explode_rows"](ix_args, ct_args, visit, n_accounts)
-    del ix_args, visit
-    (reached, execs, dms, share), before, last = k["sweep_rows"](rows, first, cuts, is_dm, n_contacts)
+    inputs = Inputs(ix_args, ct_args, is_dm, n_accounts, n_contacts, cuts, visit, ids)
+    out: dict[str, pd.DataFrame] = {}
+    if "acc_ct_agg" in wanted:
+        out.update(_contacts_block(inputs, k))
+    if {"acc_emp_agg", "team", "acc_rel_agg"} & set(wanted):
+        staff, em_args, role, codes = staff_inputs(prepared, ix_args[0])
+        if {"acc_emp_agg", "team"} & set(wanted):
+            as_of = prepared["entities"]["as_of"]
+            out.update(_employees_block(inputs, k, (staff, em_args, role, codes), as_of))
+        if "acc_rel_agg" in wanted:
+            meaningful = meaningful_interactions(prepared["interactions"])
+            rows, first = k["explode_pair_rows"](
+                ix_args, staff, ct_args, em_args[0], meaningful, visit, n_accounts
+            )
+            values = k["sweep_pair_rows"](rows, first, cuts, n_contacts, codes.shape[0])
+            out["acc_rel_agg"] = _frame(ids, kernels.RELATION_COLUMNS, list(values))
+    return {name: frame for name, frame in out.items() if name in wanted}
+
+
+def _contacts_block(inputs: Inputs, k: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
+    rows, first = k["explode_rows"](inputs.ix, inputs.ct, inputs.visit, inputs.n_accounts)
+    swept = k["sweep_rows"](rows, first, inputs.cuts, inputs.is_dm, inputs.n_contacts)
+    del rows
+    (reached, execs, dms, share), before, last = swept
     last_exec = np.asarray(last, np.int64).view("datetime64[us]")  # NULL_TS is numpy's NaT
     values = [*reached.T, *execs.T, *dms.T, *share.T, before, last_exec]  # CONTACT_COLUMNS' order
-    cols = {"cutoff_id": ids.astype(np.int64), **dict(zip(kernels.CONTACT_COLUMNS, values, strict=True))}
-    return pd.DataFrame(cols)
+    return {"acc_ct_agg": _frame(inputs.ids, kernels.CONTACT_COLUMNS, values)}
+
+
+def _employees_block(
+    inputs: Inputs, k: Mapping[str, Any], staff_args: tuple, as_of: pd.Series
+) -> dict[str, pd.DataFrame]:
+    staff, em_args, role, codes = staff_args
+    rows, first = k["explode_employee_rows"](
+        inputs.ix, staff, inputs.ct, em_args, inputs.visit, inputs.n_accounts
+    )
+    swept = k["sweep_employee_rows"](rows, first, inputs.cuts, inputs.ix[2], role, codes.shape[0])
+    del rows
+    (engaged, mgr, ex, late), trend, (t_cut, t_em) = swept
+    values = [*engaged.T, *mgr.T, *ex.T, trend, *late.T]  # EMPLOYEE_COLUMNS' order
+    cdn = _us(as_of) // kernels.US_PER_DAY
+    return {
+        "acc_emp_agg": _frame(inputs.ids, kernels.EMPLOYEE_COLUMNS, values),
+        "team": pd.DataFrame({"cutoff_id": t_cut, "cdn": cdn[t_cut], "employee_id": codes[t_em]}),
+    }
+
+
+def meaningful_interactions(ix: pd.DataFrame) -> np.ndarray:
+    """Whether each interaction is meaningful: an email or meeting of at most 5 people, as in the SQL."""
+    kind = pa.array(ix["kind"])
+    if isinstance(kind, pa.ChunkedArray):
+        kind = kind.combine_chunks()
+    if pa.types.is_dictionary(kind.type):
+        kind = kind.cast(kind.type.value_type)
+    listed = pc.is_in(kind, value_set=pa.array(["email", "meeting"], kind.type)).fill_null(False)
+    small = ix["n_people"].to_numpy(dtype=np.float64, na_value=np.nan) <= MEANINGFUL_MAX_PEOPLE
+    return np.asarray(listed.to_numpy(zero_copy_only=False), np.bool_) & small
+
+
+def _frame(ids: np.ndarray, names: tuple[str, ...], values: list) -> pd.DataFrame:
+    return pd.DataFrame({"cutoff_id": ids.astype(np.int64), **dict(zip(names, values, strict=True))})
+
+
+def contact_windows(prepared: Mapping[str, pd.DataFrame], k: Mapping[str, Any]) -> pd.DataFrame:
+    """The statement ``acc_ct_agg``'s columns for every cutoff, by the passes ``k`` (:func:`run_passes`)."""
+    return run_passes(prepared, k, {"acc_ct_agg"})["acc_ct_agg"]

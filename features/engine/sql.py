@@ -31,6 +31,8 @@ PREV_TREND_START = 2 * TREND_DAYS  # days before the cutoff's day where that ear
 MIN_GROUP = 5  # smallest group of our people a per-team figure may describe
 REPLY_WINDOW_DAYS = 7
 MEANINGFUL_MAX_PEOPLE = 5
+RELATION_MIN = 2  # a relationship: a (contact, employee) pair with this many meaningful interactions ...
+RELATION_DAYS = 28  # ... in this many days
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 60 * MS_PER_MINUTE
 CENTS_PER_USD = 100
@@ -772,15 +774,15 @@ def _relationships() -> list[Stmt]:
     stmts.append(
         Stmt(
             "acc_pair_w",
-            windowed("acc_pair_p", "acc_pair_r", cols, 28),
+            windowed("acc_pair_p", "acc_pair_r", cols, RELATION_DAYS),
             (),
-            ("cut", "cut_w28", "acc_pair_p", "acc_pair_r"),
+            ("cut", cut_spread(RELATION_DAYS), "acc_pair_p", "acc_pair_r"),
             view=True,
         )
     )
     rel = (
         "SELECT cutoff_id, employee_id, contact_id FROM acc_pair_w"
-        " GROUP BY cutoff_id, employee_id, contact_id HAVING SUM(n) >= 2"
+        f" GROUP BY cutoff_id, employee_id, contact_id HAVING SUM(n) >= {RELATION_MIN}"
     )
     stmts.append(Stmt("acc_rel", rel, (), ("acc_pair_w",)))
     agg = (

@@ -1,4 +1,4 @@
-"""The per-contact windows by compiled passes equal their SQL, value for value, on every world here."""
+"""The per-contact and per-employee windows by compiled passes equal their SQL, value for value."""
 
 from __future__ import annotations
 
@@ -15,7 +15,7 @@ from features.build import label_frames
 from features.contract import load_contract
 from features.engine import compute_features, kernels, passes, select_statements, statements, with_passes
 from features.engine import prepare_inputs as prepare
-from tests.features.fixtures import entities_for, make_world, with_new_contact
+from tests.features.fixtures import LIST, entities_for, make_world, with_new_contact
 from tests.features.paths import SQL_ONLY, passes_forced
 from tests.test_prototype_sweep import make_world as simulated_world
 
@@ -31,7 +31,11 @@ def both(
     return sql, swept, ran[False] - ran[True]
 
 
-REPLACED_STATEMENTS = {"acc_ct_r", "acc_ct_p", "acc_ct_w", "acc_ct_per"}
+REPLACED_STATEMENTS = {
+    *("acc_ct_r", "acc_ct_p", "acc_ct_w", "acc_ct_per"),
+    *("acc_emp_r", "acc_emp_p", "acc_emp_w", "acc_emp_per"),
+    *("acc_pair_r", "acc_pair_p", "acc_pair_w", "acc_rel", "cut_w28"),
+}
 
 
 @pytest.mark.parametrize(
@@ -50,6 +54,8 @@ def test_the_passes_give_every_value_of_the_sql_on_hand_made_worlds(kw: dict) ->
     assert left_out == REPLACED_STATEMENTS  # the passes ran, in place of these
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
     assert (sql["contacts_reached_90d"] > 0).any() and sql["top_contact_share_28d"].notna().any()
+    assert sql["after_hours_share_28d"].between(0.01, 0.99).any()
+    assert sql["team_network_avg_28d"].notna().any() and (sql["customer_relationships_28d"] > 0).any()
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["plain", "compiled"])
@@ -114,7 +120,10 @@ def test_small_data_keeps_the_sql_and_so_does_big_data_without_numba(monkeypatch
     monkeypatch.setattr(passes, "COMPILE_FROM_ROWS", 10**9)  # the plain kernels
     swept = with_passes(chosen, outputs, prepared)
     assert {s.name for s in chosen} - {s.name for s in swept} == REPLACED_STATEMENTS
-    assert passes.SWEPT in prepared and len(prepared[passes.SWEPT]) == len(ents)
+    assert all(
+        len(prepared[passes.TABLES[n]]) == len(ents) for n in ("acc_ct_agg", "acc_emp_agg", "acc_rel_agg")
+    )
+    assert len(prepared[passes.TABLES["team"]]) > 0
 
 
 def test_the_passes_compile_uncached_where_no_cache_can_be_written(monkeypatch: pytest.MonkeyPatch) -> None:
@@ -130,7 +139,7 @@ def test_the_passes_compile_uncached_where_no_cache_can_be_written(monkeypatch: 
     kernels.compiled.cache_clear()
     try:
         k = kernels.compiled()
-        assert k is not None and set(k) == {"day_order", "explode_rows", "sweep_rows"}
+        assert k is not None and set(k) == {f.__name__ for f in kernels.KERNELS}
         assert k["day_order"](np.array([3 * kernels.US_PER_DAY, 0], np.int64)).tolist() == [1, 0]
     finally:
         kernels.compiled.cache_clear()
@@ -140,8 +149,9 @@ def test_the_passes_windows_are_the_definitions() -> None:
     """numba's cache sees changes to kernels.py only: its windows must be written out as sql.py's are."""
     from features.engine import sql
 
-    got = (kernels.WINDOWS, kernels.TREND_DAYS, kernels.PREV_TREND_START)
-    assert got == (sql.WINDOWS, sql.TREND_DAYS, sql.PREV_TREND_START)
+    got = (kernels.WINDOWS, kernels.TREND_DAYS, kernels.PREV_TREND_START, kernels.MIN_GROUP)
+    assert got == (sql.WINDOWS, sql.TREND_DAYS, sql.PREV_TREND_START, sql.MIN_GROUP)
+    assert (kernels.RELATION_MIN, kernels.RELATION_DAYS) == (sql.RELATION_MIN, sql.RELATION_DAYS)
 
 
 def test_a_contact_without_an_id_and_a_null_list_spanning_items_are_nobody() -> None:
@@ -170,3 +180,46 @@ def test_the_passes_refuse_cutoff_ids_out_of_order() -> None:
     prepared["entities"]["cutoff_id"] = prepared["entities"]["cutoff_id"][::-1].to_numpy()
     with pytest.raises(ValueError, match="cutoff ids"):
         passes.contact_windows(prepared, kernels.plain())
+
+
+@pytest.mark.parametrize(
+    ("zone", "change_utc", "before_h", "after_h"),
+    [
+        ("Europe/Berlin", "2024-03-31 01:00:00", 1.0, 2.0),
+        ("Australia/Sydney", "2024-04-06 16:00:00", 11.0, 10.0),
+        ("America/New_York", "2024-11-03 06:00:00", -4.0, -5.0),
+    ],
+)
+def test_the_time_zones_change_their_offset_at_the_second_the_database_says(
+    zone: str, change_utc: str, before_h: float, after_h: float
+) -> None:
+    us = pd.Timestamp(change_utc).value // 1000
+    first, at, offset = passes.zone_shifts(["UTC", zone, "Asia/Kathmandu"], us - 40 * kernels.US_PER_DAY, us)
+    assert first.tolist() == [0, 1, 3, 4]  # UTC and Kathmandu never change; the zone once in these 40 days
+    assert at[2] == us and at[[0, 1, 3]].tolist() == [kernels.NULL_TS] * 3
+    hour = 3_600_000_000
+    assert offset.tolist() == [0, before_h * hour, after_h * hour, 5.75 * hour]
+
+
+def test_an_employee_works_office_hours_in_their_own_zone() -> None:
+    """One hour with A0 at 12:30 UTC on Monday 2024-10-28, the day after Europe left summer time.
+
+    Office hours (08:00-17:00) in London (12:30), Berlin (13:30) and New York (08:30: still summer time
+    there), after hours in Tokyo (21:30) and Sydney (23:30): 2 of the 5 employees' hours, by either path.
+    """
+    world = make_world(seed=0, interactions=40)
+    zones = ["Europe/London", "Europe/Berlin", "America/New_York", "Asia/Tokyo", "Australia/Sydney"]
+    em = world["employees"].copy()
+    em["timezone"] = pd.Series(zones + ["UTC"] * (len(em) - len(zones)), dtype="str")
+    ix = world["interactions"]
+    one = ix.iloc[[0]].copy()
+    one["started_at"] = pd.Timestamp("2024-10-28 12:30").as_unit("us")
+    one["kind"], one["duration_minutes"], one["organizer_id"] = "meeting", 60.0, "E0"
+    one["internal_participants"] = pd.Series([["E1", "E2", "E3", "E4"]], dtype=LIST, index=one.index)
+    one["external_participants"] = pd.Series([["C0"]], dtype=LIST, index=one.index)
+    world = {**world, "employees": em, "interactions": one.astype(ix.dtypes.to_dict())}
+    ents = pd.DataFrame({"account_id": ["A0"], "as_of": [pd.Timestamp("2024-10-29")]})
+    sql, swept, left_out = both(world, ents)
+    assert left_out == REPLACED_STATEMENTS
+    pd.testing.assert_frame_equal(swept, sql, check_exact=True)
+    assert sql.at[0, "employees_engaged_28d"] == 5 and sql.at[0, "after_hours_share_28d"] == 0.4
