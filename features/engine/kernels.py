@@ -529,7 +529,134 @@ def sweep_pair_rows(rows: Any, first: Any, cuts: Any, n_contacts: int, n_employe
     return rel, rel_ct, rel_em
 
 
+#: Account totals: the window classes of features.engine.sql's CLASS_EDGES (class c holds the stamp days from
+#: CLASS_EDGES[c] days before the cutoff's day to the next edge), written out for numba's cache as above; the
+#: interaction kinds with sums of their own (codes 0, 1, 2; any other kind 3); the sums, as ``acc_ix_cls``
+#: names them.
+CLASS_EDGES = (28, 56, 90, 180)
+KINDS = ("email", "meeting", "call")
+MEETING = 1
+ACCOUNT_SUMS = ("n", "ms", "email_ms", "meeting_ms", "call_ms", "meaningful_ms")
+
+
+def explode_account_rows(ix: Any, ct: Any, visit: Any, n_accounts: int) -> Any:
+    """One row per (interaction, account), as the engine's ``ix_account``, by account and day.
+
+    An interaction's accounts, and when each is known, are those of :func:`explode_employee_rows`.
+
+    Args:
+        ix: the interactions as :func:`explode_rows` reads them.
+        ct: contacts, as :func:`explode_rows` reads them.
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_accounts: number of account codes.
+
+    Returns:
+        The rows' ``(stamp day, known, interaction)`` arrays, and each account's first row (two passes, as
+        :func:`explode_rows`).
+
+    """
+    started, known, _, org, ext, offsets = ix
+    acc_of, recorded, _ = ct
+    widest = 1
+    for i in range(offsets.shape[0] - 1):
+        widest = max(widest, offsets[i + 1] - offsets[i] + 1)
+    accs, acc_known = np.empty(widest, np.int64), np.empty(widest, np.int64)
+    first = np.zeros(n_accounts + 1, np.int64)
+    out_day, out_known, out_ix = np.empty(0, np.int32), np.empty(0, np.int64), np.empty(0, np.int32)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            lo, hi = offsets[i], offsets[i + 1]
+            with_org = org[i] >= 0
+            for j in range(lo, hi):
+                if ext[j] == org[i]:
+                    with_org = False
+            m = 0
+            for j in range(lo, hi + 1):
+                c = ext[j] if j < hi else (org[i] if with_org else -1)
+                if c < 0:
+                    continue
+                a, kc = acc_of[c], max(known[i], recorded[c])
+                p = 0
+                while p < m and accs[p] != a:
+                    p += 1
+                if p == m:
+                    accs[p], acc_known[p] = a, kc
+                    m += 1
+                acc_known[p] = min(acc_known[p], kc)
+            for p in range(m):
+                a = accs[p]
+                if step == 0:
+                    first[a + 1] += 1
+                    continue
+                r = at[a]
+                out_day[r], out_known[r], out_ix[r] = started[i] // US_PER_DAY, acc_known[p], i
+                at[a] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n = first[-1]
+            out_day, out_known, out_ix = np.empty(n, np.int32), np.empty(n, np.int64), np.empty(n, np.int32)
+    return (out_day, out_known, out_ix), first
+
+
+def sweep_account_rows(rows: Any, first: Any, cuts: Any, ix: Any, kind: Any, meaningful: Any) -> Any:
+    """Each cutoff's sums of :data:`ACCOUNT_SUMS` per window class, and its last meeting and interaction.
+
+    Args:
+        rows: the rows of :func:`explode_account_rows`, by account and day.
+        first: each account's first row.
+        cuts: cutoffs sorted by account and time, as :func:`sweep_rows` reads them.
+        ix: the interactions as :func:`explode_rows` reads them (stamps and minutes are read).
+        kind: each interaction's kind code (:data:`KINDS`' positions; 3 for any other).
+        meaningful: whether each interaction is meaningful.
+
+    Returns:
+        ``(sums, last_meeting, last)``: ``sums[cutoff, c, m]`` sums measure ``m`` over the rows of window
+        class ``c``, and the times (us) of the last meeting and the last interaction in each class
+        (:data:`NULL_TS`: none).
+
+    """
+    day, known, at_ix = rows
+    started, minutes = ix[0], ix[2]
+    c_id, c_acc, c_at = cuts
+    n_cut = c_id.shape[0]
+    n_cls = len(CLASS_EDGES)
+    sums = np.zeros((n_cut, n_cls, len(ACCOUNT_SUMS)))
+    last_meeting, last = np.full((n_cut, n_cls), NULL_TS), np.full((n_cut, n_cls), NULL_TS)
+    lo = 0
+    for i in range(n_cut):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        if acc < 0:
+            continue
+        cdn = at // US_PER_DAY
+        lo = max(lo, first[acc])
+        while lo < first[acc + 1] and day[lo] < cdn - LOOKBACK:
+            lo += 1
+        j = lo
+        while j < first[acc + 1] and day[j] <= cdn:
+            if known[j] < at:
+                x = at_ix[j]
+                c = 0
+                while day[j] < cdn - CLASS_EDGES[c]:
+                    c += 1
+                # ROUND half away from zero, as the engine's exact(): durations are not negative; NULL adds 0
+                ms = np.floor(minutes[x] * MS_PER_MINUTE + 0.5) if minutes[x] == minutes[x] else 0.0
+                sums[cid, c, 0] += 1.0
+                sums[cid, c, 1] += ms
+                if kind[x] < len(KINDS):
+                    sums[cid, c, 2 + kind[x]] += ms
+                if meaningful[x]:
+                    sums[cid, c, 5] += ms
+                last[cid, c] = max(last[cid, c], started[x])
+                if kind[x] == MEETING:
+                    last_meeting[cid, c] = max(last_meeting[cid, c], started[x])
+            j += 1
+    return sums, last_meeting, last
+
+
 KERNELS = (
+    explode_account_rows,
+    sweep_account_rows,
     day_order,
     explode_rows,
     sweep_rows,

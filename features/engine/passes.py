@@ -25,6 +25,7 @@ TABLES = {
     "acc_emp_agg": "acc_emp_swept",
     "team": "acc_emp_team",
     "acc_rel_agg": "acc_rel_swept",
+    "acc_ix_cls": "acc_ix_swept",
 }
 #: The passes run from this many interactions on. Loading numba and the cached passes took 1.7-3.0 s, more
 #: than the statements they replace take on small data: on 717k interactions the build took 1.8 s longer,
@@ -253,13 +254,16 @@ def run_passes(
     out: dict[str, pd.DataFrame] = {}
     if "acc_ct_agg" in wanted:
         out.update(_contacts_block(inputs, k))
+    if "acc_ix_cls" in wanted:
+        out.update(_accounts_block(inputs, k, prepared))
     if {"acc_emp_agg", "team", "acc_rel_agg"} & set(wanted):
         staff, em_args, role, codes = staff_inputs(prepared, ix_args[0])
         if {"acc_emp_agg", "team"} & set(wanted):
             as_of = prepared["entities"]["as_of"]
             out.update(_employees_block(inputs, k, (staff, em_args, role, codes), as_of))
         if "acc_rel_agg" in wanted:
-            meaningful = meaningful_interactions(prepared["interactions"])
+            ix = prepared["interactions"]
+            meaningful = meaningful_interactions(ix, kind_codes(ix))
             rows, first = k["explode_pair_rows"](
                 ix_args, staff, ct_args, em_args[0], meaningful, visit, n_accounts
             )
@@ -296,16 +300,52 @@ def _employees_block(
     }
 
 
-def meaningful_interactions(ix: pd.DataFrame) -> np.ndarray:
-    """Whether each interaction is meaningful: an email or meeting of at most 5 people, as in the SQL."""
-    kind = pa.array(ix["kind"])
-    if isinstance(kind, pa.ChunkedArray):
-        kind = kind.combine_chunks()
-    if pa.types.is_dictionary(kind.type):
-        kind = kind.cast(kind.type.value_type)
-    listed = pc.is_in(kind, value_set=pa.array(["email", "meeting"], kind.type)).fill_null(False)
+def _accounts_block(
+    inputs: Inputs, k: Mapping[str, Any], prepared: Mapping[str, pd.DataFrame]
+) -> dict[str, pd.DataFrame]:
+    """``acc_ix_cls``: each cutoff's sums by window class, a row per class that has interactions."""
+    ix = prepared["interactions"]
+    kind = kind_codes(ix)
+    rows, first = k["explode_account_rows"](inputs.ix, inputs.ct, inputs.visit, inputs.n_accounts)
+    sums, last_meeting, last = k["sweep_account_rows"](
+        rows, first, inputs.cuts, inputs.ix, kind, meaningful_interactions(ix, kind)
+    )
+    del rows
+    cid, cls = np.nonzero(sums[:, :, 0])  # by cutoff, then class: the classes a cutoff has rows in
+    cols: dict[str, Any] = {"cutoff_id": cid.astype(np.int64), "cls": cls.astype(np.int32)}
+    cols.update({name: sums[cid, cls, m] for m, name in enumerate(kernels.ACCOUNT_SUMS)})
+    cols["last_meeting_ts"] = last_meeting[cid, cls].view("datetime64[us]")  # NULL_TS is numpy's NaT
+    cols["last_ts"] = last[cid, cls].view("datetime64[us]")
+    cols["as_of"] = np.asarray(prepared["entities"]["as_of"].to_numpy(), "datetime64[us]")[cid]
+    return {"acc_ix_cls": pd.DataFrame(cols)}
+
+
+def kind_codes(ix: pd.DataFrame) -> np.ndarray:
+    """Each interaction's kind as its position in :data:`kernels.KINDS` (any other kind, or none: 3)."""
+    arr = pa.array(ix["kind"])
+    if isinstance(arr, pa.ChunkedArray):
+        arr = arr.combine_chunks()
+    other = len(kernels.KINDS)
+    if pa.types.is_dictionary(arr.type):  # the dictionary's kinds, then each row's by its index
+        values = arr.dictionary
+        of_value = pc.index_in(values, value_set=pa.array(kernels.KINDS, values.type)).fill_null(other)
+        table = np.append(np.asarray(of_value.to_numpy(zero_copy_only=False)), other)
+        index = np.asarray(arr.indices.fill_null(-1).to_numpy(zero_copy_only=False))
+        return np.asarray(table[index], np.int8)
+    found = pc.index_in(arr, value_set=pa.array(kernels.KINDS, arr.type)).fill_null(other)
+    return np.asarray(found.to_numpy(zero_copy_only=False), np.int8)
+
+
+def meaningful_interactions(ix: pd.DataFrame, kind: np.ndarray) -> np.ndarray:
+    """Whether each interaction is meaningful: an email or meeting of at most 5 people, as in the SQL.
+
+    Args:
+        ix: the prepared interactions (``n_people`` is read).
+        kind: :func:`kind_codes` of them.
+
+    """
     small = ix["n_people"].to_numpy(dtype=np.float64, na_value=np.nan) <= MEANINGFUL_MAX_PEOPLE
-    return np.asarray(listed.to_numpy(zero_copy_only=False), np.bool_) & small
+    return np.asarray((kind <= kernels.MEETING) & small, np.bool_)
 
 
 def _frame(ids: np.ndarray, names: tuple[str, ...], values: list) -> pd.DataFrame:

@@ -35,6 +35,7 @@ REPLACED_STATEMENTS = {
     *("acc_ct_r", "acc_ct_p", "acc_ct_w", "acc_ct_per"),
     *("acc_emp_r", "acc_emp_p", "acc_emp_w", "acc_emp_per"),
     *("acc_pair_r", "acc_pair_p", "acc_pair_w", "acc_rel", "cut_w28"),
+    *("ix_account", "acc_ix_r", "acc_ix_p", "acc_ix_w"),
 }
 
 
@@ -152,6 +153,7 @@ def test_the_passes_windows_are_the_definitions() -> None:
     got = (kernels.WINDOWS, kernels.TREND_DAYS, kernels.PREV_TREND_START, kernels.MIN_GROUP)
     assert got == (sql.WINDOWS, sql.TREND_DAYS, sql.PREV_TREND_START, sql.MIN_GROUP)
     assert (kernels.RELATION_MIN, kernels.RELATION_DAYS) == (sql.RELATION_MIN, sql.RELATION_DAYS)
+    assert kernels.CLASS_EDGES == sql.CLASS_EDGES
 
 
 def test_a_contact_without_an_id_and_a_null_list_spanning_items_are_nobody() -> None:
