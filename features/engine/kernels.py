@@ -654,7 +654,284 @@ def sweep_account_rows(rows: Any, first: Any, cuts: Any, ix: Any, kind: Any, mea
     return sums, last_meeting, last
 
 
+def explode_network_rows(ix: Any, staff: Any, em_recorded: Any, meaningful: Any, visit: Any) -> Any:
+    """One row per (meaningful interaction, employee, other employee), as ``emp_pair_r``, by employee and day.
+
+    Args:
+        ix: the interactions as :func:`explode_rows` reads them (stamps and known times are read).
+        staff: the employees' codes as :func:`explode_employee_rows` reads them.
+        em_recorded: each employee's recorded time (us, :data:`NULL_TS` when absent).
+        meaningful: whether each interaction is meaningful.
+        visit: the interactions' positions by day (:func:`day_order`).
+
+    Returns:
+        The rows' ``(partner, stamp day, known day)`` arrays, and each employee's first row (two passes, as
+        :func:`explode_rows`).
+
+    """
+    started, known = ix[0], ix[1]
+    org, inner, offsets = staff
+    first = np.zeros(em_recorded.shape[0] + 1, np.int64)
+    out_b, out_sdn, out_kdn = np.empty(0, np.int32), np.empty(0, np.int32), np.empty(0, np.int32)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            if not meaningful[i]:
+                continue
+            lo, hi = offsets[i], offsets[i + 1]
+            with_org = org[i] >= 0
+            for j in range(lo, hi):
+                if inner[j] == org[i]:
+                    with_org = False
+            for j in range(lo, hi + 1):
+                a = inner[j] if j < hi else (org[i] if with_org else -1)
+                if a < 0:
+                    continue
+                for h in range(lo, hi + 1):
+                    b = inner[h] if h < hi else (org[i] if with_org else -1)
+                    if b < 0 or b == a:
+                        continue
+                    if step == 0:
+                        first[a + 1] += 1
+                        continue
+                    r = at[a]
+                    out_b[r], out_sdn[r] = b, started[i] // US_PER_DAY
+                    out_kdn[r] = max(known[i], em_recorded[a], em_recorded[b]) // US_PER_DAY
+                    at[a] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n = first[-1]
+            out_b, out_sdn, out_kdn = np.empty(n, np.int32), np.empty(n, np.int32), np.empty(n, np.int32)
+    return (out_b, out_sdn, out_kdn), first
+
+
+def network_sizes(rows: Any, first: Any, who: Any, day: Any) -> Any:
+    """Each (employee, day)'s network: colleagues with 2+ meaningful interactions with them (``emp_net``).
+
+    Args:
+        rows: the rows of :func:`explode_network_rows`, by employee and day.
+        first: each employee's first row.
+        who: the employees asked for, sorted.
+        day: the days asked for, sorted within an employee.
+
+    Returns:
+        The number of partners with :data:`RELATION_MIN` or more interactions stamped in the
+        :data:`RELATION_DAYS` days before the day and known on an earlier day.
+
+    """
+    partner, sdn, kdn = rows
+    n_employees = first.shape[0] - 1
+    count, touched = np.zeros(n_employees, np.int64), np.empty(n_employees, np.int64)
+    out = np.zeros(who.shape[0])
+    lo = 0
+    for q in range(who.shape[0]):
+        e, d = who[q], day[q]
+        lo = max(lo, first[e])
+        while lo < first[e + 1] and sdn[lo] < d - RELATION_DAYS:
+            lo += 1
+        k, j = 0, lo
+        while j < first[e + 1] and sdn[j] < d:
+            if kdn[j] < d:
+                if count[partner[j]] == 0:
+                    touched[k] = partner[j]
+                    k += 1
+                count[partner[j]] += 1
+            j += 1
+        for t in range(k):
+            if count[touched[t]] >= RELATION_MIN:
+                out[q] += 1.0
+            count[touched[t]] = 0
+    return out
+
+
+#: Responsiveness: a reply counts within REPLY_DAYS days, and is fast within FAST_REPLY_S seconds
+#: (features.engine.sql's REPLY_WINDOW_DAYS and FAST_REPLY_S, written out for numba's cache as above);
+#: the sums of :func:`sweep_reply_rows`, as ``resp_cls`` names them.
+REPLY_DAYS = 7
+FAST_REPLY_S = 24 * 3600
+US_PER_S = 1_000_000
+REPLY_SUMS = ("n_in", "d_delay", "d_replied", "d_fast")
+INBOUND, REPLIED, FAST = 1, 2, 4  # the flags of a reply row: an inbound email; its first reply; a fast one
+
+
+def outbound_emails(ix: Any, org_e: Any, kind: Any, visit: Any, recorded: Any, n_contacts: int) -> Any:
+    """Emails one of our employees organised, once per naming of a contact, by contact and day (``outbound``).
+
+    Args:
+        ix: the interactions as :func:`explode_rows` reads them.
+        org_e: the organiser's employee code (-1: not an employee, or no internal participants' list).
+        kind: each interaction's kind code (:data:`KINDS`' positions).
+        visit: the interactions' positions by day (:func:`day_order`).
+        recorded: the contacts' and the employees' recorded times (us, :data:`NULL_TS` when absent).
+        n_contacts: number of contact codes.
+
+    Returns:
+        The rows' ``(stamp, known)`` arrays, ordered by day (not by time within a day), and each contact's
+        first row (a contact named twice gives two equal rows, which change no reply delay).
+
+    """
+    started, known, _, org, ext, offsets = ix
+    ct_recorded, em_recorded = recorded
+    first = np.zeros(n_contacts + 1, np.int64)
+    out_stamp, out_known = np.empty(0, np.int64), np.empty(0, np.int64)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            if kind[i] != 0 or org_e[i] < 0:
+                continue
+            for j in range(offsets[i], offsets[i + 1]):
+                c = ext[j]
+                if c < 0 or c == org[i]:  # the SQL's NOT is_org
+                    continue
+                if step == 0:
+                    first[c + 1] += 1
+                    continue
+                out_stamp[at[c]] = started[i]
+                out_known[at[c]] = max(known[i], ct_recorded[c], em_recorded[org_e[i]])
+                at[c] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            out_stamp, out_known = np.empty(first[-1], np.int64), np.empty(first[-1], np.int64)
+    return (out_stamp, out_known), first
+
+
+def reply_rows(ix: Any, kind: Any, ct: Any, outbound: Any, visit: Any, n_accounts: int) -> Any:
+    """Each inbound email, and each step by which its reply delay as known falls, by account and day.
+
+    An inbound email is one a contact organised. Its candidate replies are our emails to that contact in
+    the next :data:`REPLY_DAYS` days, each known once both emails are; taken in order of that time (then of
+    delay), every candidate that lowers the running shortest delay is a step: its row carries the change of
+    the delay, :data:`REPLIED` for the first, and :data:`FAST` when it brings the delay to 24 hours or less.
+    The sums of the rows known before a cutoff give its inbound emails, replies, delays and fast replies
+    (the engine's ``resp_r``).
+
+    Args:
+        ix: the interactions as :func:`explode_rows` reads them.
+        kind: each interaction's kind code (:data:`KINDS`' positions).
+        ct: contacts, as :func:`explode_rows` reads them.
+        outbound: :func:`outbound_emails`.
+        visit: the interactions' positions by day (:func:`day_order`).
+        n_accounts: number of account codes.
+
+    Returns:
+        The rows' ``(stamp day, known, delay change (s), flags)`` arrays, and each account's first row.
+
+    """
+    started, known, _, org, ext, offsets = ix
+    acc_of, recorded, _ = ct
+    (o_stamp, o_known), o_first = outbound
+    longest = 1
+    for c in range(o_first.shape[0] - 1):
+        longest = max(longest, o_first[c + 1] - o_first[c])
+    cand_known, cand_delay = np.empty(longest, np.int64), np.empty(longest)
+    first = np.zeros(n_accounts + 1, np.int64)
+    out_day, out_known = np.empty(0, np.int32), np.empty(0, np.int64)
+    out_delay, out_flags = np.empty(0), np.empty(0, np.int8)
+    for step in range(2):
+        at = first[:-1].copy()
+        for i in visit:
+            c = org[i]
+            if kind[i] != 0 or c < 0:
+                continue
+            a, k_in, sdn = acc_of[c], max(known[i], recorded[c]), started[i] // US_PER_DAY
+            rows_in = 0  # the organiser's rows: each time it is named among the participants, else one
+            for j in range(offsets[i], offsets[i + 1]):
+                if ext[j] == c:
+                    rows_in += 1
+            rows_in = max(rows_in, 1)
+            lo, hi = o_first[c], o_first[c + 1]
+            while lo < hi:  # the contact's first outbound row of the inbound email's day (rows by day)
+                mid = (lo + hi) // 2
+                if o_stamp[mid] // US_PER_DAY < sdn:
+                    lo = mid + 1
+                else:
+                    hi = mid
+            q, hi, n = lo, o_first[c + 1], 0
+            while q < hi and o_stamp[q] // US_PER_DAY <= sdn + REPLY_DAYS:
+                if started[i] < o_stamp[q] <= started[i] + REPLY_DAYS * US_PER_DAY:
+                    cand_known[n] = max(k_in, o_known[q])
+                    cand_delay[n] = float(o_stamp[q] // US_PER_S - started[i] // US_PER_S)
+                    n += 1
+                q += 1
+            for u in range(1, n):  # insertion sort by (known, delay): a handful of candidates
+                kk, dd, v = cand_known[u], cand_delay[u], u
+                while v > 0 and (
+                    cand_known[v - 1] > kk or (cand_known[v - 1] == kk and cand_delay[v - 1] > dd)
+                ):
+                    cand_known[v], cand_delay[v] = cand_known[v - 1], cand_delay[v - 1]
+                    v -= 1
+                cand_known[v], cand_delay[v] = kk, dd
+            steps, best = 0, np.inf
+            for u in range(n):
+                if cand_delay[u] < best:
+                    if step == 1:
+                        r = at[a]
+                        out_day[r], out_known[r] = sdn, cand_known[u]
+                        out_delay[r] = cand_delay[u] - (best if steps else 0.0)
+                        fast = cand_delay[u] <= FAST_REPLY_S and (steps == 0 or best > FAST_REPLY_S)
+                        out_flags[r] = (0 if steps else REPLIED) + (FAST if fast else 0)
+                        at[a] += 1
+                    best = cand_delay[u]
+                    steps += 1
+            if step == 0:
+                first[a + 1] += rows_in + steps
+                continue
+            for _ in range(rows_in):
+                r = at[a]
+                out_day[r], out_known[r], out_delay[r], out_flags[r] = sdn, k_in, 0.0, INBOUND
+                at[a] += 1
+        if step == 0:
+            first = np.cumsum(first)
+            n_rows = first[-1]
+            out_day, out_known = np.empty(n_rows, np.int32), np.empty(n_rows, np.int64)
+            out_delay, out_flags = np.empty(n_rows), np.empty(n_rows, np.int8)
+    return (out_day, out_known, out_delay, out_flags), first
+
+
+def sweep_reply_rows(rows: Any, first: Any, cuts: Any) -> Any:
+    """Each cutoff's sums of :data:`REPLY_SUMS` per window class (as :func:`sweep_account_rows`).
+
+    Args:
+        rows: the rows of :func:`reply_rows`, by account and day.
+        first: each account's first row.
+        cuts: cutoffs sorted by account and time, as :func:`sweep_rows` reads them.
+
+    Returns:
+        ``sums[cutoff, class, measure]``.
+
+    """
+    day, known, delay, flags = rows
+    c_id, c_acc, c_at = cuts
+    sums = np.zeros((c_id.shape[0], len(CLASS_EDGES), len(REPLY_SUMS)))
+    lo = 0
+    for i in range(c_id.shape[0]):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        if acc < 0:
+            continue
+        cdn = at // US_PER_DAY
+        lo = max(lo, first[acc])
+        while lo < first[acc + 1] and day[lo] < cdn - LOOKBACK:
+            lo += 1
+        j = lo
+        while j < first[acc + 1] and day[j] <= cdn:
+            if known[j] < at:
+                c = 0
+                while day[j] < cdn - CLASS_EDGES[c]:
+                    c += 1
+                sums[cid, c, 0] += 1.0 if flags[j] & INBOUND else 0.0
+                sums[cid, c, 1] += delay[j]
+                sums[cid, c, 2] += 1.0 if flags[j] & REPLIED else 0.0
+                sums[cid, c, 3] += 1.0 if flags[j] & FAST else 0.0
+            j += 1
+    return sums
+
+
 KERNELS = (
+    outbound_emails,
+    reply_rows,
+    sweep_reply_rows,
+    explode_network_rows,
+    network_sizes,
     explode_account_rows,
     sweep_account_rows,
     day_order,

@@ -36,6 +36,9 @@ REPLACED_STATEMENTS = {
     *("acc_emp_r", "acc_emp_p", "acc_emp_w", "acc_emp_per"),
     *("acc_pair_r", "acc_pair_p", "acc_pair_w", "acc_rel", "cut_w28"),
     *("ix_account", "acc_ix_r", "acc_ix_p", "acc_ix_w"),
+    *("emp_pair_r", "emp_pair_p", "team_days"),
+    *("ix", "ix_contact", "ix_employee", "inbound", "outbound", "reply_cand", "reply_min", "reply_steps"),
+    *("resp_r", "resp_p", "resp_w", "cut_w180"),
 }
 
 
@@ -154,6 +157,7 @@ def test_the_passes_windows_are_the_definitions() -> None:
     assert got == (sql.WINDOWS, sql.TREND_DAYS, sql.PREV_TREND_START, sql.MIN_GROUP)
     assert (kernels.RELATION_MIN, kernels.RELATION_DAYS) == (sql.RELATION_MIN, sql.RELATION_DAYS)
     assert kernels.CLASS_EDGES == sql.CLASS_EDGES
+    assert (kernels.REPLY_DAYS, kernels.FAST_REPLY_S) == (sql.REPLY_WINDOW_DAYS, sql.FAST_REPLY_S)
 
 
 def test_a_contact_without_an_id_and_a_null_list_spanning_items_are_nobody() -> None:
