@@ -121,7 +121,7 @@ class Settings(BaseSettings):
     )
     duckdb_compiled_passes: bool = Field(
         True,
-        description="DuckDB engine: compute the per-contact windows by compiled passes (numba) instead of"
+        description="DuckDB engine: compute the collaboration windows by compiled passes (numba) instead of"
         " their SQL, with the same values; false runs the SQL.",
     )
     spark_master: str | None = Field(

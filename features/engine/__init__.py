@@ -199,6 +199,9 @@ def compute_features(
     options = dict(engine_options or {})
     if options.pop("compiled_passes", True) and engine == "duckdb":
         chosen = with_passes(chosen, outputs, prepared)
+    read = {t for s in chosen for t in s.tables}
+    for name in [t for t in prepared if t not in read]:  # the passes' inputs: not copied into the engine
+        del prepared[name]
     result = _backend(engine).run(prepared, chosen, final_query(p, outputs, where), on_step, **options)
     result = result.drop(columns="cutoff_id")
     cols: dict[str, pd.Series] = {}
