@@ -29,10 +29,11 @@ TABLES = {
     "emp_net": "emp_net_swept",
     "resp_cls": "resp_swept",
 }
-#: The passes run from this many interactions on. Loading numba and the cached passes took 1.7-3.0 s, more
-#: than the statements they replace take on small data: on 717k interactions the build took 1.8 s longer,
-#: on 41.5M 30 s less. 3M is where a straight line through those two would break even (not measured there).
-PASSES_FROM_ROWS = 3_000_000
+#: The passes run from this many interactions on. Loading numba and the cached passes takes a few seconds,
+#: about what the statements they replace take on small data. Measured on 2026-12-07 with all six blocks,
+#: two builds each way: 717k interactions 4.40 and 4.85 s with the passes, 4.36 and 4.60 s without (even);
+#: 1.19M 4.71 and 5.13 s with, 5.28 and 5.66 s without; 4.26M 11.7 and 13.5 s with, 21.4 and 21.9 s without.
+PASSES_FROM_ROWS = 1_000_000
 #: Below this many interactions the passes run as plain Python (tests' tiny worlds), which takes less than
 #: loading the compiled ones.
 COMPILE_FROM_ROWS = 20_000
