@@ -72,7 +72,7 @@ def final_query(p: Plan, outputs: list[str], where: dict[str, str]) -> str:
 
 
 def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.DataFrame]) -> list[Stmt]:
-    """Give the per-contact and per-employee windows by compiled passes instead of their statements.
+    """Give the six collaboration blocks that read the interactions by compiled passes, not their statements.
 
     Each result of the passes (:func:`passes.run_passes`) joins the prepared tables under its name in
     :data:`passes.TABLES`, and the statement it stands for reads it; the statements only those read are left
@@ -200,7 +200,7 @@ def compute_features(
     if options.pop("compiled_passes", True) and engine == "duckdb":
         chosen = with_passes(chosen, outputs, prepared)
     read = {t for s in chosen for t in s.tables}
-    for name in [t for t in prepared if t not in read]:  # the passes' inputs: not copied into the engine
+    for name in [t for t in prepared if t not in read]:  # e.g. the passes' inputs: not copied into the engine
         del prepared[name]
     result = _backend(engine).run(prepared, chosen, final_query(p, outputs, where), on_step, **options)
     result = result.drop(columns="cutoff_id")

@@ -1,15 +1,18 @@
 """Compiled passes that compute blocks of window features without SQL.
 
 The SQL of :mod:`features.engine.sql` defines every feature, and the Spark engine runs it as written. For
-three blocks the DuckDB engine runs these passes instead of the statements that join every cutoff with each
-day of its account's people over the window:
+six blocks the DuckDB engine runs these passes instead of the statements that join every cutoff with each
+day of its account's people or rows over the window:
 
 * the per-contact windows (contacts, executives and decision makers reached over 28/90/180 days, the top
   contact's share, the contacts of the 28 days before, the last executive contact: ``acc_ct_agg``);
 * the per-employee windows (employees engaged, managers and executives engaged, the after-hours share:
   ``acc_emp_agg``; and each cutoff's team, the employees engaged in the last 28 days: ``team``);
 * the relationships (pairs of a contact and an employee with 2+ meaningful interactions in 28 days:
-  ``acc_rel_agg``).
+  ``acc_rel_agg``);
+* the account's totals (hours, interactions and people by channel, by window class: ``acc_ix_cls``);
+* the internal network (our people the account team worked with, meaningfully, in 28 days: ``emp_net``);
+* responsiveness (each inbound email's reply delay, by window class: ``resp_cls``).
 
 Each block is an explode pass, which writes one row per interaction and person (or pair) at its account's next
 place, so the rows come out ordered by account and day (:func:`day_order` orders the interactions by day, a

@@ -1,9 +1,11 @@
 """Window features by compiled passes (:mod:`features.engine.kernels`), from the prepared tables.
 
-Two blocks: the per-contact windows (the statement ``acc_ct_agg``) and the per-employee windows
-(``acc_emp_agg``, and ``team``: the employees each cutoff's account engaged in the last 28 days, which the
-internal network reads). The DuckDB engine offers each result to the statements as the table :data:`TABLES`
-names, in place of the statement and the statements only it reads (see :func:`features.engine.with_passes`).
+Six blocks, seven statements: the per-contact windows (``acc_ct_agg``), the per-employee windows
+(``acc_emp_agg``, and ``team``: the employees each cutoff's account engaged in the last 28 days), the
+account's totals by window class (``acc_ix_cls``), the relationships (``acc_rel_agg``), the internal network
+(``emp_net``) and responsiveness (``resp_cls``). The DuckDB engine offers each result to the statements as the
+table :data:`TABLES` names, in place of the statement and the statements only it reads (see
+:func:`features.engine.with_passes`).
 """
 
 from __future__ import annotations
@@ -37,6 +39,8 @@ PASSES_FROM_ROWS = 1_000_000
 #: Below this many interactions the passes run as plain Python (tests' tiny worlds), which takes less than
 #: loading the compiled ones.
 COMPILE_FROM_ROWS = 20_000
+#: The kernels hold interaction positions as int32.
+MAX_INTERACTIONS = 2**31 - 1
 
 
 def choose_kernels(n_interactions: int) -> dict[str, Any] | None:
@@ -134,7 +138,15 @@ def contact_inputs(prepared: Mapping[str, pd.DataFrame]) -> tuple[tuple, tuple, 
 
 
 def ordered_cutoffs(entities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The cutoffs as :func:`kernels.sweep_rows` reads them: id, account code (-1: null), time, by account."""
+    """The cutoffs as :func:`kernels.sweep_rows` reads them, by account, then time.
+
+    Args:
+        entities: the prepared entities (``cutoff_id``, ``account_id`` as int32 codes, ``as_of``).
+
+    Returns:
+        ``(cutoff ids, account codes (-1: null), times in us)``.
+
+    """
     acc, at = _int_codes(entities["account_id"]), _us(entities["as_of"])
     order = np.lexsort((at, acc))
     return np.asarray(entities["cutoff_id"].to_numpy(), np.int64)[order], acc[order], at[order]
@@ -246,10 +258,18 @@ def run_passes(
         counts are 0 and other figures null for a cutoff without rows; ``team``: ``cutoff_id, cdn,
         employee_id``.
 
+    Raises:
+        ValueError: cutoff ids out of order, or more interactions than :data:`MAX_INTERACTIONS`.
+
     """
     ids = prepared["entities"]["cutoff_id"].to_numpy()
     if not np.array_equal(ids, np.arange(ids.shape[0])):  # the sweeps write each cutoff's values at its id
         raise ValueError("the passes need cutoff ids 0, 1, ... in order (features.engine.cutoffs)")
+    if len(prepared["interactions"]) > MAX_INTERACTIONS:
+        raise ValueError(
+            f"the passes index interactions as int32: {len(prepared['interactions']):,} interactions is more"
+            f" than {MAX_INTERACTIONS:,}; set duckdb_compiled_passes = false (the SQL has no such limit)"
+        )
     ix_args, ct_args, is_dm, n_accounts, n_contacts = contact_inputs(prepared)
     cuts = ordered_cutoffs(prepared["entities"])
     visit = k["day_order"](ix_args[0])
@@ -257,27 +277,41 @@ def run_passes(
     out: dict[str, pd.DataFrame] = {}
     if "acc_ct_agg" in wanted:
         out.update(_contacts_block(inputs, k))
-    if "acc_ix_cls" in wanted:
-        out.update(_accounts_block(inputs, k, prepared))
+    kind = kind_codes(prepared["interactions"])
+    kinds = kind, meaningful_interactions(prepared["interactions"], kind)
     if {"acc_emp_agg", "team", "emp_net", "acc_rel_agg", "resp_cls"} & set(wanted):
-        staff, em_args, role, codes = staff_inputs(prepared, ix_args[0])
-        ix = prepared["interactions"]
-        kind = kind_codes(ix)
-        meaningful = meaningful_interactions(ix, kind)
-        if "resp_cls" in wanted:
-            out["resp_cls"] = _responsiveness_block(inputs, k, (staff[0], em_args[0], kind), prepared)
-        if {"acc_emp_agg", "team", "emp_net"} & set(wanted):
-            as_of = prepared["entities"]["as_of"]
-            out.update(_employees_block(inputs, k, (staff, em_args, role, codes), as_of))
-            team = out["team"]
-            out["emp_net"] = _network_block(inputs, k, (staff, em_args[0], meaningful), team, codes)
-        if "acc_rel_agg" in wanted:
-            rows, first = k["explode_pair_rows"](
-                ix_args, staff, ct_args, em_args[0], meaningful, visit, n_accounts
-            )
-            values = k["sweep_pair_rows"](rows, first, cuts, n_contacts, codes.shape[0])
-            out["acc_rel_agg"] = _frame(ids, kernels.RELATION_COLUMNS, list(values))
+        out.update(_staff_blocks(inputs, k, kinds, prepared, wanted))
+    if "acc_ix_cls" in wanted:  # last: its result is the largest, and the staff's arrays are freed by then
+        out.update(_accounts_block(inputs, k, kinds, prepared["entities"]["as_of"]))
     return {name: frame for name, frame in out.items() if name in wanted}
+
+
+def _staff_blocks(
+    inputs: Inputs,
+    k: Mapping[str, Any],
+    kinds: tuple[np.ndarray, np.ndarray],
+    prepared: Mapping[str, pd.DataFrame],
+    wanted: Collection[str],
+) -> dict[str, pd.DataFrame]:
+    """The blocks that read our people, the relationships first: their rows are the most (memory's peak)."""
+    kind, meaningful = kinds
+    staff, em_args, role, codes = staff_inputs(prepared, inputs.ix[0])
+    out: dict[str, pd.DataFrame] = {}
+    if "acc_rel_agg" in wanted:
+        rows, first = k["explode_pair_rows"](
+            inputs.ix, staff, inputs.ct, em_args[0], meaningful, inputs.visit, inputs.n_accounts
+        )
+        values = k["sweep_pair_rows"](rows, first, inputs.cuts, inputs.n_contacts, codes.shape[0])
+        del rows
+        out["acc_rel_agg"] = _frame(inputs.ids, kernels.RELATION_COLUMNS, list(values))
+    if {"acc_emp_agg", "team", "emp_net"} & set(wanted):
+        as_of = prepared["entities"]["as_of"]
+        out.update(_employees_block(inputs, k, (staff, em_args, role, codes), as_of))
+        if "emp_net" in wanted:
+            out["emp_net"] = _network_block(inputs, k, (staff, em_args[0], meaningful), out["team"], codes)
+    if "resp_cls" in wanted:
+        out["resp_cls"] = _responsiveness_block(inputs, k, (staff[0], em_args[0], kind), prepared)
+    return out
 
 
 def _contacts_block(inputs: Inputs, k: Mapping[str, Any]) -> dict[str, pd.DataFrame]:
@@ -339,27 +373,32 @@ def _network_block(
 
 
 def _accounts_block(
-    inputs: Inputs, k: Mapping[str, Any], prepared: Mapping[str, pd.DataFrame]
+    inputs: Inputs, k: Mapping[str, Any], kinds: tuple[np.ndarray, np.ndarray], as_of: pd.Series
 ) -> dict[str, pd.DataFrame]:
     """``acc_ix_cls``: each cutoff's sums by window class, a row per class that has interactions."""
-    ix = prepared["interactions"]
-    kind = kind_codes(ix)
+    kind, meaningful = kinds
     rows, first = k["explode_account_rows"](inputs.ix, inputs.ct, inputs.visit, inputs.n_accounts)
-    sums, last_meeting, last = k["sweep_account_rows"](
-        rows, first, inputs.cuts, inputs.ix, kind, meaningful_interactions(ix, kind)
-    )
+    sums, last_meeting, last = k["sweep_account_rows"](rows, first, inputs.cuts, inputs.ix, kind, meaningful)
     del rows
     cid, cls = np.nonzero(sums[:, :, 0])  # by cutoff, then class: the classes a cutoff has rows in
     cols: dict[str, Any] = {"cutoff_id": cid.astype(np.int64), "cls": cls.astype(np.int32)}
     cols.update({name: sums[cid, cls, m] for m, name in enumerate(kernels.ACCOUNT_SUMS)})
     cols["last_meeting_ts"] = last_meeting[cid, cls].view("datetime64[us]")  # NULL_TS is numpy's NaT
     cols["last_ts"] = last[cid, cls].view("datetime64[us]")
-    cols["as_of"] = np.asarray(prepared["entities"]["as_of"].to_numpy(), "datetime64[us]")[cid]
+    cols["as_of"] = np.asarray(as_of.to_numpy(), "datetime64[us]")[cid]
     return {"acc_ix_cls": pd.DataFrame(cols)}
 
 
 def kind_codes(ix: pd.DataFrame) -> np.ndarray:
-    """Each interaction's kind as its position in :data:`kernels.KINDS` (any other kind, or none: 3)."""
+    """Each interaction's kind as its position in :data:`kernels.KINDS`.
+
+    Args:
+        ix: the prepared interactions (``kind`` is read; a dictionary column is coded by its dictionary).
+
+    Returns:
+        int8 codes, one per interaction: email 0, meeting 1, call 2; any other kind, or none, 3.
+
+    """
     arr = pa.array(ix["kind"])
     if isinstance(arr, pa.ChunkedArray):
         arr = arr.combine_chunks()
@@ -380,6 +419,9 @@ def meaningful_interactions(ix: pd.DataFrame, kind: np.ndarray) -> np.ndarray:
     Args:
         ix: the prepared interactions (``n_people`` is read).
         kind: :func:`kind_codes` of them.
+
+    Returns:
+        A bool per interaction.
 
     """
     small = ix["n_people"].to_numpy(dtype=np.float64, na_value=np.nan) <= MEANINGFUL_MAX_PEOPLE

@@ -33,6 +33,7 @@ REPLY_WINDOW_DAYS = 7
 MEANINGFUL_MAX_PEOPLE = 5
 RELATION_MIN = 2  # a relationship: a (contact, employee) pair with this many meaningful interactions ...
 RELATION_DAYS = 28  # ... in this many days
+WORKDAY = (8, 17)  # office hours, local time, Monday to Friday: the rest is after hours
 MS_PER_MINUTE = 60_000
 MS_PER_HOUR = 60 * MS_PER_MINUTE
 CENTS_PER_USD = 100
@@ -704,7 +705,8 @@ def _local_after_hours(ts: str, tz: str) -> str:
     """Test whether ``ts`` (naive UTC) falls outside Monday-Friday 08:00-17:00 in timezone ``tz``."""
     local = f"(({ts} AT TIME ZONE 'UTC') AT TIME ZONE {tz})"
     iso_dow = f"((({dn(local)}) + 3) % 7 + 1)"
-    return f"NOT ({iso_dow} <= 5 AND HOUR({local}) >= 8 AND HOUR({local}) < 17)"
+    start, end = WORKDAY
+    return f"NOT ({iso_dow} <= 5 AND HOUR({local}) >= {start} AND HOUR({local}) < {end})"
 
 
 def _acc_emp() -> list[Stmt]:

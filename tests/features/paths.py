@@ -1,4 +1,4 @@
-"""The DuckDB engine's two paths to the per-contact windows: their SQL, or the compiled passes."""
+"""The DuckDB engine's two paths to the collaboration blocks: their SQL, or the compiled passes."""
 
 from __future__ import annotations
 

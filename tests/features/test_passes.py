@@ -1,4 +1,4 @@
-"""The per-contact and per-employee windows by compiled passes equal their SQL, value for value."""
+"""The six collaboration blocks by compiled passes equal their SQL, value for value."""
 
 from __future__ import annotations
 
@@ -156,6 +156,7 @@ def test_the_passes_windows_are_the_definitions() -> None:
     got = (kernels.WINDOWS, kernels.TREND_DAYS, kernels.PREV_TREND_START, kernels.MIN_GROUP)
     assert got == (sql.WINDOWS, sql.TREND_DAYS, sql.PREV_TREND_START, sql.MIN_GROUP)
     assert (kernels.RELATION_MIN, kernels.RELATION_DAYS) == (sql.RELATION_MIN, sql.RELATION_DAYS)
+    assert kernels.WORKDAY == sql.WORKDAY
     assert kernels.CLASS_EDGES == sql.CLASS_EDGES
     assert (kernels.REPLY_DAYS, kernels.FAST_REPLY_S) == (sql.REPLY_WINDOW_DAYS, sql.FAST_REPLY_S)
 
@@ -229,3 +230,34 @@ def test_an_employee_works_office_hours_in_their_own_zone() -> None:
     assert left_out == REPLACED_STATEMENTS
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
     assert sql.at[0, "employees_engaged_28d"] == 5 and sql.at[0, "after_hours_share_28d"] == 0.4
+
+
+def test_with_every_block_by_passes_the_interactions_are_not_copied_into_duckdb(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """No statement is left that reads them: their memory is not held twice (pandas and DuckDB)."""
+    from features.engine import duckdb_backend
+
+    offered: list[set[str]] = []
+    real_run = duckdb_backend.run
+
+    def spy(tables: dict[str, pd.DataFrame], *args: object, **kwargs: object) -> pd.DataFrame:
+        offered.append(set(tables))
+        return real_run(tables, *args, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(duckdb_backend, "run", spy)
+    world = make_world(seed=0, interactions=120)
+    ents = entities_for(world, n=8, seed=0)
+    compute_features(dict(world), ents, engine_options=SQL_ONLY)
+    with passes_forced():
+        compute_features(dict(world), ents)
+    assert "interactions" in offered[0] and "interactions" not in offered[1]
+    assert {"contacts", "accounts"} <= offered[1]  # the baseline and the features' own tables still are
+
+
+def test_the_passes_refuse_more_interactions_than_they_can_index(monkeypatch: pytest.MonkeyPatch) -> None:
+    world = make_world(seed=0, interactions=100)
+    prepared, _ = prepare(dict(world), entities_for(world, n=4, seed=0))
+    monkeypatch.setattr(passes, "MAX_INTERACTIONS", 99)
+    with pytest.raises(ValueError, match=r"int32: [\d,]+ interactions is more than 99; set duckdb_compiled"):
+        passes.run_passes(prepared, kernels.plain(), {"acc_ct_agg"})
