@@ -3,10 +3,10 @@
 Measures, in one run: (a) the floor - one DuckDB scan aggregating interaction duration by account (unnest
 external participants, join contacts), the best of three; (b) the full build - what ``csat features build``
 does: load and validate the raw files, then the CSAT and churn frames plus the online store, every feature -
-in a process of its own (after one that compiles the passes, so no build carries that one-off cost), so
-that its peak RSS is the build's alone, four times: with the compiled passes,
+in a process of its own, so that its peak RSS is the build's alone, four times: with the compiled passes,
 without them (``duckdb_compiled_passes`` false: every feature by its SQL) twice, and with them again, for
-the ratio of the two (the first build's figures are the bench's); (c) a straightforward pandas build of 20
+the ratio of the two (the first build's figures are the bench's), after a process that compiles the passes
+(so that no build carries that one-off cost); (c) a straightforward pandas build of 20
 features on a sample of accounts, scaled to all cutoffs. Targets: full build <= 10x the floor; >= 10x
 faster than pandas per feature; peak RSS <= 6 GB.
 """

@@ -702,7 +702,7 @@ def _acc_contact() -> list[Stmt]:
 
 
 def _local_after_hours(ts: str, tz: str) -> str:
-    """Test whether ``ts`` (naive UTC) falls outside Monday-Friday 08:00-17:00 in timezone ``tz``."""
+    """Test whether ``ts`` (naive UTC) is outside Monday-Friday office hours (:data:`WORKDAY`) in ``tz``."""
     local = f"(({ts} AT TIME ZONE 'UTC') AT TIME ZONE {tz})"
     iso_dow = f"((({dn(local)}) + 3) % 7 + 1)"
     start, end = WORKDAY
