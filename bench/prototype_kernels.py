@@ -37,18 +37,21 @@ there), and an id that is both a contact and an employee counts twice among an i
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 import numpy as np
 
 from features.engine.kernels import (  # the product's per-contact passes: the prototype's first block
+    EXPLODES,
     LOOKBACK,
     MS_PER_MINUTE,
     NULL_TS,
     US_PER_DAY,
     day_order,
-    explode_rows,
+    explode_rows_step,
     sweep_rows,
+    two_steps,
 )
 from features.engine.sql import (
     CLASS_EDGES,
@@ -850,10 +853,15 @@ def sweep_reply_rows(rows: Any, first: Any, cuts: Any) -> Any:
     return sums
 
 
+def explode_rows(ix: Any, ct: Any, visit: Any, n_accounts: int) -> Any:
+    """The product's per-contact explode, uncompiled (:func:`features.engine.kernels.two_steps`)."""
+    return two_steps(explode_rows_step, EXPLODES["explode_rows"][1], ix, ct, visit, n_accounts)
+
+
 KERNELS = (
     lookup_codes,
     day_order,
-    explode_rows,
+    explode_rows_step,
     sweep_rows,
     interaction_accounts,
     count_people,
@@ -885,9 +893,14 @@ def compiled() -> dict[str, Any]:
         raise SystemExit(
             "the prototype needs numba, which requirements.lock holds (for shap): run `make install`"
         ) from None
-    return {f.__name__: numba.njit(cache=True)(f) for f in KERNELS}
+    return _with_explode({f.__name__: numba.njit(cache=True)(f) for f in KERNELS})
 
 
 def plain() -> dict[str, Any]:
     """The kernels uncompiled (tests run them on tiny worlds)."""
-    return {f.__name__: f for f in KERNELS}
+    return _with_explode({f.__name__: f for f in KERNELS})
+
+
+def _with_explode(k: dict[str, Any]) -> dict[str, Any]:
+    """The kernels ``k``, and ``explode_rows``: the product's two steps on ``k``'s step kernel."""
+    return k | {"explode_rows": partial(two_steps, k["explode_rows_step"], EXPLODES["explode_rows"][1])}

@@ -97,7 +97,7 @@ def _participants(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
 
 
 def contact_inputs(prepared: Mapping[str, pd.DataFrame]) -> tuple[tuple, tuple, np.ndarray, int, int]:
-    """The arguments of :func:`kernels.explode_rows` and :func:`kernels.sweep_rows` from the prepared tables.
+    """The arguments of the contacts' explode (:func:`kernels.explode_rows_step`) and sweep, from the tables.
 
     A contact without an account (or an id) is no contact here, as in the SQL, whose rows of it match no
     cutoff. The organiser of an interaction whose participants' list is null does not count, as in the SQL
@@ -105,8 +105,8 @@ def contact_inputs(prepared: Mapping[str, pd.DataFrame]) -> tuple[tuple, tuple, 
     prepared columns themselves where they can be, to keep the memory of the build's largest tables low.
 
     Returns:
-        ``ix`` and ``ct`` of :func:`kernels.explode_rows`, the decision-maker flags by contact position, the
-        number of account codes and the number of contacts.
+        ``ix`` and ``ct`` of :func:`kernels.explode_rows_step`, the decision-maker flags by contact position,
+        the number of account codes and the number of contacts.
 
     """
     ix, ct = prepared["interactions"], prepared["contacts"]
@@ -153,7 +153,7 @@ def ordered_cutoffs(entities: pd.DataFrame) -> tuple[np.ndarray, np.ndarray, np.
 
 
 def staff_inputs(prepared: Mapping[str, pd.DataFrame], started: np.ndarray) -> tuple[tuple, tuple, Any, Any]:
-    """The employees' arguments of :func:`kernels.explode_employee_rows`, from the prepared tables.
+    """The employees' arguments of :func:`kernels.explode_employee_rows_step`, from the prepared tables.
 
     An employee without an id is nobody, and the organiser of an interaction whose internal participants'
     list is null does not count, as in the SQL (see :func:`contact_inputs`).
@@ -163,8 +163,8 @@ def staff_inputs(prepared: Mapping[str, pd.DataFrame], started: np.ndarray) -> t
         started: the interactions' stamps (us), for the span of the time zones' offsets.
 
     Returns:
-        ``staff`` and ``em`` of :func:`kernels.explode_employee_rows`, the role codes by employee position,
-        and each position's employee code.
+        ``staff`` and ``em`` of :func:`kernels.explode_employee_rows_step`, the role codes by employee
+        position, and each position's employee code.
 
     """
     ix, em = prepared["interactions"], prepared["employees"]
@@ -331,7 +331,7 @@ def _employees_block(
     rows, first = k["explode_employee_rows"](
         inputs.ix, staff, inputs.ct, em_args, inputs.visit, inputs.n_accounts
     )
-    swept = k["sweep_employee_rows"](rows, first, inputs.cuts, inputs.ix[2], role, codes.shape[0])
+    swept = k["sweep_employee_rows"](rows, first, inputs.cuts, role, codes.shape[0])
     del rows
     (engaged, mgr, ex, late), trend, (t_cut, t_em) = swept
     values = [*engaged.T, *mgr.T, *ex.T, trend, *late.T]  # EMPLOYEE_COLUMNS' order
@@ -364,7 +364,9 @@ def _network_block(
 ) -> pd.DataFrame:
     """``emp_net``: each team member's network on each cutoff day of the team (``employee_id, cdn, size``)."""
     staff, em_recorded, meaningful = args
-    rows, first = k["explode_network_rows"](inputs.ix, staff, em_recorded, meaningful, inputs.visit)
+    rows, first = k["explode_network_rows"](
+        inputs.ix, staff, em_recorded, meaningful, inputs.visit, em_recorded.shape[0]
+    )
     position = np.full(int(codes.max(initial=-1)) + 1, -1, np.int64)  # employee code -> position
     position[codes] = np.arange(codes.shape[0])
     asked = np.unique(np.stack([position[team["employee_id"].to_numpy()], team["cdn"].to_numpy()]), axis=1)
@@ -377,8 +379,10 @@ def _accounts_block(
 ) -> dict[str, pd.DataFrame]:
     """``acc_ix_cls``: each cutoff's sums by window class, a row per class that has interactions."""
     kind, meaningful = kinds
-    rows, first = k["explode_account_rows"](inputs.ix, inputs.ct, inputs.visit, inputs.n_accounts)
-    sums, last_meeting, last = k["sweep_account_rows"](rows, first, inputs.cuts, inputs.ix, kind, meaningful)
+    rows, first = k["explode_account_rows"](
+        inputs.ix, inputs.ct, kind, meaningful, inputs.visit, inputs.n_accounts
+    )
+    sums, last_meeting, last = k["sweep_account_rows"](rows, first, inputs.cuts)
     del rows
     cid, cls = np.nonzero(sums[:, :, 0])  # by cutoff, then class: the classes a cutoff has rows in
     cols: dict[str, Any] = {"cutoff_id": cid.astype(np.int64), "cls": cls.astype(np.int32)}
