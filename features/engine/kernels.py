@@ -17,7 +17,10 @@ day of its account's people or rows over the window:
 Each block is an explode pass, which writes one row per interaction and person (or pair) at its account's next
 place, so the rows come out ordered by account and day (:func:`day_order` orders the interactions by day, a
 counting sort), and a sweep, which lets each cutoff read its account's rows of the window known before it,
-keeping per-person sums in small arrays. The passes give the same values as the statements:
+keeping per-person sums in small arrays. An explode runs in two steps (:func:`two_steps`): it counts each
+account's rows, then writes them into one packed record array that numpy allocates, and each row carries
+what its sweep reads (durations, kinds), so that the sweep reads its rows in order and never looks an
+interaction up. The passes give the same values as the statements:
 ``tests/features/test_passes.py`` compares the two paths value for value, and the naive-reference and leakage
 property tests run both.
 
