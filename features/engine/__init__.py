@@ -77,7 +77,7 @@ def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.D
     Each result of the passes (:func:`passes.run_passes`) joins the prepared tables under its name in
     :data:`passes.TABLES`, and the statement it stands for reads it; the statements only those read are left
     out. Data smaller than :data:`passes.PASSES_FROM_ROWS`, or without numba to compile the passes, keeps the
-    SQL.
+    SQL. When no statement left reads the interactions, the passes drop them from ``prepared`` as they start.
 
     Returns:
         The statements to run, in order.
@@ -91,11 +91,14 @@ def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.D
     k = passes.choose_kernels(len(prepared["interactions"]))
     if k is None:
         return chosen
-    swept: dict[str, Stmt] = {}
-    for name, frame in passes.run_passes(prepared, k, wanted).items():
+    swept = {
+        name: Stmt(name, f"SELECT * FROM {passes.TABLES[name]}", (passes.TABLES[name],)) for name in wanted
+    }
+    final = with_dependencies([swept.get(s.name, s) for s in chosen], outputs)
+    unread = all("interactions" not in s.tables for s in final)  # then the passes free it as they start
+    for name, frame in passes.run_passes(prepared, k, wanted, release=unread).items():
         prepared[passes.TABLES[name]] = frame
-        swept[name] = Stmt(name, f"SELECT * FROM {passes.TABLES[name]}", (passes.TABLES[name],))
-    return with_dependencies([swept.get(s.name, s) for s in chosen], outputs)
+    return final
 
 
 def _backend(engine: str) -> Any:

@@ -56,6 +56,46 @@ CONTACT_COLUMNS = (
 )
 
 
+def count_people_rows(org: Any, inner: Any, inner_offsets: Any, ext: Any, ext_offsets: Any) -> Any:
+    """Distinct people of each interaction: its organiser and the items of its two participants' lists.
+
+    Args:
+        org: the organisers' identifier codes (-1: null).
+        inner: the internal participants' codes (-1: null), by interaction as ``inner_offsets`` says.
+        inner_offsets: each interaction's first item, and the end (``n + 1`` offsets).
+        ext: the external participants' codes (-1: null).
+        ext_offsets: the same for ``ext``.
+
+    Returns:
+        The number of distinct non-null codes of each interaction (int32).
+
+    """
+    n = org.shape[0]
+    out = np.zeros(n, np.int32)
+    longest = 1
+    for i in range(n):
+        longest = max(
+            longest, 1 + inner_offsets[i + 1] - inner_offsets[i] + ext_offsets[i + 1] - ext_offsets[i]
+        )
+    seen = np.empty(longest, np.int64)
+    for i in range(n):
+        k = 0
+        if org[i] >= 0:
+            seen[0], k = org[i], 1
+        for j in range(inner_offsets[i], inner_offsets[i + 1] + ext_offsets[i + 1] - ext_offsets[i]):
+            code = inner[j] if j < inner_offsets[i + 1] else ext[j - inner_offsets[i + 1] + ext_offsets[i]]
+            if code < 0:
+                continue
+            q = 0
+            while q < k and seen[q] != code:
+                q += 1
+            if q == k:
+                seen[k] = code
+                k += 1
+        out[i] = k
+    return out
+
+
 def day_order(started: Any) -> Any:
     """The interactions' positions ordered by stamp day: a stable counting sort (no comparison sort).
 
@@ -887,6 +927,7 @@ def sweep_reply_rows(rows: Any, first: Any, cuts: Any) -> Any:
 
 
 KERNELS = (
+    count_people_rows,
     outbound_emails_step,
     reply_rows_step,
     sweep_reply_rows,
@@ -972,9 +1013,9 @@ def compiled() -> dict[str, Any] | None:
     except ImportError:
         return None
     try:
-        return _with_explodes({f.__name__: numba.njit(cache=True)(f) for f in KERNELS})
+        return _with_explodes({f.__name__: numba.njit(cache=True, nogil=True)(f) for f in KERNELS})
     except RuntimeError:  # "cannot cache function ...: no locator available" (nowhere to write)
-        return _with_explodes({f.__name__: numba.njit(f) for f in KERNELS})
+        return _with_explodes({f.__name__: numba.njit(nogil=True)(f) for f in KERNELS})
 
 
 def plain() -> dict[str, Any]:

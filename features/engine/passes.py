@@ -10,7 +10,10 @@ table :data:`TABLES` names, in place of the statement and the statements only it
 
 from __future__ import annotations
 
-from collections.abc import Collection, Mapping
+import os
+from collections.abc import Collection, Mapping, MutableMapping
+from concurrent.futures import ThreadPoolExecutor
+from functools import partial
 from typing import Any, NamedTuple
 
 import numpy as np
@@ -39,6 +42,8 @@ PASSES_FROM_ROWS = 1_000_000
 #: Below this many interactions the passes run as plain Python (tests' tiny worlds), which takes less than
 #: loading the compiled ones.
 COMPILE_FROM_ROWS = 20_000
+#: The statements whose passes read our people (the employees' table).
+STAFF_BLOCKS = {"acc_emp_agg", "team", "emp_net", "acc_rel_agg", "resp_cls"}
 #: The kernels hold interaction positions as int32.
 MAX_INTERACTIONS = 2**31 - 1
 
@@ -244,7 +249,10 @@ class Inputs(NamedTuple):
 
 
 def run_passes(
-    prepared: Mapping[str, pd.DataFrame], k: Mapping[str, Any], wanted: Collection[str]
+    prepared: MutableMapping[str, pd.DataFrame],
+    k: Mapping[str, Any],
+    wanted: Collection[str],
+    release: bool = False,
 ) -> dict[str, pd.DataFrame]:
     """The results of the statements ``wanted`` (keys of :data:`TABLES`) for every cutoff, by passes ``k``.
 
@@ -252,6 +260,9 @@ def run_passes(
         prepared: the prepared tables (``interactions``, ``contacts``, ``employees``, ``entities``).
         k: the kernels (:func:`choose_kernels`).
         wanted: the statements to give.
+        release: remove ``interactions`` from ``prepared`` once the kernels' inputs are taken from it, so
+            that what they do not read (identifiers, lists, counts: 1.3 GiB on the scale world) is freed
+            while they run. For a caller that reads it no more.
 
     Returns:
         Each statement's result: ``cutoff_id`` (every cutoff, in order) and the statement's columns, where
@@ -272,17 +283,29 @@ def run_passes(
         )
     ix_args, ct_args, is_dm, n_accounts, n_contacts = contact_inputs(prepared)
     cuts = ordered_cutoffs(prepared["entities"])
+    kind = kind_codes(prepared["interactions"])
+    kinds = kind, meaningful_interactions(prepared["interactions"], kind)
+    staff = staff_inputs(prepared, ix_args[0]) if STAFF_BLOCKS & set(wanted) else None
+    as_of = prepared["entities"]["as_of"]
+    if release:
+        del prepared["interactions"]
+        pa.default_memory_pool().release_unused()  # the lists and identifiers are Arrow's
     visit = k["day_order"](ix_args[0])
     inputs = Inputs(ix_args, ct_args, is_dm, n_accounts, n_contacts, cuts, visit, ids)
     out: dict[str, pd.DataFrame] = {}
-    if "acc_ct_agg" in wanted:
-        out.update(_contacts_block(inputs, k))
-    kind = kind_codes(prepared["interactions"])
-    kinds = kind, meaningful_interactions(prepared["interactions"], kind)
-    if {"acc_emp_agg", "team", "emp_net", "acc_rel_agg", "resp_cls"} & set(wanted):
-        out.update(_staff_blocks(inputs, k, kinds, prepared, wanted))
-    if "acc_ix_cls" in wanted:  # last: its result is the largest, and the staff's arrays are freed by then
-        out.update(_accounts_block(inputs, k, kinds, prepared["entities"]["as_of"]))
+    staff_blocks = None if staff is None else partial(_staff_blocks, inputs, k, kinds, (staff, as_of), wanted)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # our people's blocks beside the others (2+ cores)
+        beside = pool.submit(staff_blocks) if staff_blocks and (os.cpu_count() or 1) > 1 else None
+        if "acc_ct_agg" in wanted:
+            out.update(_contacts_block(inputs, k))
+        if staff_blocks and beside is None:
+            out.update(staff_blocks())
+        if "acc_ix_cls" in wanted:
+            out.update(_accounts_block(inputs, k, kinds, as_of))
+        if staff is not None and "resp_cls" in wanted:
+            out["resp_cls"] = _responsiveness_block(inputs, k, (staff[0][0], staff[1][0], kind))
+        if beside is not None:
+            out.update(beside.result())
     return {name: frame for name, frame in out.items() if name in wanted}
 
 
@@ -290,12 +313,16 @@ def _staff_blocks(
     inputs: Inputs,
     k: Mapping[str, Any],
     kinds: tuple[np.ndarray, np.ndarray],
-    prepared: Mapping[str, pd.DataFrame],
+    people: tuple[tuple, pd.Series],
     wanted: Collection[str],
 ) -> dict[str, pd.DataFrame]:
-    """The blocks that read our people, the relationships first: their rows are the most (memory's peak)."""
-    kind, meaningful = kinds
-    staff, em_args, role, codes = staff_inputs(prepared, inputs.ix[0])
+    """The blocks of our people's windows, relationships and network, the relationships first (the most rows).
+
+    ``people`` is :func:`staff_inputs` and the cutoffs' times. Responsiveness, which reads our people too,
+    runs beside these (:func:`run_passes`).
+    """
+    meaningful = kinds[1]
+    (staff, em_args, role, codes), as_of = people
     out: dict[str, pd.DataFrame] = {}
     if "acc_rel_agg" in wanted:
         rows, first = k["explode_pair_rows"](
@@ -305,12 +332,9 @@ def _staff_blocks(
         del rows
         out["acc_rel_agg"] = _frame(inputs.ids, kernels.RELATION_COLUMNS, list(values))
     if {"acc_emp_agg", "team", "emp_net"} & set(wanted):
-        as_of = prepared["entities"]["as_of"]
         out.update(_employees_block(inputs, k, (staff, em_args, role, codes), as_of))
         if "emp_net" in wanted:
             out["emp_net"] = _network_block(inputs, k, (staff, em_args[0], meaningful), out["team"], codes)
-    if "resp_cls" in wanted:
-        out["resp_cls"] = _responsiveness_block(inputs, k, (staff[0], em_args[0], kind), prepared)
     return out
 
 
@@ -342,9 +366,7 @@ def _employees_block(
     }
 
 
-def _responsiveness_block(
-    inputs: Inputs, k: Mapping[str, Any], args: tuple, prepared: Mapping[str, pd.DataFrame]
-) -> pd.DataFrame:
+def _responsiveness_block(inputs: Inputs, k: Mapping[str, Any], args: tuple) -> pd.DataFrame:
     """``resp_cls``: each cutoff's sums of inbound emails and reply steps by window class."""
     org_e, em_recorded, kind = args
     recorded = (inputs.ct[1], em_recorded)
@@ -436,6 +458,6 @@ def _frame(ids: np.ndarray, names: tuple[str, ...], values: list) -> pd.DataFram
     return pd.DataFrame({"cutoff_id": ids.astype(np.int64), **dict(zip(names, values, strict=True))})
 
 
-def contact_windows(prepared: Mapping[str, pd.DataFrame], k: Mapping[str, Any]) -> pd.DataFrame:
+def contact_windows(prepared: MutableMapping[str, pd.DataFrame], k: Mapping[str, Any]) -> pd.DataFrame:
     """The statement ``acc_ct_agg``'s columns for every cutoff, by the passes ``k`` (:func:`run_passes`)."""
     return run_passes(prepared, k, {"acc_ct_agg"})["acc_ct_agg"]

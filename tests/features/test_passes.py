@@ -124,6 +124,7 @@ def test_small_data_keeps_the_sql_and_so_does_big_data_without_numba(monkeypatch
     monkeypatch.setattr(passes, "COMPILE_FROM_ROWS", 10**9)  # the plain kernels
     swept = with_passes(chosen, outputs, prepared)
     assert {s.name for s in chosen} - {s.name for s in swept} == REPLACED_STATEMENTS
+    assert "interactions" not in prepared  # no statement left reads them: freed as the passes start
     assert all(
         len(prepared[passes.TABLES[n]]) == len(ents) for n in ("acc_ct_agg", "acc_emp_agg", "acc_rel_agg")
     )
@@ -261,3 +262,18 @@ def test_the_passes_refuse_more_interactions_than_they_can_index(monkeypatch: py
     monkeypatch.setattr(passes, "MAX_INTERACTIONS", 99)
     with pytest.raises(ValueError, match=r"int32: [\d,]+ interactions is more than 99; set duckdb_compiled"):
         passes.run_passes(prepared, kernels.plain(), {"acc_ct_agg"})
+
+
+def test_the_passes_on_one_core_give_what_they_give_on_two(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Our people's blocks run in a thread beside the others on 2+ cores, in turn on one: the same results."""
+    world = make_world(seed=5, interactions=300)
+    ents = entities_for(world, n=30, seed=5)
+    results = []
+    for cores in (2, 1):
+        monkeypatch.setattr(passes.os, "cpu_count", lambda cores=cores: cores)
+        prepared, _ = prepare(dict(world), ents)
+        results.append(passes.run_passes(prepared, kernels.plain(), set(passes.TABLES), release=True))
+        assert "interactions" not in prepared
+    assert results[0].keys() == results[1].keys() == set(passes.TABLES)
+    for name, frame in results[0].items():
+        pd.testing.assert_frame_equal(frame, results[1][name], check_exact=True)

@@ -8,7 +8,7 @@ import pandas as pd
 import pyarrow as pa
 import pytest
 
-from features.engine import prepare
+from features.engine import passes, prepare
 from features.engine.prepare import LIST_TYPE, _items, count_people, encode_ids
 from features.engine.sql import bucket_size, spread
 
@@ -92,10 +92,21 @@ def test_count_people_counts_distinct_people_per_interaction(
     assert tables["interactions"]["n_people"].tolist() == expected == [2, 3, 1, 1, 1, 3]
 
 
-@pytest.mark.parametrize("slots", [0, 1, 2, 3, 8])
-def test_count_people_equals_a_set_count_on_random_rows(monkeypatch: pytest.MonkeyPatch, slots: int) -> None:
+@pytest.mark.parametrize(
+    ("slots", "kernel"),
+    [(0, "none"), (1, "none"), (2, "none"), (3, "none"), (8, "none"), (3, "plain"), (3, "compiled")],
+)
+def test_count_people_equals_a_set_count_on_random_rows(
+    monkeypatch: pytest.MonkeyPatch, slots: int, kernel: str
+) -> None:
+    """By numpy (any number of slots), and by the passes' kernel, uncompiled and compiled (big data)."""
+    if kernel == "compiled":
+        pytest.importorskip("numba")
     monkeypatch.setattr(prepare, "PEOPLE_SLICE_ROWS", 37)
     monkeypatch.setattr(prepare, "PEOPLE_SLOTS", slots)
+    if kernel != "none":
+        monkeypatch.setattr(passes, "PASSES_FROM_ROWS", 0)
+        monkeypatch.setattr(passes, "COMPILE_FROM_ROWS", 0 if kernel == "compiled" else 10**9)
     rng = np.random.default_rng(7)
     people = [*(f"E{i}" for i in range(6)), *(f"C{i}" for i in range(6)), None]
 
