@@ -444,10 +444,12 @@ def _reference_failures(
     spec: TableSpec, frame: pd.DataFrame, failures: list[Failure], refs: dict[str, Keys], notes: list[str]
 ) -> list[Failure]:
     checks: list[tuple[ColumnSpec, Keys]] = []
+    said: dict[str, list[str]] = {}  # each column's notes, given in column order at the end
     for col in spec.columns:
         if not col.references or col.name not in frame.columns:
             continue
-        keys = _target_keys(spec, col, frame, failures, refs, notes)
+        said[col.name] = []
+        keys = _target_keys(spec, col, frame, failures, refs, said[col.name])
         if keys is not None:
             checks.append((col, keys))
     lists = [(col, keys) for col, keys in checks if col.kind is Kind.LIST]
@@ -461,7 +463,9 @@ def _reference_failures(
         done |= {name: future.result() for name, future in pending.items()}
     found: list[Failure] = []
     for col, _ in checks:
-        found += _check_reference(spec.name, col, frame, done[col.name], notes)
+        found += _check_reference(spec.name, col, frame, done[col.name], said[col.name])
+    for column_notes in said.values():
+        notes += column_notes
     return found
 
 

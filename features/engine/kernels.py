@@ -117,8 +117,9 @@ def day_order(started: Any) -> Any:
 def explode_rows_step(ix: Any, ct: Any, visit: Any, first: Any, out: Any, step: int) -> None:
     """One row per (interaction, customer contact), as the engine's ``ix_contact``, by account and day.
 
-    Two passes over the interactions in day order: the first counts each account's rows, the second writes
-    each row at its account's next place (a counting sort by account without a second copy of the rows).
+    Two steps over the interactions in day order (:func:`two_steps` runs both): the first counts each
+    account's rows, the second writes each row at its account's next place (a counting sort by account
+    without a second copy of the rows).
 
     Args:
         ix: interactions: stamp and known time (us), minutes, organiser's contact code (-1: none), the
@@ -257,7 +258,7 @@ def explode_employee_rows_step(
 
     An interaction's accounts are those of its customer contacts (as ``ix_account``), each known at the
     earliest its contacts make it known; its employees are the internal participants and the organiser (as
-    ``ix_employee``). Two passes, as :func:`explode_rows_step`.
+    ``ix_employee``). Two steps, as :func:`explode_rows_step`.
 
     Args:
         ix: the interactions as :func:`explode_rows_step` reads them.
@@ -823,8 +824,10 @@ def reply_rows_step(
         ix: the interactions as :func:`explode_rows_step` reads them.
         kind: each interaction's kind code (:data:`KINDS`' positions).
         ct: contacts, as :func:`explode_rows_step` reads them.
-        outbound: :func:`outbound_emails_step`.
-        visit: the interactions' positions by day (:func:`day_order`).
+        outbound: the outbound emails' rows and each contact's first row (``outbound_emails`` of
+            :func:`compiled`, from :func:`outbound_emails_step`).
+        visit: the interactions' positions by day (:func:`day_order`): each contact's search for replies
+            starts where its previous one ended, which needs the days never to go back.
         first: each account's first row (``n + 1`` offsets); step 0 adds each account's count of rows at its
             next place, into zeros.
         out: the rows' arrays, ``(stamp day, known, delay change (s), flags)``, which step 1 fills.
@@ -979,19 +982,22 @@ def two_steps(step_kernel: Any, dtypes: tuple, *args: Any) -> tuple[tuple[np.nda
     first = np.zeros(int(n_keys) + 1, np.int64)
     step_kernel(*inputs, first, _row_arrays(0, dtypes), 0)
     first = np.cumsum(first)
-    out = _row_arrays(int(first[-1]), dtypes)
+    n = int(first[-1])
+    out = _row_arrays(n, dtypes)
     step_kernel(*inputs, first, out, 1)
-    return out, first
+    return tuple(a[:n] for a in out), first
 
 
 def _row_arrays(n: int, dtypes: tuple) -> tuple[np.ndarray, ...]:
-    """``n`` rows of ``dtypes``, as one array per field over a single packed record array.
+    """``n`` rows of ``dtypes`` (two at least), as one array per field over a single packed record array.
 
     A row's fields lie side by side, so that a pass writing rows at each account's place touches one place
-    per account rather than one per field and account: on the scale world the explode passes' writes took
-    about half the time they took in separate arrays.
+    per account rather than one per field and account (``bench/scatter_writes.py`` and
+    ``bench/explode_layout.py`` measured such writes 2.0-2.2x faster into one row-major matrix than into
+    separate arrays for rows of random accounts, and 1.35x for the contacts explode). Two rows at least: an
+    array of one row or none counts as contiguous, which numba would compile the kernel for again.
     """
-    rows = np.empty(n, np.dtype([(f"f{i}", d) for i, d in enumerate(dtypes)]))
+    rows = np.empty(max(n, 2), np.dtype([(f"f{i}", d) for i, d in enumerate(dtypes)]))
     return tuple(rows[f"f{i}"] for i in range(len(dtypes)))
 
 

@@ -496,7 +496,7 @@ def _distinct_by_slots(slots: list[np.ndarray]) -> np.ndarray:
 def _count_slice(cols: list[pa.ChunkedArray], lo: int, hi: int, k: Mapping[str, Any] | None) -> np.ndarray:
     """Distinct people of rows ``lo..hi-1``: organizer (column 0) and the items of two list columns.
 
-    With the compiled passes ``k``, by their :func:`kernels.count_people_rows`. Else rows whose lists fit in
+    With the passes' kernels ``k``, by their :func:`kernels.count_people_rows`. Else rows whose lists fit in
     :data:`PEOPLE_SLOTS` positions are counted by comparing positions, the others by sorting
     ``row << 32 | code`` keys.
     """
@@ -529,8 +529,9 @@ def count_people(tables: dict[str, pd.DataFrame]) -> None:
     ``external_participants`` (nulls not counted), made here on the integer codes, in slices of
     :data:`PEOPLE_SLICE_ROWS` rows (small temporary arrays): list functions per row cost an engine far more.
     On the scale world (41.5M interactions) comparing positions took 4.2 s where sorting every row's keys
-    took 12.0 s, with the same counts. Data big enough for the compiled passes
-    (:func:`features.engine.passes.choose_kernels`) is counted by them, row by row.
+    took 12.0 s, with the same counts. Data big enough for the passes
+    (:func:`features.engine.passes.choose_kernels`) is counted by their kernel, row by row, whatever the
+    engine: the same counts (a test compares them).
     """
     if "interactions" not in tables:
         return

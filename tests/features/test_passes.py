@@ -264,16 +264,25 @@ def test_the_passes_refuse_more_interactions_than_they_can_index(monkeypatch: py
         passes.run_passes(prepared, kernels.plain(), {"acc_ct_agg"})
 
 
-def test_the_passes_on_one_core_give_what_they_give_on_two(monkeypatch: pytest.MonkeyPatch) -> None:
-    """Our people's blocks run in a thread beside the others on 2+ cores, in turn on one: the same results."""
+@pytest.mark.parametrize("compiled", [False, True])
+def test_the_passes_on_one_core_give_what_they_give_on_two(
+    monkeypatch: pytest.MonkeyPatch, compiled: bool
+) -> None:
+    """Our people's blocks run in a thread beside the others on 2+ cores, in turn on one: the same results.
+
+    Compiled, the kernels release Python's lock and the two threads do run at once.
+    """
+    k = kernels.compiled() if compiled else kernels.plain()
+    if k is None:
+        pytest.skip("numba is not installed")
     world = make_world(seed=5, interactions=300)
     ents = entities_for(world, n=30, seed=5)
     results = []
     for cores in (2, 1):
         monkeypatch.setattr(passes.os, "cpu_count", lambda cores=cores: cores)
         prepared, _ = prepare(dict(world), ents)
-        results.append(passes.run_passes(prepared, kernels.plain(), set(passes.TABLES), release=True))
-        assert "interactions" not in prepared
+        results.append(passes.run_passes(prepared, k, set(passes.TABLES), release=cores == 2))
+        assert ("interactions" in prepared) == (cores == 1)  # freed only when asked to
     assert results[0].keys() == results[1].keys() == set(passes.TABLES)
     for name, frame in results[0].items():
         pd.testing.assert_frame_equal(frame, results[1][name], check_exact=True)
