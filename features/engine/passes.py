@@ -101,6 +101,34 @@ def _participants(col: pd.Series) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return codes, offsets, is_null
 
 
+def _positions(organizers: pd.Series, participants: pd.Series, people: np.ndarray) -> tuple[Any, Any, Any]:
+    """Each interaction's organiser and a list of its participants as positions in ``people`` (-1: not one).
+
+    The organiser of an interaction whose list is null counts as nobody, as in the SQL (whose
+    ``NOT ARRAY_CONTAINS`` is null there).
+
+    Args:
+        organizers: the interactions' organiser codes.
+        participants: a list column of participants' codes (:func:`_participants`).
+        people: the person codes (contacts' or employees'), by position.
+
+    Returns:
+        ``(organisers, the lists' items, the lists' offsets)``, the first two as int32 positions.
+
+    """
+    org = _int_codes(organizers)
+    items, offsets, list_null = _participants(participants)
+    size = 1 + max(np.max(org, initial=-1), np.max(items, initial=-1), np.max(people, initial=-1))
+    position = np.full(size + 1, -1, np.int32)  # by person code + 1: slot 0 is a null code's
+    position[people + 1] = np.arange(people.shape[0], dtype=np.int32)
+    org_at = position[org + 1]
+    org_at[list_null] = -1
+    del org  # the big arrays are freed as soon as they are mapped (memory)
+    items_at = position[items + 1]
+    del items
+    return org_at, items_at, offsets
+
+
 def contact_inputs(prepared: Mapping[str, pd.DataFrame]) -> tuple[tuple, tuple, np.ndarray, int, int]:
     """The arguments of the contacts' explode (:func:`kernels.explode_rows_step`) and sweep, from the tables.
 
@@ -115,19 +143,10 @@ def contact_inputs(prepared: Mapping[str, pd.DataFrame]) -> tuple[tuple, tuple, 
 
     """
     ix, ct = prepared["interactions"], prepared["contacts"]
-    org = _int_codes(ix["organizer_id"])
-    items, offsets, list_null = _participants(ix["external_participants"])
     accounts, people = _int_codes(ct["account_id"]), _int_codes(ct["contact_id"])
     kept = np.flatnonzero((accounts >= 0) & (people >= 0))
     n_contacts = kept.shape[0]
-    size = 1 + max(np.max(org, initial=-1), np.max(items, initial=-1), np.max(people, initial=-1))
-    contact_of = np.full(size + 1, -1, np.int32)  # by person code + 1: slot 0 is a null code's
-    contact_of[people[kept] + 1] = np.arange(n_contacts, dtype=np.int32)
-    org_c = contact_of[org + 1]
-    org_c[list_null] = -1
-    del org
-    ext_c = contact_of[items + 1]
-    del items
+    org_c, ext_c, offsets = _positions(ix["organizer_id"], ix["external_participants"], people[kept])
     started = _us(ix["started_at"])
     recorded = _us(ix["recorded_at"]) if "recorded_at" in ix else started
     known = np.maximum(started, recorded) if (recorded != kernels.NULL_TS).any() else started
@@ -173,18 +192,9 @@ def staff_inputs(prepared: Mapping[str, pd.DataFrame], started: np.ndarray) -> t
 
     """
     ix, em = prepared["interactions"], prepared["employees"]
-    org = _int_codes(ix["organizer_id"])
-    items, offsets, list_null = _participants(ix["internal_participants"])
     people = _int_codes(em["employee_id"])
     kept = np.flatnonzero(people >= 0)
-    size = 1 + max(np.max(org, initial=-1), np.max(items, initial=-1), np.max(people, initial=-1))
-    employee_of = np.full(size + 1, -1, np.int32)  # by person code + 1: slot 0 is a null code's
-    employee_of[people[kept] + 1] = np.arange(kept.shape[0], dtype=np.int32)
-    org_e = employee_of[org + 1]
-    org_e[list_null] = -1
-    del org
-    staff_e = employee_of[items + 1]
-    del items
+    org_e, staff_e, offsets = _positions(ix["organizer_id"], ix["internal_participants"], people[kept])
     absent = np.full(kept.shape[0], kernels.NULL_TS)
     recorded = _us(em["recorded_at"])[kept] if "recorded_at" in em else absent
     zone_codes, zones = pd.factorize(em["timezone"].astype(str).to_numpy()[kept])
@@ -261,7 +271,8 @@ def run_passes(
         k: the kernels (:func:`choose_kernels`).
         wanted: the statements to give.
         release: remove ``interactions`` from ``prepared`` once the kernels' inputs are taken from it, so
-            that what they do not read (identifiers, lists, counts: 1.3 GiB on the scale world) is freed
+            that what they do not read (identifiers, kinds, lists, counts: 1,503 MiB on the scale world, by
+            pandas' count of those columns) is freed
             while they run. For a caller that reads it no more.
 
     Returns:
