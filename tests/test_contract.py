@@ -418,6 +418,23 @@ def test_an_optional_reference_to_nobody_keeps_its_row_and_is_named(
     assert any(n.startswith("surveys.contact_id: 1 row(s) kept that name no contacts") for n in notes)
 
 
+def test_the_notes_on_references_to_rejected_people_come_in_column_order(
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+) -> None:
+    # the list columns are looked up in threads: whichever finishes first, the notes keep the table's order
+    edit_csv(data_dir, world, "employees", (2, "timezone", "Mars/Olympus"))  # e3
+    edit_csv(data_dir, world, "contacts", (0, "seniority", "emperor"))  # c1
+    result, _ = load(data_dir, tmp_path)
+    assert [n for n in result.report.notes if n.startswith("interactions.")] == [
+        "interactions.organizer_id: 3 row(s) kept that refer to a rejected row of employees.employee_id or"
+        " contacts.contact_id",
+        "interactions.internal_participants: 4 row(s) kept that refer to a rejected row of"
+        " employees.employee_id",
+        "interactions.external_participants: 3 row(s) kept that refer to a rejected row of"
+        " contacts.contact_id",
+    ]
+
+
 def test_negative_duration(tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]) -> None:
     edit_csv(data_dir, world, "interactions", (4, "duration_minutes", "-3.5"))
     result, _ = load(data_dir, tmp_path)

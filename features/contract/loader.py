@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
@@ -64,6 +63,7 @@ from features.contract.schemas import (
     validation_order,
 )
 from features.contract.summary import print_summary
+from features.cpus import usable_cpus
 from features.labels import latest_stamp
 
 REJECTS_SUBFOLDER = "rejects"
@@ -453,7 +453,7 @@ def _reference_failures(
         if keys is not None:
             checks.append((col, keys))
     lists = [(col, keys) for col, keys in checks if col.kind is Kind.LIST]
-    with ThreadPoolExecutor(max_workers=max(1, min(len(lists), os.cpu_count() or 1))) as pool:
+    with ThreadPoolExecutor(max_workers=max(1, min(len(lists), usable_cpus()))) as pool:
         # the list columns' lookups (Arrow, without the GIL) run beside the others (the interactions' three
         # columns: 5.9 s one after the other on the scale world)
         pending = {col.name: pool.submit(_find_references, frame, col, keys) for col, keys in lists}

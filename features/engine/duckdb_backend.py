@@ -10,6 +10,7 @@ import duckdb
 import pandas as pd
 import pyarrow as pa
 
+from features.cpus import usable_cpus
 from features.engine.sql import Stmt, last_uses
 
 OWN_COPY_ROWS = 1_000_000  # tables from this size on move into DuckDB, compressed
@@ -34,7 +35,7 @@ def connect(threads: int | None = None, memory_limit: str | None = None) -> duck
     """Open an in-memory DuckDB connection with the session settings the definitions assume (UTC)."""
     con = duckdb.connect(":memory:")
     con.execute("SET TimeZone = 'UTC'")
-    con.execute(f"SET threads = {threads or os.cpu_count() or 2}")
+    con.execute(f"SET threads = {threads or usable_cpus()}")
     con.execute("SET preserve_insertion_order = false")
     limit = memory_limit or default_memory_limit()
     con.execute(f"SET memory_limit = '{limit}'")

@@ -10,9 +10,8 @@ table :data:`TABLES` names, in place of the statement and the statements only it
 
 from __future__ import annotations
 
-import os
 from collections.abc import Collection, Mapping, MutableMapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, NamedTuple
 
@@ -21,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from features.cpus import usable_cpus
 from features.engine import kernels
 from features.engine.sql import MEANINGFUL_MAX_PEOPLE
 
@@ -306,18 +306,32 @@ def run_passes(
     out: dict[str, pd.DataFrame] = {}
     staff_blocks = None if staff is None else partial(_staff_blocks, inputs, k, kinds, (staff, as_of), wanted)
     with ThreadPoolExecutor(max_workers=1) as pool:  # our people's blocks beside the others (2+ cores)
-        beside = pool.submit(staff_blocks) if staff_blocks and (os.cpu_count() or 1) > 1 else None
-        if "acc_ct_agg" in wanted:
-            out.update(_contacts_block(inputs, k))
-        if staff_blocks and beside is None:
-            out.update(staff_blocks())
-        if "acc_ix_cls" in wanted:
-            out.update(_accounts_block(inputs, k, kinds, as_of))
-        if staff is not None and "resp_cls" in wanted:
-            out["resp_cls"] = _responsiveness_block(inputs, k, (staff[0][0], staff[1][0], kind))
+        beside = pool.submit(staff_blocks) if staff_blocks and usable_cpus() > 1 else None
+        try:
+            if "acc_ct_agg" in wanted:
+                out.update(_contacts_block(inputs, k))
+            if staff_blocks and beside is None:
+                out.update(staff_blocks())
+            if "acc_ix_cls" in wanted:
+                out.update(_accounts_block(inputs, k, kinds, as_of))
+            if staff is not None and "resp_cls" in wanted:
+                out["resp_cls"] = _responsiveness_block(inputs, k, (staff[0][0], staff[1][0], kind))
+        except BaseException as err:
+            _note_failure_beside(err, beside)
+            raise
         if beside is not None:
             out.update(beside.result())
     return {name: frame for name, frame in out.items() if name in wanted}
+
+
+def _note_failure_beside(err: BaseException, beside: Future | None) -> None:
+    """Wait for the blocks run beside (a running kernel cannot be stopped); note on ``err`` how they failed.
+
+    Without this the worker's own error would be lost behind ``err``.
+    """
+    failed = None if beside is None else beside.exception()
+    if failed is not None:
+        err.add_note(f"our people's blocks, run beside, failed too: {type(failed).__name__}: {failed}")
 
 
 def _staff_blocks(

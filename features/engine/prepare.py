@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import re
 from collections.abc import Collection, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -22,6 +21,7 @@ from features.catalog import (
     extra_feature_name,
     groups,
 )
+from features.cpus import usable_cpus
 
 #: Columns each raw table must offer to the definitions (``recorded_at`` is added, empty, when absent).
 COLUMNS: dict[str, tuple[str, ...]] = {
@@ -414,7 +414,7 @@ def _encode_all(
     arrays: Mapping[tuple[str, str], pa.ChunkedArray],
 ) -> dict[tuple[str, str], pa.ChunkedArray]:
     """:func:`_dictionary_encoded` of each column's identifiers, columns in parallel (Arrow frees the GIL)."""
-    with ThreadPoolExecutor(max_workers=min(len(arrays), os.cpu_count() or 1) or 1) as pool:
+    with ThreadPoolExecutor(max_workers=min(len(arrays), usable_cpus()) or 1) as pool:
         done = pool.map(lambda col: _dictionary_encoded(_items(col)), arrays.values())
         return dict(zip(arrays, done, strict=True))
 

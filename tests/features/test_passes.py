@@ -279,10 +279,95 @@ def test_the_passes_on_one_core_give_what_they_give_on_two(
     ents = entities_for(world, n=30, seed=5)
     results = []
     for cores in (2, 1):
-        monkeypatch.setattr(passes.os, "cpu_count", lambda cores=cores: cores)
+        monkeypatch.setattr(passes, "usable_cpus", lambda cores=cores: cores)
         prepared, _ = prepare(dict(world), ents)
         results.append(passes.run_passes(prepared, k, set(passes.TABLES), release=cores == 2))
         assert ("interactions" in prepared) == (cores == 1)  # freed only when asked to
     assert results[0].keys() == results[1].keys() == set(passes.TABLES)
     for name, frame in results[0].items():
         pd.testing.assert_frame_equal(frame, results[1][name], check_exact=True)
+
+
+def test_a_failure_beside_is_not_lost_behind_one_of_the_main_thread(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Both blocks fail: the error raised is the main thread's, and it notes the one of the blocks beside."""
+    world = make_world(seed=5, interactions=300)
+    prepared, _ = prepare(dict(world), entities_for(world, n=30, seed=5))
+
+    def broken(name: str) -> object:
+        def block(*args: object) -> dict:
+            raise RuntimeError(f"the {name} block broke")
+
+        return block
+
+    monkeypatch.setattr(passes, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(passes, "_contacts_block", broken("contacts"))
+    monkeypatch.setattr(passes, "_staff_blocks", broken("staff"))
+    with pytest.raises(RuntimeError, match="the contacts block broke") as raised:
+        passes.run_passes(prepared, kernels.plain(), set(passes.TABLES))
+    assert raised.value.__notes__ == [
+        "our people's blocks, run beside, failed too: RuntimeError: the staff block broke"
+    ]
+
+
+def naive_reply_rows(
+    ix: tuple, kind: np.ndarray, ct: tuple, outbound: tuple, n_accounts: int
+) -> tuple[list[tuple], np.ndarray]:
+    """:func:`kernels.reply_rows_step`'s rows by looking at every outbound row of the contact, no cursor."""
+    started, known, _, org, ext, offsets = ix
+    (o_stamp, o_known), o_first = outbound
+    rows: list[list[tuple]] = [[] for _ in range(n_accounts)]
+    week, fast_s = kernels.REPLY_DAYS * kernels.US_PER_DAY, kernels.FAST_REPLY_S
+    for i in kernels.day_order(started):
+        c = org[i]
+        if kind[i] != 0 or c < 0:
+            continue
+        a, k_in, day = ct[0][c], max(known[i], ct[1][c]), started[i] // kernels.US_PER_DAY
+        replies = sorted(
+            (max(k_in, o_known[q]), float(o_stamp[q] // 1_000_000 - started[i] // 1_000_000))
+            for q in range(o_first[c], o_first[c + 1])
+            if started[i] < o_stamp[q] <= started[i] + week
+        )
+        best = None
+        for when, delay in replies:
+            if best is None or delay < best:
+                fast = delay <= fast_s and (best is None or best > fast_s)
+                flags = (kernels.REPLIED if best is None else 0) + (kernels.FAST if fast else 0)
+                rows[a].append((day, when, delay - (best or 0.0), flags))
+                best = delay
+        named = sum(1 for j in range(offsets[i], offsets[i + 1]) if ext[j] == c)
+        rows[a] += [(day, k_in, 0.0, kernels.INBOUND)] * max(named, 1)
+    return [r for acc in rows for r in acc], np.cumsum([0] + [len(acc) for acc in rows])
+
+
+@pytest.mark.parametrize("seed", range(4))
+def test_the_reply_search_resuming_where_it_ended_finds_what_a_full_search_finds(seed: int) -> None:
+    """Inbound emails of a few contacts over 60 days, our emails to them: every step of every reply delay.
+
+    The kernel resumes each contact's search where its previous one ended; the reference reads all of the
+    contact's outbound rows each time.
+    """
+    rng = np.random.default_rng(seed)
+    n, n_contacts, n_accounts, n_staff = 400, 6, 3, 4
+    started = np.sort(rng.integers(0, 60 * kernels.US_PER_DAY, n))
+    late = rng.random(n) < 0.2
+    known = np.where(late, started + rng.integers(0, 3 * kernels.US_PER_DAY, n), started)
+    by_contact = rng.random(n) < 0.5  # else one of our employees organised it
+    org = np.where(by_contact, rng.integers(0, n_contacts, n), -1)
+    org_e = np.where(by_contact, -1, rng.integers(0, n_staff, n))
+    sizes = rng.integers(0, 4, n)
+    ext = rng.integers(-1, n_contacts, sizes.sum())  # -1: someone who is not a contact
+    named = np.flatnonzero(by_contact & (sizes > 0))[::2]  # some inbound emails name their sender too
+    offsets = np.concatenate([[0], np.cumsum(sizes)])
+    ext[offsets[named]] = org[named]
+    kind = np.where(rng.random(n) < 0.8, 0, rng.integers(1, 3, n))
+    ct_recorded = np.where(rng.random(n_contacts) < 0.3, 10 * kernels.US_PER_DAY, kernels.NULL_TS)
+    ct = (rng.integers(0, n_accounts, n_contacts), ct_recorded, np.zeros(n_contacts, bool))
+    ix = (started, known, np.full(n, 30.0), org, ext, offsets)
+    k, visit = kernels.plain(), kernels.day_order(started)
+    em_recorded = np.full(n_staff, kernels.NULL_TS)
+    outbound = k["outbound_emails"](ix, org_e, kind, visit, (ct_recorded, em_recorded), n_contacts)
+    rows, first = k["reply_rows"](ix, kind, ct, outbound, visit, n_accounts)
+    expected, expected_first = naive_reply_rows(ix, kind, ct, outbound, n_accounts)
+    assert first.tolist() == expected_first.tolist()
+    assert list(zip(*(r.tolist() for r in rows), strict=True)) == expected
+    assert sum(flags & kernels.REPLIED > 0 for *_, flags in expected) > 20  # replies were there to find
