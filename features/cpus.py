@@ -6,10 +6,11 @@ import os
 
 
 def usable_cpus() -> int:
-    """The CPUs this process may run on: its affinity where the system has one, else every CPU; 1 at least.
+    """The CPUs the calling thread may run on (its affinity: a cpuset, ``taskset``), else all; 1 at least.
 
-    ``os.cpu_count()`` counts the machine's CPUs, also those a container or ``taskset`` keeps the process
-    off; threads beyond those only take turns.
+    ``os.cpu_count()`` counts the machine's CPUs, also those a cpuset keeps the process off; threads beyond
+    those only take turns. A CPU quota (``docker --cpus``, Kubernetes limits) is not an affinity and is not
+    counted.
     """
     try:
         return max(1, len(os.sched_getaffinity(0)))

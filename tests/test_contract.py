@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import threading
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -22,10 +23,12 @@ from features.contract import (
     LoadResult,
     Problem,
     load_contract,
+    loader,
     output_dtype,
 )
 from features.contract.parsing import LIST_ITEM_RE, bad_list_rows
-from features.contract.schemas import validation_order
+from features.contract.rules import Failure, Keys
+from features.contract.schemas import ColumnSpec, validation_order
 from features.labels import EVENT_STAMPS, data_span
 from tests.contract_fixtures import csv_frame, make_world, write_csv, write_parquet, write_world
 
@@ -419,11 +422,25 @@ def test_an_optional_reference_to_nobody_keeps_its_row_and_is_named(
 
 
 def test_the_notes_on_references_to_rejected_people_come_in_column_order(
-    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame]
+    tmp_path: Path, data_dir: Path, world: dict[str, pd.DataFrame], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    # the list columns are looked up in threads: whichever finishes first, the notes keep the table's order
+    # the list columns are looked up in threads: here the later column finishes first, and the notes still
+    # keep the table's order
     edit_csv(data_dir, world, "employees", (2, "timezone", "Mars/Olympus"))  # e3
     edit_csv(data_dir, world, "contacts", (0, "seniority", "emperor"))  # c1
+    external_done = threading.Event()
+    find = loader._find_references
+
+    def later_first(frame: pd.DataFrame, col: ColumnSpec, keys: Keys) -> tuple[list[Failure], int]:
+        if col.name == "internal_participants":
+            assert external_done.wait(timeout=30)
+        found = find(frame, col, keys)
+        if col.name == "external_participants":
+            external_done.set()
+        return found
+
+    monkeypatch.setattr(loader, "usable_cpus", lambda: 2)
+    monkeypatch.setattr(loader, "_find_references", later_first)
     result, _ = load(data_dir, tmp_path)
     assert [n for n in result.report.notes if n.startswith("interactions.")] == [
         "interactions.organizer_id: 3 row(s) kept that refer to a rejected row of employees.employee_id or"

@@ -10,6 +10,7 @@ table :data:`TABLES` names, in place of the statement and the statements only it
 
 from __future__ import annotations
 
+import traceback
 from collections.abc import Collection, Mapping, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
@@ -305,7 +306,7 @@ def run_passes(
     inputs = Inputs(ix_args, ct_args, is_dm, n_accounts, n_contacts, cuts, visit, ids)
     out: dict[str, pd.DataFrame] = {}
     staff_blocks = None if staff is None else partial(_staff_blocks, inputs, k, kinds, (staff, as_of), wanted)
-    with ThreadPoolExecutor(max_workers=1) as pool:  # our people's blocks beside the others (2+ cores)
+    with ThreadPoolExecutor(max_workers=1) as pool:  # our people's blocks beside the others (2+ usable CPUs)
         beside = pool.submit(staff_blocks) if staff_blocks and usable_cpus() > 1 else None
         try:
             if "acc_ct_agg" in wanted:
@@ -324,14 +325,15 @@ def run_passes(
     return {name: frame for name, frame in out.items() if name in wanted}
 
 
-def _note_failure_beside(err: BaseException, beside: Future | None) -> None:
+def _note_failure_beside(err: BaseException, beside: Future[dict[str, pd.DataFrame]] | None) -> None:
     """Wait for the blocks run beside (a running kernel cannot be stopped); note on ``err`` how they failed.
 
-    Without this the worker's own error would be lost behind ``err``.
+    Without this the worker's own error, and its traceback, would be lost behind ``err``.
     """
     failed = None if beside is None else beside.exception()
     if failed is not None:
-        err.add_note(f"our people's blocks, run beside, failed too: {type(failed).__name__}: {failed}")
+        trace = "".join(traceback.format_exception(failed)).rstrip()
+        err.add_note(f"our people's blocks, run beside, failed too:\n{trace}")
 
 
 def _staff_blocks(
