@@ -46,6 +46,7 @@ class Stmt:
     """One named SELECT statement; ``tables`` are the raw tables it reads, ``deps`` earlier statements.
 
     ``compact`` marks a big table that several later statements read: an engine may store it compressed.
+    ``view`` marks one an engine does not store: each reader runs it (a join its one reader aggregates).
     """
 
     name: str
@@ -371,7 +372,7 @@ def _renewals() -> list[Stmt]:
     out = f"SELECT j.cutoff_id,\n  {_cols(items)}\nFROM ren_j AS j GROUP BY j.cutoff_id"
     return [
         Stmt("ren", staged, ("renewals",)),
-        Stmt("ren_j", joined, (), ("cut", "ren")),
+        Stmt("ren_j", joined, (), ("cut", "ren"), view=True),
         Stmt("out_renewal_history", out, (), ("ren_j",)),
     ]
 
@@ -402,7 +403,7 @@ def _surveys() -> list[Stmt]:
     out = f"SELECT j.cutoff_id,\n  {_cols(items)}\nFROM sv_j AS j GROUP BY j.cutoff_id"
     return [
         Stmt("sv", staged, ("surveys",)),
-        Stmt("sv_j", joined, (), ("cut", "sv")),
+        Stmt("sv_j", joined, (), ("cut", "sv"), view=True),
         Stmt("out_survey_history", out, (), ("sv_j",)),
     ]
 
@@ -455,7 +456,7 @@ def _tickets() -> list[Stmt]:
     out = f"SELECT j.cutoff_id,\n  {_cols(items)}\nFROM tk_j AS j GROUP BY j.cutoff_id"
     return [
         Stmt("tk", staged, ("tickets",)),
-        Stmt("tk_j", joined, (), ("cut", "tk")),
+        Stmt("tk_j", joined, (), ("cut", "tk"), view=True),
         Stmt("out_support", out, (), ("tk_j",)),
     ]
 
@@ -500,7 +501,7 @@ def _usage() -> list[Stmt]:
     out = f"SELECT cutoff_id,\n  {_cols(items)}\nFROM us_j GROUP BY cutoff_id"
     return [
         Stmt("us", staged, ("usage",)),
-        Stmt("us_j", joined, (), ("cut", "us")),
+        Stmt("us_j", joined, (), ("cut", "us"), view=True),
         Stmt("out_usage", out, (), ("us_j",)),
     ]
 
