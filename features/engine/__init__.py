@@ -216,4 +216,6 @@ def compute_features(
                 if f.dtype == "category"
                 else col.astype("float64")
             )
-    return pd.concat([ents, pd.DataFrame(cols, index=ents.index)], axis=1)
+    # copy=False: each column stays its own array, not copied into one block (the scale world's 146 columns of
+    # 689k cutoffs: this step took 2.8 s, then 0.9 s)
+    return pd.concat([ents, pd.DataFrame(cols, index=ents.index, copy=False)], axis=1)
