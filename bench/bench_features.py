@@ -151,7 +151,7 @@ def statement_figures(steps: dict[str, float], timings: dict[str, float]) -> dic
     Args:
         steps: seconds by statement, in order (:class:`bench.common.StepClock` as the build's ``on_step``);
             the first one's seconds run from the start of the build.
-        timings: the build's own timings (``load``, ``write_<part>``).
+        timings: the build's own timings (``load``, ``write_offline``, ``write_online``).
 
     Returns:
         ``labels_prepare_copy_s`` (the first statement's seconds less the load: the data fingerprint, the

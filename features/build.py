@@ -6,6 +6,7 @@ import hashlib
 import json
 import time
 from collections.abc import Callable, Iterator, Mapping
+from concurrent.futures import Future, ThreadPoolExecutor, wait
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
@@ -20,6 +21,7 @@ from rich.progress import BarColumn, Progress, TextColumn, TimeElapsedColumn
 from csat.settings import Settings
 from csat.signals import HeldSigterm
 from features.catalog import Feature, definitions_hash
+from features.cpus import usable_cpus
 from features.engine import compute_features, definitions_text, select_statements
 from features.engine.prepare import Plan, plan
 from features.engine.sql import statements
@@ -499,20 +501,45 @@ def _stage_stores(
     timings: dict[str, float],
     progress: Progress,
 ) -> _Staged:
-    """Write every part of the new store beside the old one; a failure or SIGTERM removes what was written."""
+    """Write every part of the new store beside the old one; a failure or SIGTERM removes what was written.
+
+    The offline frames are written at once, in threads (Arrow's Parquet writer frees Python's lock: the
+    scale world's two frames took 1.6 s so, 3.1-4.5 s one after the other); ``timings`` gets the wall time
+    of that (``write_offline``) and of the online store's (``write_online``).
+    """
     staged = _Staged()
     task = progress.add_task("writing offline store", total=len(frames))
     try:
-        for target, frame in frames.items():
-            with _timed(timings, f"write_{target}"):
-                staged.offline[target] = stage_offline(store_dir, target, frame, manifests[target])  # type: ignore[arg-type]
-            progress.advance(task)
+        with (
+            _timed(timings, "write_offline"),
+            ThreadPoolExecutor(max_workers=max(1, min(len(frames), usable_cpus()))) as pool,
+        ):
+            writes = {t: pool.submit(stage_offline, store_dir, t, f, manifests[t]) for t, f in frames.items()}  # type: ignore[arg-type]
+            try:
+                for target, write in writes.items():
+                    staged.offline[target] = write.result()
+                    progress.advance(task)
+            finally:
+                _keep_staged(writes, staged)
         with _timed(timings, "write_online"):
             staged.online = stage_online(store_dir, online, manifests["online"])
     except BaseException:
         staged.discard()
         raise
     return staged
+
+
+def _keep_staged(writes: Mapping[str, Future[Path]], staged: _Staged) -> None:
+    """Wait for the offline writes (those not begun are cancelled), and keep in ``staged`` every one written.
+
+    After a failure or SIGTERM, :meth:`_Staged.discard` then removes what the other threads wrote.
+    """
+    for write in writes.values():
+        write.cancel()
+    wait(list(writes.values()))
+    for target, write in writes.items():
+        if target not in staged.offline and not write.cancelled() and write.exception() is None:
+            staged.offline[target] = write.result()
 
 
 def _publish_stores(store_dir: Path, staged: _Staged, left_out: dict[str, str]) -> None:

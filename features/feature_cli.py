@@ -174,7 +174,8 @@ def took(seconds: float, timings: Mapping[str, float]) -> str:
 
     Args:
         seconds: the whole build's.
-        timings: :attr:`features.build.BuildResult.timings` (``load``, ``features``, ``write_<part>``).
+        timings: :attr:`features.build.BuildResult.timings` (``load``, ``features``, ``write_offline``,
+            ``write_online``).
 
     Returns:
         For example ``took 1.6 s: load 0.2 s, features 0.5 s, writing the stores 0.1 s``.

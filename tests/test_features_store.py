@@ -529,3 +529,30 @@ def test_a_churn_frame_without_examples_says_the_data_is_shorter_than_the_horizo
     assert result.rows["churn"] == 0
     (note,) = [n for n in result.notes if n.startswith("the churn frame has no examples")]
     assert "the data runs from 2024-01-01 to 2024-09-01 (244 days)" in note and "365-day horizon" in note
+
+
+@pytest.mark.parametrize("failing", ["csat", "churn"])
+def test_a_failed_offline_write_leaves_no_new_version_of_either_frame(world, tmp_path, monkeypatch, failing):
+    """The two frames are written at once: one fails, the other's finished version is removed too."""
+    from features import build
+
+    settings = load_settings(data_dir=tmp_path / "raw", store_dir=tmp_path / "store")
+    build_store(settings, as_of=pd.Timestamp("2024-07-01").date(), tables=world)
+    versions = tmp_path / "store" / "offline" / ".versions"
+    before = sorted(p.name for p in versions.iterdir())
+    links = {t: os.readlink(store.offline_dir(settings.store_dir, t)) for t in ("csat", "churn")}
+    real = build.stage_offline
+
+    def stage(store_dir, target, frame, manifest):
+        if target == failing:
+            time.sleep(0.2)  # the other frame is written meanwhile
+            raise OSError(28, "No space left on device")
+        return real(store_dir, target, frame, manifest)
+
+    monkeypatch.setattr(build, "stage_offline", stage)
+    with pytest.raises(OSError, match="No space left"):
+        build_store(settings, as_of=pd.Timestamp("2024-08-01").date(), tables=world)
+    assert sorted(p.name for p in versions.iterdir()) == before
+    assert [p.name for p in (tmp_path / "store").rglob(".*tmp*")] == []
+    assert {t: os.readlink(store.offline_dir(settings.store_dir, t)) for t in links} == links
+    assert len(read_offline(settings.store_dir, "csat")[0]) > 0  # the previous frames, readable
