@@ -542,7 +542,12 @@ def count_people(tables: dict[str, pd.DataFrame]) -> None:
     arrow = pa.Table.from_pandas(ix[list(cols)], preserve_index=False)
     counts = np.zeros(len(ix), dtype=np.int32)
     k = choose_kernels(len(ix))
-    for lo in range(0, len(ix), PEOPLE_SLICE_ROWS):
+
+    def count(lo: int) -> None:
         hi = min(lo + PEOPLE_SLICE_ROWS, len(ix))
         counts[lo:hi] = _count_slice(arrow.columns, lo, hi, k)
+
+    # the slices at once, in threads: Arrow, numpy and the compiled kernel free Python's lock
+    with ThreadPoolExecutor(max_workers=usable_cpus()) as pool:
+        list(pool.map(count, range(0, len(ix), PEOPLE_SLICE_ROWS)))
     ix["n_people"] = counts
