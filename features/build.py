@@ -62,19 +62,37 @@ class BuildResult:
     notes: list[str] = field(default_factory=list)
 
 
-def data_fingerprint(data_dir: Path | None, tables: Mapping[str, pd.DataFrame]) -> str:
+def data_fingerprint(
+    data_dir: Path | None, tables: Mapping[str, pd.DataFrame], digests: list[tuple[str, str]] | None = None
+) -> str:
     """Fingerprint the raw data: row counts and columns, plus each file's name and a hash of its bytes.
 
     The bytes, not the modification time: an export job that rewrites identical files (or a copy of the
     folder) leaves the fingerprint unchanged, so a retrain on unchanged data keeps the champion.
+
+    Args:
+        data_dir: the raw files' folder (None: no files).
+        tables: the loaded tables.
+        digests: :func:`file_digests` of ``data_dir``, when already made (a build makes them beside the load).
+
+    Returns:
+        16 hexadecimal digits.
+
     """
     parts: list[Any] = sorted((n, len(df), list(df.columns)) for n, df in tables.items())
+    parts += file_digests(data_dir) if digests is None else digests
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+
+def file_digests(data_dir: Path | None) -> list[tuple[str, str]]:
+    """Each file of ``data_dir`` (not its subfolders), by name, with a hash of its bytes."""
+    digests = []
     if data_dir is not None and Path(data_dir).is_dir():
         for p in sorted(Path(data_dir).iterdir()):
             if p.is_file():
                 with p.open("rb") as f:
-                    parts.append((p.name, hashlib.file_digest(f, "blake2b").hexdigest()))
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+                    digests.append((p.name, hashlib.file_digest(f, "blake2b").hexdigest()))
+    return digests
 
 
 def truth_fingerprint(data_dir: Path | None) -> str | None:
@@ -401,6 +419,9 @@ def build_store(
         # staging folder is reported at once; the session started here is the one the build runs on
         start_checked(**engine_options(settings, engine))
     owned = tables is None
+    hashing = ThreadPoolExecutor(max_workers=1)  # the files' hashes beside the load (hashlib frees the GIL)
+    digests = hashing.submit(file_digests, settings.data_dir)
+    hashing.shutdown(wait=False)
     if tables is None:
         tables = _load(settings, console, timings, notes)
     tables = dict(tables)
@@ -420,7 +441,7 @@ def build_store(
     chosen, _, where = select_statements(p, statements(p.extras))
     computed = set(where)
     version = feature_set_version(p)
-    fingerprint = data_fingerprint(settings.data_dir, tables)
+    fingerprint = data_fingerprint(settings.data_dir, tables, digests.result())
     truth = truth_fingerprint(settings.data_dir)
     result = BuildResult(
         Path(settings.store_dir), version, fingerprint, groups_missing=p.groups_missing, notes=notes

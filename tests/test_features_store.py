@@ -388,13 +388,14 @@ def test_the_data_fingerprint_follows_the_bytes_not_the_file_times(tmp_path):
     import os
     import shutil
 
-    from features.build import data_fingerprint
+    from features.build import data_fingerprint, file_digests
 
     raw = tmp_path / "raw"
     raw.mkdir()
     (raw / "accounts.csv").write_text("account_id\nA1\n")
     tables = {"accounts": pd.DataFrame({"account_id": ["A1"]})}
     before = data_fingerprint(raw, tables)
+    assert data_fingerprint(raw, tables, file_digests(raw)) == before  # as a build: hashed beside the load
     copy = tmp_path / "copy"
     shutil.copytree(raw, copy)
     os.utime(copy / "accounts.csv", (1, 1))  # rewritten by an export job: new time, same bytes
