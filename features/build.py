@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -82,6 +83,21 @@ def data_fingerprint(
     parts: list[Any] = sorted((n, len(df), list(df.columns)) for n, df in tables.items())
     parts += file_digests(data_dir) if digests is None else digests
     return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
+
+
+def _in_background(fn: Callable[..., Any], *args: Any) -> Future[Any]:
+    """Run ``fn(*args)`` in a daemon thread: a process stopped early (bad data, SIGTERM) does not wait."""
+    future: Future[Any] = Future()
+
+    def run() -> None:
+        if future.set_running_or_notify_cancel():
+            try:
+                future.set_result(fn(*args))
+            except BaseException as err:  # delivered to whoever asks for the result
+                future.set_exception(err)
+
+    threading.Thread(target=run, name=f"csat-{getattr(fn, '__name__', 'background')}", daemon=True).start()
+    return future
 
 
 def file_digests(data_dir: Path | None) -> list[tuple[str, str]]:
@@ -419,9 +435,7 @@ def build_store(
         # staging folder is reported at once; the session started here is the one the build runs on
         start_checked(**engine_options(settings, engine))
     owned = tables is None
-    hashing = ThreadPoolExecutor(max_workers=1)  # the files' hashes beside the load (hashlib frees the GIL)
-    digests = hashing.submit(file_digests, settings.data_dir)
-    hashing.shutdown(wait=False)
+    digests = _in_background(file_digests, settings.data_dir)  # beside the load: hashlib frees the GIL
     if tables is None:
         tables = _load(settings, console, timings, notes)
     tables = dict(tables)
@@ -540,8 +554,9 @@ def _stage_stores(
                 for target, write in writes.items():
                     staged.offline[target] = write.result()
                     progress.advance(task)
-            finally:
-                _keep_staged(writes, staged)
+            except BaseException as err:
+                _keep_staged(writes, staged, err)
+                raise
         with _timed(timings, "write_online"):
             staged.online = stage_online(store_dir, online, manifests["online"])
     except BaseException:
@@ -550,17 +565,25 @@ def _stage_stores(
     return staged
 
 
-def _keep_staged(writes: Mapping[str, Future[Path]], staged: _Staged) -> None:
-    """Wait for the offline writes (those not begun are cancelled), and keep in ``staged`` every one written.
+def _keep_staged(writes: Mapping[str, Future[Path]], staged: _Staged, err: BaseException) -> None:
+    """After ``err``, wait for the other offline writes (those not begun are cancelled); keep each one done.
 
-    After a failure or SIGTERM, :meth:`_Staged.discard` then removes what the other threads wrote.
+    :meth:`_Staged.discard` then removes what the other threads wrote; SIGTERM is held meanwhile, so that no
+    finished version goes unrecorded. A write that failed too is noted on ``err``.
     """
-    for write in writes.values():
-        write.cancel()
-    wait(list(writes.values()))
-    for target, write in writes.items():
-        if target not in staged.offline and not write.cancelled() and write.exception() is None:
-            staged.offline[target] = write.result()
+    with HeldSigterm() as held:
+        held.hold()
+        for write in writes.values():
+            write.cancel()
+        wait(list(writes.values()))
+        for target, write in writes.items():
+            if target in staged.offline or write.cancelled():
+                continue
+            failed = write.exception()
+            if failed is None:
+                staged.offline[target] = write.result()
+            elif failed is not err:
+                err.add_note(f"writing the {target} frame failed too: {type(failed).__name__}: {failed}")
 
 
 def _publish_stores(store_dir: Path, staged: _Staged, left_out: dict[str, str]) -> None:

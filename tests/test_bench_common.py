@@ -93,7 +93,7 @@ def test_the_feature_bench_says_where_the_builds_time_went() -> None:
     from bench.bench_features import statement_figures
 
     steps = {"cut": 30.0, "ix_contact": 1.0, "acc_ct_per": 5.0, "out_usage": 0.25}
-    timings = {"load": 20.0, "features": 36.0, "write_csat": 1.5, "write_churn": 1.0, "write_online": 0.5}
+    timings = {"load": 20.0, "features": 36.0, "write_offline": 2.5, "write_online": 0.5}
     figures = statement_figures(steps, timings)
     assert figures["labels_prepare_copy_s"] == 10.0  # the first statement's time, less the load
     assert figures["statements_s"] == {"ix_contact": 1.0, "acc_ct_per": 5.0, "out_usage": 0.25}

@@ -7,6 +7,7 @@ import signal
 import subprocess
 import sys
 import textwrap
+import threading
 import time
 from pathlib import Path
 
@@ -532,7 +533,7 @@ def test_a_churn_frame_without_examples_says_the_data_is_shorter_than_the_horizo
     assert "the data runs from 2024-01-01 to 2024-09-01 (244 days)" in note and "365-day horizon" in note
 
 
-@pytest.mark.parametrize("failing", ["csat", "churn"])
+@pytest.mark.parametrize("failing", [("csat",), ("churn",), ("csat", "churn")])
 def test_a_failed_offline_write_leaves_no_new_version_of_either_frame(world, tmp_path, monkeypatch, failing):
     """The two frames are written at once: one fails, the other's finished version is removed too."""
     from features import build
@@ -545,15 +546,35 @@ def test_a_failed_offline_write_leaves_no_new_version_of_either_frame(world, tmp
     real = build.stage_offline
 
     def stage(store_dir, target, frame, manifest):
-        if target == failing:
+        if target in failing:
             time.sleep(0.2)  # the other frame is written meanwhile
-            raise OSError(28, "No space left on device")
+            raise OSError(28, f"No space left on device for {target}")
         return real(store_dir, target, frame, manifest)
 
+    monkeypatch.setattr(build, "usable_cpus", lambda: 2)  # the two at once, on any machine
     monkeypatch.setattr(build, "stage_offline", stage)
-    with pytest.raises(OSError, match="No space left"):
+    with pytest.raises(OSError, match=f"No space left on device for {failing[0]}") as raised:
         build_store(settings, as_of=pd.Timestamp("2024-08-01").date(), tables=world)
+    assert getattr(raised.value, "__notes__", []) == [
+        f"writing the {t} frame failed too: OSError: [Errno 28] No space left on device for {t}"
+        for t in failing[1:]
+    ]
     assert sorted(p.name for p in versions.iterdir()) == before
     assert [p.name for p in (tmp_path / "store").rglob(".*tmp*")] == []
     assert {t: os.readlink(store.offline_dir(settings.store_dir, t)) for t in links} == links
     assert len(read_offline(settings.store_dir, "csat")[0]) > 0  # the previous frames, readable
+
+
+def test_the_background_work_of_a_build_hands_over_its_error_and_never_holds_the_process():
+    from features.build import _in_background
+
+    done = _in_background(sum, [1, 2])
+    assert done.result(timeout=10) == 3
+    failed = _in_background(int, "not a number")
+    assert isinstance(failed.exception(timeout=10), ValueError)
+    release = threading.Event()
+    waiting = _in_background(release.wait)
+    (thread,) = [t for t in threading.enumerate() if t.name == "csat-wait"]
+    assert thread.daemon  # the process may end while it runs
+    release.set()
+    assert waiting.result(timeout=10) is True
