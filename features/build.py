@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import threading
 import time
 from collections.abc import Callable, Iterator, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor, wait
@@ -63,52 +62,19 @@ class BuildResult:
     notes: list[str] = field(default_factory=list)
 
 
-def data_fingerprint(
-    data_dir: Path | None, tables: Mapping[str, pd.DataFrame], digests: list[tuple[str, str]] | None = None
-) -> str:
+def data_fingerprint(data_dir: Path | None, tables: Mapping[str, pd.DataFrame]) -> str:
     """Fingerprint the raw data: row counts and columns, plus each file's name and a hash of its bytes.
 
     The bytes, not the modification time: an export job that rewrites identical files (or a copy of the
     folder) leaves the fingerprint unchanged, so a retrain on unchanged data keeps the champion.
-
-    Args:
-        data_dir: the raw files' folder (None: no files).
-        tables: the loaded tables.
-        digests: :func:`file_digests` of ``data_dir``, when already made (a build makes them beside the load).
-
-    Returns:
-        16 hexadecimal digits.
-
     """
     parts: list[Any] = sorted((n, len(df), list(df.columns)) for n, df in tables.items())
-    parts += file_digests(data_dir) if digests is None else digests
-    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
-
-
-def _in_background(fn: Callable[..., Any], *args: Any) -> Future[Any]:
-    """Run ``fn(*args)`` in a daemon thread: a process stopped early (bad data, SIGTERM) does not wait."""
-    future: Future[Any] = Future()
-
-    def run() -> None:
-        if future.set_running_or_notify_cancel():
-            try:
-                future.set_result(fn(*args))
-            except BaseException as err:  # delivered to whoever asks for the result
-                future.set_exception(err)
-
-    threading.Thread(target=run, name=f"csat-{getattr(fn, '__name__', 'background')}", daemon=True).start()
-    return future
-
-
-def file_digests(data_dir: Path | None) -> list[tuple[str, str]]:
-    """Each file of ``data_dir`` (not its subfolders), by name, with a hash of its bytes."""
-    digests = []
     if data_dir is not None and Path(data_dir).is_dir():
         for p in sorted(Path(data_dir).iterdir()):
             if p.is_file():
                 with p.open("rb") as f:
-                    digests.append((p.name, hashlib.file_digest(f, "blake2b").hexdigest()))
-    return digests
+                    parts.append((p.name, hashlib.file_digest(f, "blake2b").hexdigest()))
+    return hashlib.sha256(json.dumps(parts, default=str).encode()).hexdigest()[:16]
 
 
 def truth_fingerprint(data_dir: Path | None) -> str | None:
@@ -435,7 +401,6 @@ def build_store(
         # staging folder is reported at once; the session started here is the one the build runs on
         start_checked(**engine_options(settings, engine))
     owned = tables is None
-    digests = _in_background(file_digests, settings.data_dir)  # beside the load: hashlib frees the GIL
     if tables is None:
         tables = _load(settings, console, timings, notes)
     tables = dict(tables)
@@ -455,7 +420,7 @@ def build_store(
     chosen, _, where = select_statements(p, statements(p.extras))
     computed = set(where)
     version = feature_set_version(p)
-    fingerprint = data_fingerprint(settings.data_dir, tables, digests.result())
+    fingerprint = data_fingerprint(settings.data_dir, tables)
     truth = truth_fingerprint(settings.data_dir)
     result = BuildResult(
         Path(settings.store_dir), version, fingerprint, groups_missing=p.groups_missing, notes=notes
