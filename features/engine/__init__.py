@@ -72,7 +72,10 @@ def final_query(p: Plan, outputs: list[str], where: dict[str, str]) -> str:
 
 
 def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.DataFrame]) -> list[Stmt]:
-    """Give the six collaboration blocks that read the interactions by compiled passes, not their statements.
+    """Give the blocks of :data:`passes.TABLES` by compiled passes, not their statements.
+
+    The six collaboration blocks read the interactions; usage and support read their own tables. The passes
+    run on data with interactions only (their size decides, as below).
 
     Each result of the passes (:func:`passes.run_passes`) joins the prepared tables under its name in
     :data:`passes.TABLES`, and the statement it stands for reads it; the statements only those read are left
@@ -86,7 +89,7 @@ def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.D
     from features.engine import passes
 
     wanted = {s.name for s in chosen} & set(passes.TABLES)
-    if not wanted:
+    if not wanted or "interactions" not in prepared:
         return chosen
     k = passes.choose_kernels(len(prepared["interactions"]))
     if k is None:

@@ -1,9 +1,10 @@
 """Window features by compiled passes (:mod:`features.engine.kernels`), from the prepared tables.
 
-Six blocks, seven statements: the per-contact windows (``acc_ct_agg``), the per-employee windows
+Eight blocks, nine statements: the per-contact windows (``acc_ct_agg``), the per-employee windows
 (``acc_emp_agg``, and ``team``: the employees each cutoff's account engaged in the last 28 days), the
 account's totals by window class (``acc_ix_cls``), the relationships (``acc_rel_agg``), the internal network
-(``emp_net``) and responsiveness (``resp_cls``). The DuckDB engine offers each result to the statements as the
+(``emp_net``) and responsiveness (``resp_cls``); and two of the baseline, usage (``out_usage``) and support
+(``out_support``). The DuckDB engine offers each result to the statements as the
 table :data:`TABLES` names, in place of the statement and the statements only it reads (see
 :func:`features.engine.with_passes`).
 """
@@ -11,7 +12,7 @@ table :data:`TABLES` names, in place of the statement and the statements only it
 from __future__ import annotations
 
 import traceback
-from collections.abc import Collection, Mapping, MutableMapping
+from collections.abc import Callable, Collection, Mapping, MutableMapping
 from concurrent.futures import Future, ThreadPoolExecutor
 from functools import partial
 from typing import Any, NamedTuple
@@ -34,6 +35,8 @@ TABLES = {
     "acc_ix_cls": "acc_ix_swept",
     "emp_net": "emp_net_swept",
     "resp_cls": "resp_swept",
+    "out_usage": "usage_swept",
+    "out_support": "support_swept",
 }
 #: The passes run from this many interactions on. Loading numba and the cached passes takes a few seconds,
 #: about what the statements they replace take on small data. Measured on 2026-12-07 with all six blocks,
@@ -300,15 +303,13 @@ def run_passes(
         if release:
             del prepared["interactions"]
             pa.default_memory_pool().release_unused()  # the lists and identifiers are Arrow's
-        staff_blocks = (
-            None if staff is None else partial(_staff_blocks, inputs, k, kinds, (staff, as_of), wanted)
-        )
-        beside = pool.submit(staff_blocks) if staff_blocks and two else None  # our people's blocks
+        work = _work_beside(prepared, inputs, k, wanted, (kinds, staff, as_of))
+        beside = pool.submit(work) if work and two else None  # our people's and the baseline's blocks
         try:
             if "acc_ct_agg" in wanted:
                 out.update(_contacts_block(inputs, k))
-            if staff_blocks and beside is None:
-                out.update(staff_blocks())
+            if work and beside is None:
+                out.update(work())
             if "acc_ix_cls" in wanted:
                 out.update(_accounts_block(inputs, k, kinds, as_of))
             if staff is not None and "resp_cls" in wanted:
@@ -319,6 +320,32 @@ def run_passes(
         if beside is not None:
             out.update(beside.result())
     return {name: frame for name, frame in out.items() if name in wanted}
+
+
+def _work_beside(
+    prepared: Mapping[str, pd.DataFrame],
+    inputs: Inputs,
+    k: Mapping[str, Any],
+    wanted: Collection[str],
+    rest: tuple[tuple[np.ndarray, np.ndarray], tuple | None, pd.Series],
+) -> Callable[[], dict[str, pd.DataFrame]] | None:
+    """The blocks the worker runs beside the main thread: our people's, then the baseline's (None: none).
+
+    ``rest`` is the interactions' kinds, :func:`staff_inputs` (None when not wanted) and the cutoffs' times.
+    The baseline's blocks (usage, support: 1.5 s on the scale world) go there because the main thread's
+    blocks took longer than our people's.
+    """
+    kinds, staff, as_of = rest
+    jobs: list[Callable[[], dict[str, pd.DataFrame]]] = []
+    if staff is not None:
+        jobs.append(partial(_staff_blocks, inputs, k, kinds, (staff, as_of), wanted))
+    if "out_usage" in wanted:
+        jobs.append(lambda: {"out_usage": _usage_block(prepared["usage"], inputs, k)})
+    if "out_support" in wanted:
+        jobs.append(lambda: {"out_support": _support_block(prepared["tickets"], inputs, k)})
+    if not jobs:
+        return None
+    return lambda: {name: frame for job in jobs for name, frame in job().items()}
 
 
 def _inputs(
@@ -353,7 +380,7 @@ def _note_failure_beside(err: BaseException, beside: Future[dict[str, pd.DataFra
     failed = None if beside is None else beside.exception()
     if failed is not None:
         trace = "".join(traceback.format_exception(failed)).rstrip()
-        err.add_note(f"our people's blocks, run beside, failed too:\n{trace}")
+        err.add_note(f"the blocks run beside (our people's, the baseline's) failed too:\n{trace}")
 
 
 def _staff_blocks(
@@ -460,6 +487,88 @@ def _accounts_block(
     cols["last_ts"] = last[cid, cls].view("datetime64[us]")
     cols["as_of"] = np.asarray(as_of.to_numpy(), "datetime64[us]")[cid]
     return {"acc_ix_cls": pd.DataFrame(cols)}
+
+
+def usage_inputs(us: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
+    """The arguments of :func:`kernels.sweep_usage` but the cutoffs, from the prepared ``usage``.
+
+    A row without an account or a date is read by no cutoff, as in the SQL (whose join and ``known_ts`` are
+    null there).
+
+    Args:
+        us: the prepared usage rows.
+        n_accounts: the number of account codes the cutoffs hold.
+
+    Returns:
+        ``(first, day, known, values, present)``, the rows by account.
+
+    """
+    acc, date = _int_codes(us["account_id"]), _us(us["date"])
+    recorded = _us(us["recorded_at"]) if "recorded_at" in us else np.full(len(us), kernels.NULL_TS)
+    rows, first = _by_account(acc, (acc >= 0) & (date != kernels.NULL_TS), n_accounts)
+    date = date[rows]
+    known = np.maximum(date, recorded[rows])  # NULL_TS is the smallest int64: no recorded_at keeps the date
+    measures = ("active_users", "licensed_seats", "key_feature_events")
+    values = np.stack([_numbers(us[c])[rows] for c in measures], axis=1)
+    present = ~np.isnan(values)
+    return first, date // kernels.US_PER_DAY, known, np.where(present, values, 0.0), present
+
+
+def _by_account(acc: np.ndarray, keep: np.ndarray, n_accounts: int) -> tuple[np.ndarray, np.ndarray]:
+    """The rows ``keep`` (a mask) by account code, and each account's first row (``n + 1`` offsets)."""
+    rows = np.flatnonzero(keep)
+    rows = rows[np.argsort(acc[rows], kind="stable")]
+    n = max(n_accounts, 1 + int(np.max(acc, initial=-1)))
+    return rows, np.concatenate(([0], np.cumsum(np.bincount(acc[rows], minlength=n))))
+
+
+def ticket_inputs(tk: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
+    """The arguments of :func:`kernels.sweep_tickets` but the cutoffs, from the prepared ``tickets``.
+
+    A ticket without an account, or known at no time (neither opened nor recorded), is read by no cutoff, as
+    in the SQL.
+
+    Args:
+        tk: the prepared tickets.
+        n_accounts: the number of account codes the cutoffs hold.
+
+    Returns:
+        ``(first, stamps, kinds, reopened)``, the rows by account.
+
+    """
+    acc, opened, closed = _int_codes(tk["account_id"]), _us(tk["opened_at"]), _us(tk["closed_at"])
+    recorded = _us(tk["recorded_at"]) if "recorded_at" in tk else np.full(len(tk), kernels.NULL_TS)
+    open_known = np.maximum(opened, recorded)  # as GREATEST, which passes over a null (NULL_TS: the least)
+    rows, first = _by_account(acc, (acc >= 0) & (open_known != kernels.NULL_TS), n_accounts)
+    opened, closed, recorded = opened[rows], closed[rows], recorded[rows]
+    close_known = np.where(closed == kernels.NULL_TS, kernels.NULL_TS, np.maximum(closed, recorded))
+    stamps = np.stack([opened, closed, open_known[rows], close_known], axis=1)
+    given_severity = _numbers(tk["severity"])[rows]
+    severity = np.full(rows.shape[0], kernels.NO_SEVERITY, np.int64)  # not through doubles: it would wrap
+    severity[~np.isnan(given_severity)] = given_severity[~np.isnan(given_severity)]
+    kinds = np.stack([severity, _flags(tk["escalated"])[rows].astype(np.int64)], axis=1)
+    reopened = _numbers(tk["reopened_count"])[rows]
+    given = ~np.isnan(reopened)
+    return first, stamps, kinds, np.stack([np.where(given, reopened, 0.0), given.astype(np.float64)], axis=1)
+
+
+def _support_block(tk: pd.DataFrame, inputs: Inputs, k: Mapping[str, Any]) -> pd.DataFrame:
+    """``out_support``: the support features of every cutoff."""
+    values = k["sweep_tickets"](*ticket_inputs(tk, inputs.n_accounts), inputs.cuts)
+    return _frame(inputs.ids, kernels.SUPPORT_COLUMNS, list(values.T))
+
+
+def _numbers(col: pd.Series) -> np.ndarray:
+    """A number column as doubles, NaN where null (a numpy column as it is: pandas' NA path is slower)."""
+    if isinstance(col.dtype, np.dtype):
+        return np.asarray(col.to_numpy(), np.float64)
+    return np.asarray(col.to_numpy(dtype=np.float64, na_value=np.nan), np.float64)
+
+
+def _usage_block(us: pd.DataFrame, inputs: Inputs, k: Mapping[str, Any]) -> pd.DataFrame:
+    """``out_usage``: the usage features of every cutoff."""
+    values = k["sweep_usage"](*usage_inputs(us, inputs.n_accounts), inputs.cuts)
+    return _frame(inputs.ids, kernels.USAGE_COLUMNS, list(values.T))
 
 
 def kind_codes(ix: pd.DataFrame) -> np.ndarray:

@@ -30,6 +30,9 @@ TREND_DAYS = 28  # a trend compares the last TREND_DAYS days with the TREND_DAYS
 PREV_TREND_START = 2 * TREND_DAYS  # days before the cutoff's day where that earlier period starts
 MIN_GROUP = 5  # smallest group of our people a per-team figure may describe
 REPLY_WINDOW_DAYS = 7
+USAGE_DAYS = 90  # the usage features read the last this many days
+#: No support feature counts a ticket opened and closed (as known) before the last this many days.
+SUPPORT_DAYS = max(*WINDOWS, PREV_TREND_START, 180)
 MEANINGFUL_MAX_PEOPLE = 5
 RELATION_MIN = 2  # a relationship: a (contact, employee) pair with this many meaningful interactions ...
 RELATION_DAYS = 28  # ... in this many days
@@ -418,7 +421,7 @@ def _tickets() -> list[Stmt]:
     # Only tickets opened or resolved in the longest window below (WINDOWS, the trend's, the 180-day ones), or
     # still open, count in any feature: the join leaves the others out (on the scale world the support
     # features took 4.6-5.2 s with them, 2.9-3.1 s so).
-    span = max(*WINDOWS, PREV_TREND_START, 180)
+    span = SUPPORT_DAYS
     counted = (
         f"(x.odn >= c.cdn - {span} OR x.close_known IS NULL OR x.close_known >= c.as_of"
         f" OR x.cldn >= c.cdn - {span})"
@@ -479,7 +482,7 @@ def _usage() -> list[Stmt]:
         "SELECT c.cutoff_id, c.cdn, x.account_id, x.active_users, x.licensed_seats,"
         " x.key_feature_events, x.sdn"
         " FROM cut AS c LEFT JOIN us AS x ON x.account_id = c.account_id AND x.known_ts < c.as_of"
-        " AND x.sdn >= c.cdn - 90"
+        f" AND x.sdn >= c.cdn - {USAGE_DAYS}"
     )
     w28, p28 = win(TREND_DAYS), prev28()
     util28 = ratio(

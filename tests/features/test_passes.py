@@ -41,6 +41,7 @@ REPLACED_STATEMENTS = {
     *("emp_pair_r", "emp_pair_p", "team_days"),
     *("ix", "ix_contact", "ix_employee", "inbound", "outbound", "reply_cand", "reply_min", "reply_steps"),
     *("resp_r", "resp_p", "resp_w", "cut_w180"),
+    *("us", "us_j", "tk", "tk_j"),
 }
 
 
@@ -161,6 +162,7 @@ def test_the_passes_windows_are_the_definitions() -> None:
     assert (kernels.RELATION_MIN, kernels.RELATION_DAYS) == (sql.RELATION_MIN, sql.RELATION_DAYS)
     assert kernels.WORKDAY == sql.WORKDAY
     assert kernels.CLASS_EDGES == sql.CLASS_EDGES
+    assert (kernels.USAGE_DAYS, kernels.SUPPORT_DAYS) == (sql.USAGE_DAYS, sql.SUPPORT_DAYS)
     assert (kernels.REPLY_DAYS, kernels.FAST_REPLY_S) == (sql.REPLY_WINDOW_DAYS, sql.FAST_REPLY_S)
 
 
@@ -182,6 +184,37 @@ def test_a_contact_without_an_id_and_a_null_list_spanning_items_are_nobody() -> 
     codes, offsets, is_null = passes._participants(pd.Series(pd.arrays.ArrowExtensionArray(spanning)))
     assert codes.tolist() == [-1, -1, 7] and offsets.tolist() == [0, 2, 3]
     assert is_null.tolist() == [True, False]
+
+
+@pytest.mark.parametrize("compiled", [False, True], ids=["plain", "compiled"])
+def test_usage_and_tickets_with_values_the_contract_refuses_give_what_the_sql_gives(compiled: bool) -> None:
+    """Nulls in every measure, a ticket known only by its recorded time, times before 1970: the same values.
+
+    Also every ticket of an account resolved with its reopen count missing (a null sum), and a second split
+    across 1970, where the engine's whole seconds are not those cut toward zero.
+    """
+    world = make_world(seed=6, interactions=150, recorded=True)
+    us, tk = world["usage"], world["tickets"]
+    for i, col in enumerate(("active_users", "licensed_seats", "key_feature_events")):
+        us[col] = us[col].astype("Int64").mask(us.index % (3 + i) == 0)
+    tk["severity"] = tk["severity"].astype("Int64").mask(tk.index % 5 == 0)
+    tk["escalated"] = tk["escalated"].astype("boolean").mask(tk.index % 4 == 0)
+    a3 = tk["account_id"] == "A3"
+    tk["reopened_count"] = tk["reopened_count"].astype("Int64").mask(a3 | (tk.index % 6 == 0))
+    tk.loc[a3, "closed_at"] = tk.loc[a3, "opened_at"] + pd.Timedelta(hours=5)
+    tk.loc[(tk.index % 7 == 0) & ~a3, "opened_at"] = pd.NaT  # known from its recorded_at alone
+    early = tk.index[~a3][-2:]  # opened and closed around 1970-01-01, half a second either side of a second
+    tk.loc[early, "opened_at"] = pd.Timestamp("1969-12-31 23:59:58.5")
+    tk.loc[early, "closed_at"] = pd.Timestamp("1970-01-01 00:00:00.2")
+    tk.loc[early, "recorded_at"] = tk.loc[early, "opened_at"]
+    ents = entities_for(world, n=40, seed=6)
+    ents.loc[0] = ["A0", pd.Timestamp("1970-01-02 10:00:00.7")]
+    with passes_forced(compiled):
+        sql, swept, left_out = both(world, ents, compiled)
+    assert left_out == REPLACED_STATEMENTS
+    pd.testing.assert_frame_equal(swept, sql, check_exact=True)
+    assert sql["reopened_180d"].isna().any() and sql["key_feature_events_28d"].isna().any()  # null sums
+    assert sql["active_users_avg_28d"].notna().any() and (sql["open_tickets"] > 0).any()
 
 
 def test_the_passes_refuse_cutoff_ids_out_of_order() -> None:
@@ -308,7 +341,9 @@ def test_a_failure_beside_is_not_lost_behind_one_of_the_main_thread(monkeypatch:
     with pytest.raises(RuntimeError, match="the contacts block broke") as raised:
         passes.run_passes(prepared, kernels.plain(), set(passes.TABLES))
     (note,) = raised.value.__notes__
-    assert note.startswith("our people's blocks, run beside, failed too:\nTraceback (most recent call last):")
+    assert note.startswith(
+        "the blocks run beside (our people's, the baseline's) failed too:\nTraceback (most recent call last):"
+    )
     assert "in block" in note and note.endswith("RuntimeError: the staff block broke")  # where, and what
 
 
