@@ -74,8 +74,9 @@ def final_query(p: Plan, outputs: list[str], where: dict[str, str]) -> str:
 def with_passes(chosen: list[Stmt], outputs: list[str], prepared: dict[str, pd.DataFrame]) -> list[Stmt]:
     """Give the blocks of :data:`passes.TABLES` by compiled passes, not their statements.
 
-    The six collaboration blocks read the interactions; usage and support read their own tables. The passes
-    run on data with interactions only (their size decides, as below).
+    The six collaboration blocks read the interactions; the five of the baseline (usage, support, surveys,
+    renewals, invoices) read their own tables. The passes run on data with interactions only (their size
+    decides, as below).
 
     Each result of the passes (:func:`passes.run_passes`) joins the prepared tables under its name in
     :data:`passes.TABLES`, and the statement it stands for reads it; the statements only those read are left

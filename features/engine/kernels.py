@@ -14,9 +14,12 @@ day of its account's people or rows over the window:
 * the internal network (our people the account team worked with, meaningfully, in 28 days: ``emp_net``);
 * responsiveness (each inbound email's reply delay, by window class: ``resp_cls``).
 
-Two blocks of the baseline are passes too, each a single sweep over its account's few rows per cutoff:
-usage (``out_usage``, :func:`sweep_usage`) and support (``out_support``, :func:`sweep_tickets`). On the
-scale world they took 0.8 and 0.7 s (inputs, sweep and frame), where their statements took 1.8 and 2.6 s.
+Five blocks of the baseline are passes too, each a sweep over its account's few rows, one by one, per cutoff:
+usage (``out_usage``, :func:`sweep_usage`), support (``out_support``, :func:`sweep_tickets`), survey history
+(``out_survey_history``, :func:`sweep_surveys`), renewal history (``out_renewal_history``,
+:func:`sweep_renewals`) and billing (``out_billing``, :func:`sweep_invoices`). On the scale world they took
+0.8, 0.7, 0.3, 0.1 and 0.3 s (inputs, sweep and frame), where their statements took 1.8, 2.6, 2.2, 0.9 and
+0.8 s alone.
 
 Each collaboration block is an explode pass, which writes one row per interaction and person (or pair) at its
 account's next place, so the rows come out ordered by account and day (:func:`day_order` orders the
@@ -1034,7 +1037,6 @@ SUPPORT_COLUMNS = (
     "reopened_180d",
     "tickets_trend_28d",
 )
-US_PER_S = 1_000_000
 SEVERE = 2  # severities 1 and 2 are severe
 #: The support features count no ticket opened and closed before this many days (features.engine.sql's
 #: SUPPORT_DAYS, written out as above).
@@ -1129,8 +1131,216 @@ def sweep_tickets(first: Any, stamps: Any, kinds: Any, reopened: Any, cuts: Any)
     return out
 
 
+#: The columns :func:`sweep_surveys` gives, as the statement ``out_survey_history`` names them.
+SURVEY_COLUMNS = (
+    "prior_responses",
+    "prior_responses_365d",
+    "prior_csat_mean",
+    "prior_csat_mean_365d",
+    "last_csat",
+    "prior_nps_mean",
+    "prior_unsatisfied_share",
+    "days_since_last_survey",
+)
+YEAR_DAYS = 365
+SATISFIED = 4  # a CSAT of 4 or 5 is satisfied
+
+
+def sweep_surveys(first: Any, stamps: Any, scores: Any, cuts: Any) -> Any:
+    """The survey history of every cutoff (:data:`SURVEY_COLUMNS`), as the statement ``out_survey_history``.
+
+    A cutoff reads every response of its account known before it, the few of an account one by one.
+
+    Args:
+        first: each account's first row (``n_accounts + 1`` offsets) of the rows, which are by account.
+        stamps: ``(rows, 2)`` responded and known (us; :data:`NULL_TS` for none).
+        scores: ``(rows, 2)`` CSAT and NPS, NaN where null.
+        cuts: cutoffs sorted by account and time, as :func:`sweep_rows` reads them.
+
+    Returns:
+        ``(cutoffs, 8)`` values by cutoff id, NaN for null.
+
+    """
+    c_id, c_acc, c_at = cuts
+    out = np.full((c_id.shape[0], len(SURVEY_COLUMNS)), np.nan)
+    sums = np.zeros((3, 2))  # [all, last 365 days, the last response's time] x [sum, count] of CSAT
+    for i in range(c_id.shape[0]):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        cdn = at // US_PER_DAY
+        sums[:] = 0.0
+        rows, recent, nps, nps_n, unsatisfied, last = 0.0, 0.0, 0.0, 0.0, 0.0, NULL_TS
+        if 0 <= acc < first.shape[0] - 1:
+            for j in range(first[acc], first[acc + 1]):
+                responded, csat = stamps[j, 0], scores[j, 0]
+                if stamps[j, 1] >= at:
+                    continue
+                rows += 1.0
+                in_year = responded != NULL_TS and responded // US_PER_DAY >= cdn - YEAR_DAYS
+                recent += 1.0 if in_year else 0.0
+                if scores[j, 1] == scores[j, 1]:
+                    nps, nps_n = nps + scores[j, 1], nps_n + 1.0
+                if responded != NULL_TS and responded > last:  # a later last response: its CSATs anew
+                    last, sums[2, 0], sums[2, 1] = responded, 0.0, 0.0
+                if csat != csat:
+                    continue
+                unsatisfied += 1.0 if csat < SATISFIED else 0.0
+                sums[0, 0], sums[0, 1] = sums[0, 0] + csat, sums[0, 1] + 1.0
+                if in_year:
+                    sums[1, 0], sums[1, 1] = sums[1, 0] + csat, sums[1, 1] + 1.0
+                if responded != NULL_TS and responded == last:
+                    sums[2, 0], sums[2, 1] = sums[2, 0] + csat, sums[2, 1] + 1.0
+        out[cid, 0], out[cid, 1] = rows, recent
+        for w in range(3):
+            if sums[w, 1] > 0:
+                out[cid, 2 + w] = sums[w, 0] / sums[w, 1]
+        if nps_n > 0:
+            out[cid, 5] = nps / nps_n
+        if rows > 0:
+            out[cid, 6] = unsatisfied / rows
+        if last != NULL_TS:  # the seconds each falls in, as DATE_DIFF('second', ...) counts them
+            out[cid, 7] = float(at // US_PER_S - last // US_PER_S) / 86400.0
+    return out
+
+
+CENTS_PER_USD = 100.0
+#: Renewal outcomes by code (:func:`sweep_renewals` counts the last three; any other is code 0).
+OUTCOMES = ("renewed", "expanded", "contracted", "churned")
+#: The columns :func:`sweep_renewals` gives, as the statement ``out_renewal_history`` names them.
+RENEWAL_COLUMNS = (
+    "renewals_prior",
+    "renewals_expanded_prior",
+    "renewals_contracted_prior",
+    "renewals_churned_prior",
+    "arr_change_prior_usd",
+    "last_arr_change_usd",
+    "days_since_last_renewal",
+)
+
+
+def sweep_renewals(first: Any, stamps: Any, outcome: Any, cents: Any, cuts: Any) -> Any:
+    """The renewal history of every cutoff (:data:`RENEWAL_COLUMNS`), as ``out_renewal_history`` gives it.
+
+    Args:
+        first: each account's first row (``n_accounts + 1`` offsets) of the rows, which are by account.
+        stamps: ``(rows, 2)`` renewal day (:data:`NULL_TS` for none) and known time (us).
+        outcome: each row's outcome code (:data:`OUTCOMES`).
+        cents: each row's ARR change in whole cents, NaN where null.
+        cuts: cutoffs sorted by account and time, as :func:`sweep_rows` reads them.
+
+    Returns:
+        ``(cutoffs, 7)`` values by cutoff id, NaN for null.
+
+    """
+    c_id, c_acc, c_at = cuts
+    out = np.full((c_id.shape[0], len(RENEWAL_COLUMNS)), np.nan)
+    for i in range(c_id.shape[0]):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        rows, expanded, contracted, churned, change, last = 0.0, 0.0, 0.0, 0.0, 0.0, NULL_TS
+        last_change, last_given = 0.0, False
+        if 0 <= acc < first.shape[0] - 1:
+            for j in range(first[acc], first[acc + 1]):
+                if stamps[j, 1] >= at:
+                    continue
+                rows += 1.0
+                expanded += 1.0 if outcome[j] == 1 else 0.0
+                contracted += 1.0 if outcome[j] == 2 else 0.0
+                churned += 1.0 if outcome[j] == 3 else 0.0
+                given = cents[j] == cents[j]
+                change += cents[j] if given else 0.0
+                day = stamps[j, 0]
+                if day == NULL_TS:
+                    continue
+                if day > last:  # a later last renewal: its changes anew
+                    last, last_change, last_given = day, 0.0, False
+                if day == last and given:
+                    last_change, last_given = last_change + cents[j], True
+        out[cid, 0], out[cid, 1], out[cid, 2], out[cid, 3] = rows, expanded, contracted, churned
+        out[cid, 4] = change / CENTS_PER_USD
+        if last_given:
+            out[cid, 5] = last_change / CENTS_PER_USD
+        if last != NULL_TS:
+            out[cid, 6] = float(at // US_PER_DAY - last)
+    return out
+
+
+#: The columns :func:`sweep_invoices` gives, as the statement ``out_billing`` names them.
+BILLING_COLUMNS = (
+    "invoices_365d",
+    "invoiced_usd_365d",
+    "overdue_open_invoices",
+    "overdue_open_usd",
+    "max_days_overdue",
+    "paid_late_invoices_365d",
+    "avg_days_late_365d",
+    "max_days_late_365d",
+    "paid_late_share_365d",
+)
+
+
+def sweep_invoices(first: Any, stamps: Any, days: Any, cents: Any, cuts: Any) -> Any:
+    """The billing features of every cutoff (:data:`BILLING_COLUMNS`), as the statement ``out_billing``.
+
+    An invoice counts once known; its lateness only once it is due (overdue) or paid (late).
+
+    Args:
+        first: each account's first row (``n_accounts + 1`` offsets) of the rows, which are by account.
+        stamps: ``(rows, 2)`` known and paid (us; :data:`NULL_TS` for none).
+        days: ``(rows, 3)`` issued, due and paid days (:data:`NULL_TS` for none).
+        cents: each row's amount in whole cents, NaN where null.
+        cuts: cutoffs sorted by account and time, as :func:`sweep_rows` reads them.
+
+    Returns:
+        ``(cutoffs, 9)`` values by cutoff id, NaN for null.
+
+    """
+    c_id, c_acc, c_at = cuts
+    out = np.full((c_id.shape[0], len(BILLING_COLUMNS)), np.nan)
+    for i in range(c_id.shape[0]):
+        acc, at, cid = c_acc[i], c_at[i], c_id[i]
+        cdn = at // US_PER_DAY
+        rows, issued, issued_usd, issued_given, overdue, overdue_usd, overdue_given = 0, 0, 0.0, 0, 0, 0.0, 0
+        most_overdue, paid, late, late_days, most_late = 0, 0, 0, 0.0, 0
+        if 0 <= acc < first.shape[0] - 1:
+            for j in range(first[acc], first[acc + 1]):
+                if stamps[j, 0] >= at:
+                    continue
+                rows += 1
+                idn, ddn, pdn, given = days[j, 0], days[j, 1], days[j, 2], cents[j] == cents[j]
+                if idn != NULL_TS and idn >= cdn - YEAR_DAYS:
+                    issued += 1
+                    issued_usd += cents[j] if given else 0.0
+                    issued_given += 1 if given else 0
+                if ddn != NULL_TS and ddn < cdn and (stamps[j, 1] == NULL_TS or stamps[j, 1] >= at):
+                    overdue += 1
+                    overdue_usd += cents[j] if given else 0.0
+                    overdue_given += 1 if given else 0
+                    most_overdue = max(most_overdue, cdn - ddn)
+                if stamps[j, 1] == NULL_TS or stamps[j, 1] >= at or pdn < cdn - YEAR_DAYS:
+                    continue
+                paid += 1
+                if ddn == NULL_TS:  # GREATEST(NULL, 0) is 0
+                    continue
+                most_late = max(most_late, pdn - ddn)
+                if pdn > ddn:
+                    late, late_days = late + 1, late_days + (pdn - ddn)
+        out[cid, 0], out[cid, 2], out[cid, 4], out[cid, 5] = issued, overdue, most_overdue, late
+        # SUM(CASE WHEN ... THEN cents ELSE 0 END): null only when every row it reads gives a null
+        if rows == 0 or rows - issued + issued_given > 0:
+            out[cid, 1] = issued_usd / CENTS_PER_USD
+        if rows == 0 or rows - overdue + overdue_given > 0:
+            out[cid, 3] = overdue_usd / CENTS_PER_USD
+        if late > 0:
+            out[cid, 6] = late_days / late
+        if paid > 0:
+            out[cid, 7], out[cid, 8] = most_late, late / paid
+    return out
+
+
 KERNELS = (
     count_people_rows,
+    sweep_invoices,
+    sweep_surveys,
+    sweep_renewals,
     sweep_usage,
     sweep_tickets,
     outbound_emails_step,

@@ -1,10 +1,11 @@
 """Window features by compiled passes (:mod:`features.engine.kernels`), from the prepared tables.
 
-Eight blocks, nine statements: the per-contact windows (``acc_ct_agg``), the per-employee windows
+Eleven blocks, twelve statements: the per-contact windows (``acc_ct_agg``), the per-employee windows
 (``acc_emp_agg``, and ``team``: the employees each cutoff's account engaged in the last 28 days), the
 account's totals by window class (``acc_ix_cls``), the relationships (``acc_rel_agg``), the internal network
-(``emp_net``) and responsiveness (``resp_cls``); and two of the baseline, usage (``out_usage``) and support
-(``out_support``). The DuckDB engine offers each result to the statements as the
+(``emp_net``) and responsiveness (``resp_cls``); and five of the baseline: usage (``out_usage``), support
+(``out_support``), survey and renewal history (``out_survey_history``, ``out_renewal_history``) and billing
+(``out_billing``). The DuckDB engine offers each result to the statements as the
 table :data:`TABLES` names, in place of the statement and the statements only it reads (see
 :func:`features.engine.with_passes`).
 """
@@ -37,6 +38,9 @@ TABLES = {
     "resp_cls": "resp_swept",
     "out_usage": "usage_swept",
     "out_support": "support_swept",
+    "out_survey_history": "survey_swept",
+    "out_renewal_history": "renewal_swept",
+    "out_billing": "billing_swept",
 }
 #: The passes run from this many interactions on. Loading numba and the cached passes takes a few seconds,
 #: about what the statements they replace take on small data. Measured on 2026-12-07 with all six blocks,
@@ -332,8 +336,8 @@ def _work_beside(
     """The blocks the worker runs beside the main thread: our people's, then the baseline's (None: none).
 
     ``rest`` is the interactions' kinds, :func:`staff_inputs` (None when not wanted) and the cutoffs' times.
-    The baseline's blocks (usage, support: 1.5 s on the scale world) go there because the main thread's
-    blocks took longer than our people's.
+    The baseline's blocks (usage, support, surveys, renewals, invoices: 2.2 s on the scale world) go there
+    because the main thread's blocks took longer than our people's.
     """
     kinds, staff, as_of = rest
     jobs: list[Callable[[], dict[str, pd.DataFrame]]] = []
@@ -343,6 +347,12 @@ def _work_beside(
         jobs.append(lambda: {"out_usage": _usage_block(prepared["usage"], inputs, k)})
     if "out_support" in wanted:
         jobs.append(lambda: {"out_support": _support_block(prepared["tickets"], inputs, k)})
+    if "out_survey_history" in wanted:
+        jobs.append(lambda: {"out_survey_history": _survey_block(prepared["surveys"], inputs, k)})
+    if "out_renewal_history" in wanted:
+        jobs.append(lambda: {"out_renewal_history": _renewal_block(prepared["renewals"], inputs, k)})
+    if "out_billing" in wanted:
+        jobs.append(lambda: {"out_billing": _billing_block(prepared["invoices"], inputs, k)})
     if not jobs:
         return None
     return lambda: {name: frame for job in jobs for name, frame in job().items()}
@@ -556,6 +566,79 @@ def _support_block(tk: pd.DataFrame, inputs: Inputs, k: Mapping[str, Any]) -> pd
     """``out_support``: the support features of every cutoff."""
     values = k["sweep_tickets"](*ticket_inputs(tk, inputs.n_accounts), inputs.cuts)
     return _frame(inputs.ids, kernels.SUPPORT_COLUMNS, list(values.T))
+
+
+def _known(stamp: np.ndarray, table: pd.DataFrame) -> np.ndarray:
+    """``known_ts`` of each row: the later of its stamp and its ``recorded_at``, either alone if one is null.
+
+    As the engine's GREATEST, which passes over a null (:data:`kernels.NULL_TS` is the least int64).
+    """
+    return np.maximum(stamp, _us(table["recorded_at"])) if "recorded_at" in table else stamp
+
+
+def survey_inputs(sv: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
+    """The arguments of :func:`kernels.sweep_surveys` but the cutoffs, from the prepared ``surveys``.
+
+    A response without an account, or known at no time, is read by no cutoff, as in the SQL.
+    """
+    acc, responded = _int_codes(sv["account_id"]), _us(sv["responded_at"])
+    known = _known(responded, sv)
+    rows, first = _by_account(acc, (acc >= 0) & (known != kernels.NULL_TS), n_accounts)
+    scores = np.stack([_numbers(sv["csat"])[rows], _numbers(sv["nps"])[rows]], axis=1)
+    return first, np.stack([responded[rows], known[rows]], axis=1), scores
+
+
+def _survey_block(sv: pd.DataFrame, inputs: Inputs, k: Mapping[str, Any]) -> pd.DataFrame:
+    """``out_survey_history``: the survey history of every cutoff."""
+    values = k["sweep_surveys"](*survey_inputs(sv, inputs.n_accounts), inputs.cuts)
+    return _frame(inputs.ids, kernels.SURVEY_COLUMNS, list(values.T))
+
+
+def whole_cents(usd: np.ndarray) -> np.ndarray:
+    """Dollars as whole cents, as the engine's ``ROUND(usd * 100.0)``: halves away from zero.
+
+    numpy's own round takes halves to even.
+    """
+    x = usd * kernels.CENTS_PER_USD
+    whole = np.trunc(x)
+    return np.where(np.abs(x - whole) == 0.5, whole + np.sign(x), np.round(x))
+
+
+def renewal_inputs(rn: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
+    """The arguments of :func:`kernels.sweep_renewals` but the cutoffs, from the prepared ``renewals``."""
+    acc, date = _int_codes(rn["account_id"]), _us(rn["renewal_date"])
+    known = _known(date, rn)
+    rows, first = _by_account(acc, (acc >= 0) & (known != kernels.NULL_TS), n_accounts)
+    date = date[rows]
+    day = np.where(date == kernels.NULL_TS, kernels.NULL_TS, date // kernels.US_PER_DAY)
+    outcome = pc.index_in(pa.array(rn["outcome"].astype(object).to_numpy()[rows]), pa.array(kernels.OUTCOMES))
+    codes = np.asarray(outcome.fill_null(0).to_numpy(zero_copy_only=False), np.int8)
+    cents = whole_cents(_numbers(rn["arr_change_usd"])[rows])
+    return first, np.stack([day, known[rows]], axis=1), codes, cents
+
+
+def _renewal_block(rn: pd.DataFrame, inputs: Inputs, k: Mapping[str, Any]) -> pd.DataFrame:
+    """``out_renewal_history``: the renewal history of every cutoff."""
+    values = k["sweep_renewals"](*renewal_inputs(rn, inputs.n_accounts), inputs.cuts)
+    return _frame(inputs.ids, kernels.RENEWAL_COLUMNS, list(values.T))
+
+
+def invoice_inputs(inv: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
+    """The arguments of :func:`kernels.sweep_invoices` but the cutoffs, from the prepared ``invoices``."""
+    acc, issued = _int_codes(inv["account_id"]), _us(inv["issued_at"])
+    known = _known(issued, inv)
+    rows, first = _by_account(acc, (acc >= 0) & (known != kernels.NULL_TS), n_accounts)
+    paid = _us(inv["paid_at"])[rows]
+    stamps = [issued[rows], _us(inv["due_at"])[rows], paid]
+    days = [np.where(t == kernels.NULL_TS, kernels.NULL_TS, t // kernels.US_PER_DAY) for t in stamps]
+    cents = whole_cents(_numbers(inv["amount_usd"])[rows])
+    return first, np.stack([known[rows], paid], axis=1), np.stack(days, axis=1), cents
+
+
+def _billing_block(inv: pd.DataFrame, inputs: Inputs, k: Mapping[str, Any]) -> pd.DataFrame:
+    """``out_billing``: the billing features of every cutoff."""
+    values = k["sweep_invoices"](*invoice_inputs(inv, inputs.n_accounts), inputs.cuts)
+    return _frame(inputs.ids, kernels.BILLING_COLUMNS, list(values.T))
 
 
 def _numbers(col: pd.Series) -> np.ndarray:

@@ -41,7 +41,7 @@ REPLACED_STATEMENTS = {
     *("emp_pair_r", "emp_pair_p", "team_days"),
     *("ix", "ix_contact", "ix_employee", "inbound", "outbound", "reply_cand", "reply_min", "reply_steps"),
     *("resp_r", "resp_p", "resp_w", "cut_w180"),
-    *("us", "us_j", "tk", "tk_j"),
+    *("us", "us_j", "tk", "tk_j", "sv", "sv_j", "ren", "ren_j", "inv"),
 }
 
 
@@ -187,8 +187,8 @@ def test_a_contact_without_an_id_and_a_null_list_spanning_items_are_nobody() -> 
 
 
 @pytest.mark.parametrize("compiled", [False, True], ids=["plain", "compiled"])
-def test_usage_and_tickets_with_values_the_contract_refuses_give_what_the_sql_gives(compiled: bool) -> None:
-    """Nulls in every measure, a ticket known only by its recorded time, times before 1970: the same values.
+def test_baseline_sweeps_with_values_the_contract_refuses_give_what_the_sql_gives(compiled: bool) -> None:
+    """Nulls in every measure, rows known only by their recorded time, times before 1970: the same values.
 
     Also every ticket of an account resolved with its reopen count missing (a null sum), and a second split
     across 1970, where the engine's whole seconds are not those cut toward zero.
@@ -207,14 +207,33 @@ def test_usage_and_tickets_with_values_the_contract_refuses_give_what_the_sql_gi
     tk.loc[early, "opened_at"] = pd.Timestamp("1969-12-31 23:59:58.5")
     tk.loc[early, "closed_at"] = pd.Timestamp("1970-01-01 00:00:00.2")
     tk.loc[early, "recorded_at"] = tk.loc[early, "opened_at"]
+    sv, rn = world["surveys"], world["renewals"]
+    sv["csat"] = sv["csat"].astype("Int64").mask(sv.index % 4 == 0)
+    sv.loc[sv.index % 9 == 0, "responded_at"] = pd.NaT
+    sv.loc[sv.index[1:4], "responded_at"] = sv.loc[sv.index[1], "responded_at"]  # responses at one time
+    sv.loc[sv.index[1:4], "account_id"] = sv.loc[sv.index[1], "account_id"]
+    rn.loc[rn.index % 3 == 0, "arr_change_usd"] = np.nan
+    rn.loc[rn.index[1], "renewal_date"] = pd.NaT
+    rn.loc[rn.index[2:4], "renewal_date"] = rn.loc[rn.index[2], "renewal_date"]  # renewals on one day
+    rn.loc[rn.index[2:4], "account_id"] = rn.loc[rn.index[2], "account_id"]
+    rn.loc[rn.index[4:6], "arr_change_usd"] = [0.125, -0.125]  # half a cent: away from zero
+    inv = world["invoices"]
+    inv["amount_usd"] = inv["amount_usd"].mask(inv.index % 3 == 0)
+    inv.loc[inv.index[:2], "amount_usd"] = [0.125, -0.125]
+    inv.loc[inv.index % 5 == 0, "due_at"] = pd.NaT
+    inv.loc[inv.index % 7 == 0, "issued_at"] = pd.NaT  # known from its recorded_at alone
     ents = entities_for(world, n=40, seed=6)
     ents.loc[0] = ["A0", pd.Timestamp("1970-01-02 10:00:00.7")]
+    late = inv[inv["paid_at"] > inv["due_at"]].head(6)  # cutoffs the moment a late invoice is paid
+    ents = pd.concat([ents, late[["account_id", "paid_at"]].set_axis(["account_id", "as_of"], axis=1)])
     with passes_forced(compiled):
         sql, swept, left_out = both(world, ents, compiled)
     assert left_out == REPLACED_STATEMENTS
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
     assert sql["reopened_180d"].isna().any() and sql["key_feature_events_28d"].isna().any()  # null sums
     assert sql["active_users_avg_28d"].notna().any() and (sql["open_tickets"] > 0).any()
+    assert sql["last_csat"].notna().any() and sql["last_arr_change_usd"].notna().any()
+    assert sql["overdue_open_usd"].notna().any() and sql["avg_days_late_365d"].notna().any()
 
 
 def test_the_passes_refuse_cutoff_ids_out_of_order() -> None:
