@@ -43,6 +43,9 @@ REPLACED_STATEMENTS = {
     *("resp_r", "resp_p", "resp_w", "cut_w180"),
     *("us", "us_j", "tk", "tk_j", "sv", "sv_j", "ren", "ren_j", "inv"),
 }
+#: What a build with the passes does not run: the statements they replace, and the outputs they give whole
+#: (taken into the features as they are, not through the engine).
+LEFT_OUT = REPLACED_STATEMENTS | set(passes.WHOLE_OUTPUTS)
 
 
 @pytest.mark.parametrize(
@@ -58,7 +61,7 @@ def test_the_passes_give_every_value_of_the_sql_on_hand_made_worlds(kw: dict) ->
     world = make_world(**kw)
     ents = entities_for(world, n=40, seed=kw["seed"])
     sql, swept, left_out = both(world, ents)
-    assert left_out == REPLACED_STATEMENTS  # the passes ran, in place of these
+    assert left_out == LEFT_OUT  # the passes ran, in place of these
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
     assert (sql["contacts_reached_90d"] > 0).any() and sql["top_contact_share_28d"].notna().any()
     assert sql["after_hours_share_28d"].between(0.01, 0.99).any()
@@ -80,7 +83,7 @@ def test_the_passes_give_every_value_of_the_sql_on_a_world_with_people_entered_l
     frames = label_frames(tables, settings)
     ents = pd.concat([f[["account_id", "as_of"]] for f in frames.values()], ignore_index=True)
     sql, swept, left_out = both(dict(tables), ents, compiled)
-    assert left_out == REPLACED_STATEMENTS
+    assert left_out == LEFT_OUT
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
     with passes_forced(compiled):
         k = passes.choose_kernels(len(tables["interactions"]))
@@ -176,7 +179,7 @@ def test_a_contact_without_an_id_and_a_null_list_spanning_items_are_nobody() -> 
     world["interactions"] = ix.assign(organizer_id=ix["organizer_id"].where(ix.index % 3 != 0, None))
     ents = entities_for(world, n=20, seed=4)
     sql, swept, left_out = both(world, ents)
-    assert left_out == REPLACED_STATEMENTS
+    assert left_out == LEFT_OUT
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
     spanning = pa.ListArray.from_arrays(
         pa.array([0, 2, 3], pa.int32()), pa.array([5, 6, 7], pa.int32()), mask=pa.array([True, False])
@@ -228,7 +231,7 @@ def test_baseline_sweeps_with_values_the_contract_refuses_give_what_the_sql_give
     ents = pd.concat([ents, late[["account_id", "paid_at"]].set_axis(["account_id", "as_of"], axis=1)])
     with passes_forced(compiled):
         sql, swept, left_out = both(world, ents, compiled)
-    assert left_out == REPLACED_STATEMENTS
+    assert left_out == LEFT_OUT
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
     assert sql["reopened_180d"].isna().any() and sql["key_feature_events_28d"].isna().any()  # null sums
     assert sql["active_users_avg_28d"].notna().any() and (sql["open_tickets"] > 0).any()
@@ -282,15 +285,18 @@ def test_an_employee_works_office_hours_in_their_own_zone() -> None:
     world = {**world, "employees": em, "interactions": one.astype(ix.dtypes.to_dict())}
     ents = pd.DataFrame({"account_id": ["A0"], "as_of": [pd.Timestamp("2024-10-29")]})
     sql, swept, left_out = both(world, ents)
-    assert left_out == REPLACED_STATEMENTS
+    assert left_out == LEFT_OUT
     pd.testing.assert_frame_equal(swept, sql, check_exact=True)
     assert sql.at[0, "employees_engaged_28d"] == 5 and sql.at[0, "after_hours_share_28d"] == 0.4
 
 
-def test_with_every_block_by_passes_the_interactions_are_not_copied_into_duckdb(
+def test_with_every_block_by_passes_neither_its_tables_nor_the_whole_outputs_are_copied_into_duckdb(
     monkeypatch: pytest.MonkeyPatch,
 ) -> None:
-    """No statement is left that reads them: their memory is not held twice (pandas and DuckDB)."""
+    """No statement is left that reads them: their memory is not held twice (pandas and DuckDB).
+
+    Nor do the outputs the passes give whole go through DuckDB.
+    """
     from features.engine import duckdb_backend
 
     offered: list[set[str]] = []
@@ -308,6 +314,9 @@ def test_with_every_block_by_passes_the_interactions_are_not_copied_into_duckdb(
         compute_features(dict(world), ents)
     assert "interactions" in offered[0] and "interactions" not in offered[1]
     assert {"contacts", "accounts"} <= offered[1]  # the baseline and the features' own tables still are
+    whole = {passes.TABLES[o] for o in passes.WHOLE_OUTPUTS}  # taken into the features as they are
+    baseline = {"usage", "tickets", "surveys", "renewals", "invoices"}
+    assert baseline <= offered[0] and not (baseline | whole) & offered[1]
 
 
 def test_the_passes_refuse_more_interactions_than_they_can_index(monkeypatch: pytest.MonkeyPatch) -> None:
