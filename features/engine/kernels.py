@@ -815,17 +815,17 @@ def outbound_emails_step(
             at[c] += 1
 
 
-def reply_rows_step(
-    ix: Any, kind: Any, ct: Any, outbound: Any, visit: Any, first: Any, out: Any, step: int
-) -> None:
-    """Each inbound email, and each step by which its reply delay as known falls, by account and day.
+def reply_rows_visit(ix: Any, kind: Any, ct: Any, outbound: Any, visit: Any) -> Any:
+    """Each inbound email, and each step by which its reply delay as known falls, in the order visited.
 
     An inbound email is one a contact organised. Its candidate replies are our emails to that contact in
     the next :data:`REPLY_DAYS` days, each known once both emails are; taken in order of that time (then of
     delay), every candidate that lowers the running shortest delay is a step: its row carries the change of
     the delay, :data:`REPLIED` for the first, and :data:`FAST` when it brings the delay to 24 hours or less.
     The sums of the rows known before a cutoff give its inbound emails, replies, delays and fast replies
-    (the engine's ``resp_r``).
+    (the engine's ``resp_r``). The rows are searched once and written in the order of ``visit``;
+    :func:`reply_rows` then places them by account (an explode's two steps would search twice: on the
+    scale world 7.0 s, where this took 3.6 s and the placing 0.3 s).
 
     Args:
         ix: the interactions as :func:`explode_rows_step` reads them.
@@ -835,10 +835,10 @@ def reply_rows_step(
             :func:`compiled`, from :func:`outbound_emails_step`).
         visit: the interactions' positions by day (:func:`day_order`): each contact's search for replies
             starts where its previous one ended, which needs the days never to go back.
-        first: each account's first row (``n + 1`` offsets); step 0 adds each account's count of rows at its
-            next place, into zeros.
-        out: the rows' arrays, ``(stamp day, known, delay change (s), flags)``, which step 1 fills.
-        step: 0 counts, 1 writes (:func:`two_steps` runs both and allocates ``out`` between them).
+
+    Returns:
+        ``(account, stamp day, known, delay change (s), flags)`` of each row, and the number of rows (the
+        arrays may be longer).
 
     """
     started, known, _, org, ext, offsets = ix
@@ -849,8 +849,10 @@ def reply_rows_step(
         longest = max(longest, o_first[c + 1] - o_first[c])
     cand_known, cand_delay = np.empty(longest, np.int64), np.empty(longest)
     cur = o_first[:-1].copy()  # each contact's first outbound row not before the day: days only grow
-    out_day, out_known, out_delay, out_flags = out
-    at = first[:-1].copy()
+    size = max(16, visit.shape[0] // 4)
+    out_acc, out_day, out_known = np.empty(size, np.int32), np.empty(size, np.int32), np.empty(size, np.int64)
+    out_delay, out_flags = np.empty(size), np.empty(size, np.int8)
+    r = 0
     for i in visit:
         c = org[i]
         if kind[i] != 0 or c < 0:
@@ -877,32 +879,53 @@ def reply_rows_step(
                 cand_known[v], cand_delay[v] = cand_known[v - 1], cand_delay[v - 1]
                 v -= 1
             cand_known[v], cand_delay[v] = kk, dd
+        if r + n + rows_in > out_acc.shape[0]:  # room for this email's rows: the arrays grow by half
+            grow = max(out_acc.shape[0] // 2, n + rows_in)
+            out_acc = np.concatenate((out_acc, np.empty(grow, np.int32)))
+            out_day = np.concatenate((out_day, np.empty(grow, np.int32)))
+            out_known = np.concatenate((out_known, np.empty(grow, np.int64)))
+            out_delay = np.concatenate((out_delay, np.empty(grow)))
+            out_flags = np.concatenate((out_flags, np.empty(grow, np.int8)))
         steps, best = 0, np.inf
         for u in range(n):
             if cand_delay[u] < best:
-                if step == 1:
-                    r = at[a]
-                    out_day[r], out_known[r] = sdn, cand_known[u]
-                    out_delay[r] = cand_delay[u] - (best if steps else 0.0)
-                    fast = cand_delay[u] <= FAST_REPLY_S and (steps == 0 or best > FAST_REPLY_S)
-                    out_flags[r] = (0 if steps else REPLIED) + (FAST if fast else 0)
-                    at[a] += 1
+                out_acc[r], out_day[r], out_known[r] = a, sdn, cand_known[u]
+                out_delay[r] = cand_delay[u] - (best if steps else 0.0)
+                fast = cand_delay[u] <= FAST_REPLY_S and (steps == 0 or best > FAST_REPLY_S)
+                out_flags[r] = (0 if steps else REPLIED) + (FAST if fast else 0)
+                r += 1
                 best = cand_delay[u]
                 steps += 1
-        if step == 0:
-            first[a + 1] += rows_in + steps
-            continue
         for _ in range(rows_in):
-            r = at[a]
-            out_day[r], out_known[r], out_delay[r], out_flags[r] = sdn, k_in, 0.0, INBOUND
-            at[a] += 1
+            out_acc[r], out_day[r], out_known[r], out_delay[r], out_flags[r] = a, sdn, k_in, 0.0, INBOUND
+            r += 1
+    return (out_acc, out_day, out_known, out_delay, out_flags), r
+
+
+def place_reply_rows(rows: Any, n: int, first: Any, out: Any) -> None:
+    """Write the first ``n`` rows of :func:`reply_rows_visit` at their account's next place, in order.
+
+    Args:
+        rows: the rows, as :func:`reply_rows_visit` gives them.
+        n: how many there are.
+        first: each account's first row (``n_accounts + 1`` offsets).
+        out: the rows' arrays, ``(stamp day, known, delay change (s), flags)``, filled here.
+
+    """
+    acc, day, known, delay, flags = rows
+    out_day, out_known, out_delay, out_flags = out
+    at = first[:-1].copy()
+    for r in range(n):
+        p = at[acc[r]]
+        out_day[p], out_known[p], out_delay[p], out_flags[p] = day[r], known[r], delay[r], flags[r]
+        at[acc[r]] += 1
 
 
 def sweep_reply_rows(rows: Any, first: Any, cuts: Any) -> Any:
     """Each cutoff's sums of :data:`REPLY_SUMS` per window class (as :func:`sweep_account_rows`).
 
     Args:
-        rows: the rows of :func:`reply_rows_step`, by account and day.
+        rows: the rows of :func:`reply_rows`, by account and day.
         first: each account's first row.
         cuts: cutoffs sorted by account and time, as :func:`sweep_rows` reads them.
 
@@ -1344,7 +1367,8 @@ KERNELS = (
     sweep_usage,
     sweep_tickets,
     outbound_emails_step,
-    reply_rows_step,
+    reply_rows_visit,
+    place_reply_rows,
     sweep_reply_rows,
     explode_network_rows_step,
     network_sizes,
@@ -1369,7 +1393,6 @@ EXPLODES = {
     "explode_account_rows": (explode_account_rows_step, (np.int64, np.int64, np.float64, np.int8)),
     "explode_network_rows": (explode_network_rows_step, (np.int32, np.int32, np.int32)),
     "outbound_emails": (outbound_emails_step, (np.int64, np.int64)),
-    "reply_rows": (reply_rows_step, (np.int32, np.int64, np.float64, np.int8)),
 }
 
 
@@ -1413,10 +1436,34 @@ def _row_arrays(n: int, dtypes: tuple) -> tuple[np.ndarray, ...]:
     return tuple(rows[f"f{i}"] for i in range(len(dtypes)))
 
 
+REPLY_DTYPES = (np.int32, np.int64, np.float64, np.int8)  # the rows of :func:`reply_rows`
+
+
+def reply_rows(k: dict[str, Any], *args: Any) -> tuple[tuple[np.ndarray, ...], np.ndarray]:
+    """The reply rows by account and day, as an explode pass gives its rows, from kernels ``k``.
+
+    Args:
+        k: the kernels (:func:`reply_rows_visit` and :func:`place_reply_rows`).
+        *args: the arguments of :func:`reply_rows_visit`, then the number of accounts.
+
+    Returns:
+        The rows' arrays ``(stamp day, known, delay change (s), flags)``, by account, and each account's first
+        row (``n_accounts + 1`` offsets).
+
+    """
+    *inputs, n_accounts = args
+    visited, n = k["reply_rows_visit"](*inputs)
+    first = np.zeros(int(n_accounts) + 1, np.int64)
+    first[1:] = np.cumsum(np.bincount(visited[0][:n], minlength=int(n_accounts)))
+    out = _row_arrays(n, REPLY_DTYPES)
+    k["place_reply_rows"](visited, n, first, out)
+    return tuple(a[:n] for a in out), first
+
+
 def _with_explodes(k: dict[str, Any]) -> dict[str, Any]:
     """The kernels ``k`` and, under each explode pass's name, the pass run by :func:`two_steps` on them."""
     explodes = {name: partial(two_steps, k[f.__name__], dtypes) for name, (f, dtypes) in EXPLODES.items()}
-    return k | explodes
+    return k | explodes | {"reply_rows": partial(reply_rows, k)}
 
 
 @cache
