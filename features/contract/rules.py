@@ -298,9 +298,12 @@ def foreign_key_failures(
     """
     rule = fk_rule(labels)
     allowed = keys.kept if cascade else keys.seen
-    check = pa_schema.Check(lambda s: arrow_isin(s, allowed), error=rule, ignore_na=True)
-    schema = pa_schema.DataFrameSchema({column: pa_schema.Column(nullable=True, checks=check)})
-    failures = run_schema(schema, frame[[column]])
+    values = frame[column]
+    # one membership test, without a schema around it (pandera's took 1.9 s for the scale world's 41.5M
+    # organisers, where the test alone takes 1.2 s)
+    outside = values.notna().to_numpy() & ~arrow_isin(values, allowed).to_numpy()
+    rows = np.unique(np.asarray(frame.index.to_numpy()[outside], np.int64))
+    failures = [Failure(column, rule, rows)] if len(rows) else []
     if cascade:
         if not failures:
             return [], 0

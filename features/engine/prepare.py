@@ -281,11 +281,18 @@ def plan(tables: Mapping[str, pd.DataFrame], exclude_account_columns: Collection
 
 
 def _naive_utc(s: pd.Series) -> pd.Series:
+    if s.dtype == np.dtype("datetime64[us]"):
+        return s  # as the loader gives it
     if isinstance(s.dtype, pd.DatetimeTZDtype):
         s = s.dt.tz_convert("UTC").dt.tz_localize(None)
     elif not pd.api.types.is_datetime64_any_dtype(s.dtype):
         s = pd.to_datetime(s, utc=True).dt.tz_localize(None)
     return s.astype("datetime64[us]")
+
+
+def _no_times(index: pd.Index) -> pd.Series:
+    """A column of missing times (``recorded_at`` of a table without it), made as such: no conversion."""
+    return pd.Series(np.full(len(index), np.datetime64("NaT", "us")), index=index, copy=False)
 
 
 def _dictionary(col: pd.Series) -> pd.Series:
@@ -312,8 +319,9 @@ def prepare_tables(
         for c in cols:
             if c not in sel.columns:
                 sel[c] = pd.NA
-        sel["recorded_at"] = _naive_utc(df["recorded_at"]) if "recorded_at" in df.columns else pd.NaT
-        sel["recorded_at"] = sel["recorded_at"].astype("datetime64[us]")
+        sel["recorded_at"] = (
+            _naive_utc(df["recorded_at"]) if "recorded_at" in df.columns else _no_times(sel.index)
+        )
         for c in TIMESTAMP_COLUMNS.get(name, ()):
             if c in sel.columns:
                 sel[c] = _naive_utc(sel[c])
