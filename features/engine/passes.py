@@ -5,9 +5,9 @@ Eleven blocks, twelve statements: the per-contact windows (``acc_ct_agg``), the 
 account's totals by window class (``acc_ix_cls``), the relationships (``acc_rel_agg``), the internal network
 (``emp_net``) and responsiveness (``resp_cls``); and five of the baseline: usage (``out_usage``), support
 (``out_support``), survey and renewal history (``out_survey_history``, ``out_renewal_history``) and billing
-(``out_billing``). The DuckDB engine offers each result to the statements as the
-table :data:`TABLES` names, in place of the statement and the statements only it reads (see
-:func:`features.engine.with_passes`).
+(``out_billing``). The DuckDB engine offers each result to the statements as the table :data:`TABLES` names,
+in place of the statement and the statements only it reads (see :func:`features.engine.with_passes`); the
+baseline's outputs, whole, go into the features as they are (:data:`WHOLE_OUTPUTS`).
 """
 
 from __future__ import annotations
@@ -25,7 +25,7 @@ import pyarrow.compute as pc
 
 from features.cpus import usable_cpus
 from features.engine import kernels
-from features.engine.sql import MEANINGFUL_MAX_PEOPLE
+from features.engine.sql import MEANINGFUL_MAX_PEOPLE, SEVERE
 
 #: The statements whose results the passes give, and the table that holds each result.
 TABLES = {
@@ -42,8 +42,17 @@ TABLES = {
     "out_renewal_history": "renewal_swept",
     "out_billing": "billing_swept",
 }
-#: The outputs whose passes give them whole: every feature column of the statement, a row per cutoff.
-WHOLE_OUTPUTS = ("out_usage", "out_support", "out_survey_history", "out_renewal_history", "out_billing")
+#: The baseline's blocks: each output's statement, and the prepared table its pass reads.
+BASELINE_BLOCKS = {
+    "out_usage": "usage",
+    "out_support": "tickets",
+    "out_survey_history": "surveys",
+    "out_renewal_history": "renewals",
+    "out_billing": "invoices",
+}
+#: The outputs whose passes give them whole (every feature column of the statement, a row per cutoff): the
+#: features take them as they are, and the engine does not read them (``features.engine.compute_features``).
+WHOLE_OUTPUTS = tuple(BASELINE_BLOCKS)
 #: The passes run from this many interactions on. Loading numba and the cached passes takes a few seconds,
 #: about what the statements they replace take on small data. Measured on 2026-12-07 with all six blocks,
 #: two builds each way: 717k interactions 4.40 and 4.85 s with the passes, 4.36 and 4.60 s without (even);
@@ -277,7 +286,8 @@ def run_passes(
     """The results of the statements ``wanted`` (keys of :data:`TABLES`) for every cutoff, by passes ``k``.
 
     Args:
-        prepared: the prepared tables (``interactions``, ``contacts``, ``employees``, ``entities``).
+        prepared: the prepared tables (``interactions``, ``contacts``, ``employees``, ``entities``, and the
+            baseline's tables of :data:`BASELINE_BLOCKS` whose blocks are wanted).
         k: the kernels (:func:`choose_kernels`).
         wanted: the statements to give.
         release: remove ``interactions`` from ``prepared`` once the kernels' inputs are taken from it, so
@@ -301,6 +311,8 @@ def run_passes(
             f"the passes index interactions as int32: {len(prepared['interactions']):,} interactions is more"
             f" than {MAX_INTERACTIONS:,}; set duckdb_compiled_passes = false (the SQL has no such limit)"
         )
+    if not set(wanted) - set(BASELINE_BLOCKS):  # no block reads the interactions (or the contacts)
+        return _baseline_blocks(prepared, _cutoff_inputs(prepared["entities"], ids), k, wanted)
     out: dict[str, pd.DataFrame] = {}
     with ThreadPoolExecutor(max_workers=1) as pool:  # beside the main thread, on 2+ usable CPUs
         two = usable_cpus() > 1
@@ -331,20 +343,10 @@ def run_passes(
     return {name: frame for name, frame in out.items() if name in wanted}
 
 
-#: The baseline's blocks: each output's block, and the prepared table it reads.
-BASELINE_BLOCKS = {
-    "out_usage": "usage",
-    "out_support": "tickets",
-    "out_survey_history": "surveys",
-    "out_renewal_history": "renewals",
-    "out_billing": "invoices",
-}
-
-
 def _baseline_blocks(
     prepared: Mapping[str, pd.DataFrame], inputs: Inputs, k: Mapping[str, Any], wanted: Collection[str]
 ) -> dict[str, pd.DataFrame]:
-    """The baseline's blocks wanted (usage, support, surveys, renewals, invoices: 1.5 s on the scale world).
+    """The baseline's blocks wanted (usage, support, surveys, renewals, invoices: 1.4-2.2 s, scale world).
 
     The main thread runs them after its own blocks: with them our people's blocks, beside, took longer.
     """
@@ -380,6 +382,12 @@ def _inputs(
     visit = k["day_order"](started) if ordering is None else ordering.result()
     inputs = Inputs(ix_args, ct_args, is_dm, n_accounts, n_contacts, cuts, visit, ids)
     return inputs, kinds, staff
+
+
+def _cutoff_inputs(entities: pd.DataFrame, ids: np.ndarray) -> Inputs:
+    """What the baseline's blocks read when no block reads the interactions: the cutoffs alone."""
+    n_accounts = 1 + int(np.max(_int_codes(entities["account_id"]), initial=-1))
+    return Inputs((), (), np.zeros(0, np.bool_), n_accounts, 0, ordered_cutoffs(entities), np.zeros(0), ids)
 
 
 def _note_failure_beside(err: BaseException, beside: Future[dict[str, pd.DataFrame]] | None) -> None:
@@ -516,8 +524,8 @@ def _accounts_block(
 def usage_inputs(us: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
     """The arguments of :func:`kernels.sweep_usage` but the cutoffs, from the prepared ``usage``.
 
-    A row without an account or a date is read by no cutoff, as in the SQL (whose join and ``known_ts`` are
-    null there).
+    A row without an account or a date is read by no cutoff, as in the SQL (whose join matches no null
+    account, and whose window needs the row's day).
 
     Args:
         us: the prepared usage rows.
@@ -528,10 +536,9 @@ def usage_inputs(us: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
 
     """
     acc, date = _int_codes(us["account_id"]), _us(us["date"])
-    recorded = _us(us["recorded_at"]) if "recorded_at" in us else np.full(len(us), kernels.NULL_TS)
+    known = _known(date, us)
     rows, first = _by_account(acc, (acc >= 0) & (date != kernels.NULL_TS), n_accounts)
-    date = date[rows]
-    known = np.maximum(date, recorded[rows])  # NULL_TS is the smallest int64: no recorded_at keeps the date
+    date, known = date[rows], known[rows]
     measures = ("active_users", "licensed_seats", "key_feature_events")
     values = np.stack([_numbers(us[c])[rows] for c in measures], axis=1)
     present = ~np.isnan(values)
@@ -567,10 +574,12 @@ def ticket_inputs(tk: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
     opened, closed, recorded = opened[rows], closed[rows], recorded[rows]
     close_known = np.where(closed == kernels.NULL_TS, kernels.NULL_TS, np.maximum(closed, recorded))
     stamps = np.stack([opened, closed, open_known[rows], close_known], axis=1)
-    given_severity = _numbers(tk["severity"])[rows]
-    severity = np.full(rows.shape[0], kernels.NO_SEVERITY, np.int64)  # not through doubles: it would wrap
-    severity[~np.isnan(given_severity)] = given_severity[~np.isnan(given_severity)]
-    kinds = np.stack([severity, _flags(tk["escalated"])[rows].astype(np.int64)], axis=1)
+    severity = _numbers(tk["severity"])[rows]  # compared as the SQL compares it: NaN (null) is none of these
+    code = np.zeros(rows.shape[0], np.int64)
+    for level in range(1, 5):
+        code[severity == level] = level
+    severe = (severity <= SEVERE).astype(np.int64)
+    kinds = np.stack([code, severe, _flags(tk["escalated"])[rows].astype(np.int64)], axis=1)
     reopened = _numbers(tk["reopened_count"])[rows]
     given = ~np.isnan(reopened)
     return first, stamps, kinds, np.stack([np.where(given, reopened, 0.0), given.astype(np.float64)], axis=1)
@@ -594,6 +603,14 @@ def survey_inputs(sv: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
     """The arguments of :func:`kernels.sweep_surveys` but the cutoffs, from the prepared ``surveys``.
 
     A response without an account, or known at no time, is read by no cutoff, as in the SQL.
+
+    Args:
+        sv: the prepared survey responses.
+        n_accounts: the number of account codes the cutoffs hold.
+
+    Returns:
+        ``(first, stamps, scores)``, the rows by account.
+
     """
     acc, responded = _int_codes(sv["account_id"]), _us(sv["responded_at"])
     known = _known(responded, sv)
@@ -612,6 +629,13 @@ def whole_cents(usd: np.ndarray) -> np.ndarray:
     """Dollars as whole cents, as the engine's ``ROUND(usd * 100.0)``: halves away from zero.
 
     numpy's own round takes halves to even.
+
+    Args:
+        usd: amounts in dollars (NaN where null).
+
+    Returns:
+        The amounts in whole cents, as doubles (NaN stays NaN).
+
     """
     x = usd * kernels.CENTS_PER_USD
     whole = np.trunc(x)
@@ -619,14 +643,23 @@ def whole_cents(usd: np.ndarray) -> np.ndarray:
 
 
 def renewal_inputs(rn: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
-    """The arguments of :func:`kernels.sweep_renewals` but the cutoffs, from the prepared ``renewals``."""
+    """The arguments of :func:`kernels.sweep_renewals` but the cutoffs, from the prepared ``renewals``.
+
+    Args:
+        rn: the prepared renewals.
+        n_accounts: the number of account codes the cutoffs hold.
+
+    Returns:
+        ``(first, stamps, outcome codes, cents)``, the rows by account.
+
+    """
     acc, date = _int_codes(rn["account_id"]), _us(rn["renewal_date"])
     known = _known(date, rn)
     rows, first = _by_account(acc, (acc >= 0) & (known != kernels.NULL_TS), n_accounts)
     date = date[rows]
     day = np.where(date == kernels.NULL_TS, kernels.NULL_TS, date // kernels.US_PER_DAY)
-    outcome = pc.index_in(pa.array(rn["outcome"].astype(object).to_numpy()[rows]), pa.array(kernels.OUTCOMES))
-    codes = np.asarray(outcome.fill_null(0).to_numpy(zero_copy_only=False), np.int8)
+    outcome = pd.Categorical(rn["outcome"].astype(object).to_numpy()[rows], categories=list(kernels.OUTCOMES))
+    codes = np.maximum(np.asarray(outcome.codes, np.int8), 0)  # a null or other outcome counts as none
     cents = whole_cents(_numbers(rn["arr_change_usd"])[rows])
     return first, np.stack([day, known[rows]], axis=1), codes, cents
 
@@ -638,7 +671,16 @@ def _renewal_block(rn: pd.DataFrame, inputs: Inputs, k: Mapping[str, Any]) -> pd
 
 
 def invoice_inputs(inv: pd.DataFrame, n_accounts: int) -> tuple[np.ndarray, ...]:
-    """The arguments of :func:`kernels.sweep_invoices` but the cutoffs, from the prepared ``invoices``."""
+    """The arguments of :func:`kernels.sweep_invoices` but the cutoffs, from the prepared ``invoices``.
+
+    Args:
+        inv: the prepared invoices.
+        n_accounts: the number of account codes the cutoffs hold.
+
+    Returns:
+        ``(first, stamps, days, cents)``, the rows by account.
+
+    """
     acc, issued = _int_codes(inv["account_id"]), _us(inv["issued_at"])
     known = _known(issued, inv)
     rows, first = _by_account(acc, (acc >= 0) & (known != kernels.NULL_TS), n_accounts)

@@ -31,6 +31,9 @@ PREV_TREND_START = 2 * TREND_DAYS  # days before the cutoff's day where that ear
 MIN_GROUP = 5  # smallest group of our people a per-team figure may describe
 REPLY_WINDOW_DAYS = 7
 USAGE_DAYS = 90  # the usage features read the last this many days
+YEAR_DAYS = 365  # the survey history's and billing's year
+SATISFIED = 4  # a CSAT of at least this is satisfied
+SEVERE = 2  # a ticket of this severity or a more severe one (a lower number) is severe
 #: No support feature counts a ticket opened and closed (as known) before the last this many days.
 SUPPORT_DAYS = max(*WINDOWS, PREV_TREND_START, 180)
 MEANINGFUL_MAX_PEOPLE = 5
@@ -332,11 +335,11 @@ def _invoices() -> list[Stmt]:
         f" {dn('i.paid_at')} AS pdn FROM invoices AS i"
     )
     overdue = "(j.ddn < j.cdn AND (j.paid_at IS NULL OR j.paid_at >= j.as_of))"
-    paid = "(j.paid_at IS NOT NULL AND j.paid_at < j.as_of AND j.pdn >= j.cdn - 365)"
+    paid = f"(j.paid_at IS NOT NULL AND j.paid_at < j.as_of AND j.pdn >= j.cdn - {YEAR_DAYS})"
     late = f"({paid} AND j.pdn > j.ddn)"
     items = [
-        ("invoices_365d", _f(wsum("1", "j.idn >= j.cdn - 365"))),
-        ("invoiced_usd_365d", in_usd(wsum("j.amount_cents", "j.idn >= j.cdn - 365"))),
+        ("invoices_365d", _f(wsum("1", f"j.idn >= j.cdn - {YEAR_DAYS}"))),
+        ("invoiced_usd_365d", in_usd(wsum("j.amount_cents", f"j.idn >= j.cdn - {YEAR_DAYS}"))),
         ("overdue_open_invoices", _f(wsum("1", overdue))),
         ("overdue_open_usd", in_usd(wsum("j.amount_cents", overdue))),
         ("max_days_overdue", _f(f"COALESCE(MAX(CASE WHEN {overdue} THEN j.cdn - j.ddn END), 0)")),
@@ -392,14 +395,17 @@ def _surveys() -> list[Stmt]:
     )
     items = [
         ("prior_responses", _f("COUNT(j.account_id)")),
-        ("prior_responses_365d", _f(wsum("1", "j.rdn >= j.cdn - 365"))),
+        ("prior_responses_365d", _f(wsum("1", f"j.rdn >= j.cdn - {YEAR_DAYS}"))),
         ("prior_csat_mean", "AVG(CAST(j.csat AS DOUBLE))"),
-        ("prior_csat_mean_365d", "AVG(CASE WHEN j.rdn >= j.cdn - 365 THEN CAST(j.csat AS DOUBLE) END)"),
+        (
+            "prior_csat_mean_365d",
+            f"AVG(CASE WHEN j.rdn >= j.cdn - {YEAR_DAYS} THEN CAST(j.csat AS DOUBLE) END)",
+        ),
         ("last_csat", "AVG(CASE WHEN j.responded_at = j.last_ts THEN CAST(j.csat AS DOUBLE) END)"),
         ("prior_nps_mean", "AVG(CAST(j.nps AS DOUBLE))"),
         (
             "prior_unsatisfied_share",
-            "AVG(CASE WHEN j.account_id IS NULL THEN NULL WHEN j.csat < 4 THEN 1.0 ELSE 0.0 END)",
+            f"AVG(CASE WHEN j.account_id IS NULL THEN NULL WHEN j.csat < {SATISFIED} THEN 1.0 ELSE 0.0 END)",
         ),
         ("days_since_last_survey", f"MAX({seconds('j.last_ts', 'j.as_of')}) / 86400.0"),
     ]
@@ -446,11 +452,11 @@ def _tickets() -> list[Stmt]:
         for s in range(1, 5)
     ]
     items += [
-        ("severe_tickets_90d", _f(wsum("1", "j.severity <= 2 AND j.odn >= j.cdn - 90"))),
+        ("severe_tickets_90d", _f(wsum("1", f"j.severity <= {SEVERE} AND j.odn >= j.cdn - 90"))),
         ("escalated_tickets_90d", _f(wsum("1", "j.escalated AND j.odn >= j.cdn - 90"))),
         ("escalated_tickets_180d", _f(wsum("1", "j.escalated AND j.odn >= j.cdn - 180"))),
         ("open_tickets", _f(wsum("1", is_open))),
-        ("open_severe_tickets", _f(wsum("1", f"{is_open} AND j.severity <= 2"))),
+        ("open_severe_tickets", _f(wsum("1", f"{is_open} AND j.severity <= {SEVERE}"))),
         (
             "oldest_open_ticket_days",
             f"COALESCE(MAX(CASE WHEN {is_open} THEN {seconds('j.opened_at', 'j.as_of')} END), 0) / 86400.0",

@@ -1,4 +1,4 @@
-"""The six collaboration blocks by compiled passes equal their SQL, value for value."""
+"""The collaboration and baseline blocks by compiled passes equal their SQL, value for value."""
 
 from __future__ import annotations
 
@@ -167,6 +167,7 @@ def test_the_passes_windows_are_the_definitions() -> None:
     assert kernels.WORKDAY == sql.WORKDAY
     assert kernels.CLASS_EDGES == sql.CLASS_EDGES
     assert (kernels.USAGE_DAYS, kernels.SUPPORT_DAYS) == (sql.USAGE_DAYS, sql.SUPPORT_DAYS)
+    assert (kernels.YEAR_DAYS, kernels.SATISFIED) == (sql.YEAR_DAYS, sql.SATISFIED)
     assert (kernels.REPLY_DAYS, kernels.FAST_REPLY_S) == (sql.REPLY_WINDOW_DAYS, sql.FAST_REPLY_S)
 
 
@@ -190,6 +191,15 @@ def test_a_contact_without_an_id_and_a_null_list_spanning_items_are_nobody() -> 
     assert is_null.tolist() == [True, False]
 
 
+def year_edges(table: pd.DataFrame, stamp: str) -> list[pd.DataFrame]:
+    """Cutoffs a year (365 days) and a day more after some rows' stamps: the edges of the 365-day windows."""
+    rows = table.dropna(subset=[stamp]).head(5)
+    return [
+        pd.DataFrame({"account_id": rows["account_id"], "as_of": rows[stamp] + pd.Timedelta(days=days)})
+        for days in (365, 366)
+    ]
+
+
 @pytest.mark.parametrize("compiled", [False, True], ids=["plain", "compiled"])
 def test_baseline_sweeps_with_values_the_contract_refuses_give_what_the_sql_gives(compiled: bool) -> None:
     """Nulls in every measure, rows known only by their recorded time, times before 1970: the same values.
@@ -201,7 +211,8 @@ def test_baseline_sweeps_with_values_the_contract_refuses_give_what_the_sql_give
     us, tk = world["usage"], world["tickets"]
     for i, col in enumerate(("active_users", "licensed_seats", "key_feature_events")):
         us[col] = us[col].astype("Int64").mask(us.index % (3 + i) == 0)
-    tk["severity"] = tk["severity"].astype("Int64").mask(tk.index % 5 == 0)
+    severity = tk["severity"].astype("float64").mask(tk.index % 5 == 0)  # as numbers: halves, a huge one
+    tk["severity"] = severity.where(tk.index % 11 != 1, 2.5).where(tk.index % 13 != 2, 2.0**63)
     tk["escalated"] = tk["escalated"].astype("boolean").mask(tk.index % 4 == 0)
     a3 = tk["account_id"] == "A3"
     tk["reopened_count"] = tk["reopened_count"].astype("Int64").mask(a3 | (tk.index % 6 == 0))
@@ -221,6 +232,7 @@ def test_baseline_sweeps_with_values_the_contract_refuses_give_what_the_sql_give
     rn.loc[rn.index[2:4], "renewal_date"] = rn.loc[rn.index[2], "renewal_date"]  # renewals on one day
     rn.loc[rn.index[2:4], "account_id"] = rn.loc[rn.index[2], "account_id"]
     rn.loc[rn.index[4:6], "arr_change_usd"] = [0.125, -0.125]  # half a cent: away from zero
+    rn.loc[rn.index[6:8], "outcome"] = [None, "paused"]  # no outcome, and one the contract does not know
     inv = world["invoices"]
     inv["amount_usd"] = inv["amount_usd"].mask(inv.index % 3 == 0)
     inv.loc[inv.index[:2], "amount_usd"] = [0.125, -0.125]
@@ -230,6 +242,9 @@ def test_baseline_sweeps_with_values_the_contract_refuses_give_what_the_sql_give
     ents.loc[0] = ["A0", pd.Timestamp("1970-01-02 10:00:00.7")]
     late = inv[inv["paid_at"] > inv["due_at"]].head(6)  # cutoffs the moment a late invoice is paid
     ents = pd.concat([ents, late[["account_id", "paid_at"]].set_axis(["account_id", "as_of"], axis=1)])
+    ents = pd.concat(
+        [ents, *year_edges(sv, "responded_at"), *year_edges(inv, "issued_at"), *year_edges(late, "paid_at")]
+    )
     with passes_forced(compiled):
         sql, swept, left_out = both(world, ents, compiled)
     assert left_out == LEFT_OUT
@@ -238,6 +253,18 @@ def test_baseline_sweeps_with_values_the_contract_refuses_give_what_the_sql_give
     assert sql["active_users_avg_28d"].notna().any() and (sql["open_tickets"] > 0).any()
     assert sql["last_csat"].notna().any() and sql["last_arr_change_usd"].notna().any()
     assert sql["overdue_open_usd"].notna().any() and sql["avg_days_late_365d"].notna().any()
+
+
+def test_without_contacts_the_baseline_blocks_alone_run_as_passes() -> None:
+    """No contacts (an optional table): no collaboration block, and the baseline's still by the passes."""
+    world = make_world(seed=7, interactions=120)
+    del world["contacts"]
+    ents = entities_for(world, n=20, seed=7)
+    sql, swept, left_out = both(world, ents)
+    baseline = {"us", "us_j", "tk", "tk_j", "sv", "sv_j", "ren", "ren_j", "inv"}
+    assert left_out == baseline | set(passes.WHOLE_OUTPUTS)
+    pd.testing.assert_frame_equal(swept, sql, check_exact=True)
+    assert "contacts_reached_28d" not in sql and sql["tickets_90d"].gt(0).any()
 
 
 def test_the_passes_refuse_cutoff_ids_out_of_order() -> None:
