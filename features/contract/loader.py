@@ -368,21 +368,26 @@ def _missing_columns(spec: TableSpec, present: list[str]) -> list[Problem]:
 def _build_frame(
     spec: TableSpec, columns: dict[str, pa.ChunkedArray], num_rows: int
 ) -> tuple[pd.DataFrame, list[Failure]]:
-    """Parse every column into the frame, taking each out of ``columns`` (emptied) as it is parsed."""
-    data: dict[str, pd.Series] = {}
-    failures: list[Failure] = []
+    """Parse every column into the frame, taking each out of ``columns`` (emptied).
+
+    The contract's columns are parsed at once, one per usable CPU (Arrow and numpy free the GIL): the scale
+    world's interactions took 1.9 s one column after the other.
+    """
+    jobs: list[tuple[ColumnSpec, pa.ChunkedArray]] = []
     for col in spec.columns:
         if col.name in columns:
-            column = columns.pop(col.name)
+            jobs.append((col, columns.pop(col.name)))
         elif not col.required and col.fill_if_absent:
-            column = pa.chunked_array([pa.nulls(num_rows, pa.string())], pa.string())
-        else:
-            continue
-        values, bad = _parse(column, col)
+            jobs.append((col, pa.chunked_array([pa.nulls(num_rows, pa.string())], pa.string())))
+    with ThreadPoolExecutor(max_workers=max(1, min(len(jobs), usable_cpus()))) as pool:
+        parsed = list(pool.map(lambda job: _parse(job[1], job[0]), jobs))
+    data: dict[str, pd.Series] = {}
+    failures: list[Failure] = []
+    for (col, column), (values, bad) in zip(jobs, parsed, strict=True):
         if bad.any():
             failures.append(_type_failure(spec.name, col, column, bad))
-        del column  # its buffers go now unless the parsed values share them
         data[col.name] = values
+    del jobs, parsed  # the raw columns go now unless the parsed values share them
     for name in list(columns):
         data[name] = parse_extra(columns.pop(name))
     return pd.DataFrame(data, copy=False), failures

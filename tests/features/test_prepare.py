@@ -148,6 +148,61 @@ def test_encode_ids_handles_chunked_sliced_and_null_lists() -> None:
     assert [list(v) for v in got[2:]] == [[code["C2"]], [], [code["C3"], code["C1"]]]
 
 
+@pytest.mark.parametrize("pieces", [1, 2, 3, 7])
+def test_encode_ids_in_pieces_numbers_identifiers_by_first_appearance(
+    monkeypatch: pytest.MonkeyPatch, pieces: int
+) -> None:
+    """Cut into pieces hashed apart, every column still gets the codes of one pass over them in order."""
+    monkeypatch.setattr(prepare, "ENCODE_PIECE_MIN", 1)
+    monkeypatch.setattr(prepare, "usable_cpus", lambda: pieces)
+    rng = np.random.default_rng(11)
+    people = [f"P{i}" for i in range(40)]
+
+    def some(n: int) -> list[list[str | None] | None]:
+        return [
+            None
+            if rng.random() < 0.1
+            else [None if rng.random() < 0.05 else str(rng.choice(people)) for _ in range(rng.integers(0, 5))]
+            for _ in range(n)
+        ]
+
+    def chunked(lists: list[list[str | None] | None]) -> pd.Series:
+        whole = pa.array([None, *lists, None], pa.list_(pa.string()))
+        parts = [whole.slice(1, 17), whole.slice(18, 30), whole.slice(48, len(lists) - 47)]  # sliced chunks
+        return pd.Series(pd.arrays.ArrowExtensionArray(pa.chunked_array(parts)))
+
+    inner, outer = some(95), some(95)
+    organisers = [None if rng.random() < 0.1 else str(rng.choice(people)) for _ in range(95)]
+    tables = {
+        "contacts": pd.DataFrame({"contact_id": people[30:5:-3]}),
+        "employees": pd.DataFrame({"employee_id": ["P39", "Q1"]}),
+        "interactions": pd.DataFrame(
+            {
+                "organizer_id": organisers,
+                "internal_participants": chunked(inner),
+                "external_participants": chunked(outer),
+            }
+        ),
+    }
+    order = [*people[30:5:-3], "P39", "Q1", *organisers]
+    order += [p for lists in (inner, outer) for items in lists for p in items or []]
+    code: dict[str, int] = {}
+    for p in order:
+        if p is not None:
+            code.setdefault(p, len(code))
+    encode_ids(tables)
+    ix = tables["interactions"]
+    assert tables["contacts"]["contact_id"].tolist() == [code[p] for p in people[30:5:-3]]
+    assert tables["employees"]["employee_id"].tolist() == [code["P39"], code["Q1"]]
+    assert [None if pd.isna(v) else v for v in ix["organizer_id"]] == [
+        None if p is None else code[p] for p in organisers
+    ]
+    for name, lists in (("internal_participants", inner), ("external_participants", outer)):
+        got = [None if v is pd.NA else [None if pd.isna(c) else int(c) for c in v] for v in ix[name].tolist()]
+        want = [None if items is None else [None if p is None else code[p] for p in items] for items in lists]
+        assert got == want, name
+
+
 def test_encode_ids_accepts_integer_and_all_null_identifiers() -> None:
     tables = {
         "accounts": pd.DataFrame({"account_id": [101, 102]}),
