@@ -5,8 +5,10 @@ external participants, join contacts), the best of three; (b) the full build - w
 does: load and validate the raw files, then the CSAT and churn frames plus the online store, every feature -
 in a process of its own, so that its peak RSS is the build's alone, four times: with the compiled passes,
 without them (``duckdb_compiled_passes`` false: every feature by its SQL) twice, and with them again, for
-the ratio of the two (the first build's figures are the bench's), after a process that compiles the passes
-(so that no build carries that one-off cost); (c) a straightforward pandas build of 20
+the ratio of the two, after a process that compiles the passes (so that no build carries that one-off
+cost). The faster of the two builds with the passes gives the bench's figures, as the fastest of the floor's
+scans gives the floor; the first build's seconds and ratio are printed beside them, and the peak RSS is the
+higher of the two builds'; (c) a straightforward pandas build of 20
 features on a sample of accounts, scaled to all cutoffs. Targets: full build <= 10x the floor; >= 10x
 faster than pandas per feature; peak RSS <= 6 GB.
 """
@@ -196,6 +198,31 @@ def compare_builds(builds: list[dict[str, Any]]) -> dict[str, Any]:
     }
 
 
+def passes_build_figures(builds: list[dict[str, Any]], floor_s: float) -> dict[str, Any]:
+    """The bench's build figures, from the builds with the compiled passes.
+
+    The floor is the fastest of its scans, so the build is the fastest of its runs: the same estimate on both
+    sides of the ratio (what noise adds to a run's time is never negative). The first build is given too.
+
+    Args:
+        builds: every build's figures, in :data:`ABBA`'s order.
+        floor_s: the floor scan's seconds.
+
+    Returns:
+        The fastest build's figures, with ``peak_rss_mb`` the highest of the builds' peaks, and
+        ``build_over_floor``, ``first_build_s`` and ``first_build_over_floor``.
+
+    """
+    swept = [b for b, sql_only in zip(builds, ABBA, strict=True) if not sql_only]
+    best = min(swept, key=lambda b: b["build_s"])
+    return best | {
+        "peak_rss_mb": max(b["peak_rss_mb"] for b in swept),
+        "build_over_floor": best["build_s"] / floor_s,
+        "first_build_s": swept[0]["build_s"],
+        "first_build_over_floor": swept[0]["build_s"] / floor_s,
+    }
+
+
 def build_only(data: Path, out: Path, sql_only: bool = False) -> None:
     """The child's part: build the store from the raw files as ``csat features build`` does, then report."""
     with tempfile.TemporaryDirectory() as store:
@@ -287,12 +314,11 @@ def main() -> None:
     figures["passes_warm_process_s"] = compile_passes_in_child()
     with tempfile.TemporaryDirectory() as tmp:
         builds = [build_in_child(args.data, Path(tmp) / f"{i}.json", sql) for i, sql in enumerate(ABBA)]
-    build = builds[0]
+    build = passes_build_figures(builds, figures["floor_scan_s"])
     figures.update(build)
     figures.update(compare_builds(builds))
     scale = (n_ents + build["online_rows"]) / max(len(s_ents), 1)
     figures["pandas_full_est_s"] = figures["pandas_sample_s"] * scale
-    figures["build_over_floor"] = figures["build_s"] / figures["floor_scan_s"]
     figures["build_without_load_over_floor"] = (build["build_s"] - build["load_s"]) / figures["floor_scan_s"]
     per_feature_engine = build["engine_features_s"] / build["features"]
     per_feature_pandas = figures["pandas_full_est_s"] / PANDAS_FEATURES

@@ -111,3 +111,17 @@ def test_the_feature_bench_compares_the_builds_with_and_without_the_passes_in_al
     assert figures["passes_build_s"] == [10, 12] and figures["sql_only_build_s"] == [13, 11]
     assert figures["sql_only_over_passes"] == 12 / 11
     assert figures["sql_only"]["engine_features_s"] == "engine_features_s 1"  # the first build without them
+
+
+def test_the_feature_bench_takes_the_fastest_build_with_the_passes_as_the_floor_takes_its_fastest_scan() -> (
+    None
+):
+    from bench.bench_features import passes_build_figures
+
+    seconds, peaks = [30.0, 90.0, 80.0, 20.0], [5000.0, 5900.0, 5800.0, 5100.0]
+    builds = [{"build_s": s, "load_s": s / 10, "peak_rss_mb": p} for s, p in zip(seconds, peaks, strict=True)]
+    figures = passes_build_figures(builds, 2.0)
+    assert figures["build_s"] == 20.0 and figures["load_s"] == 2.0  # the last build (with the passes)
+    assert figures["build_over_floor"] == 10.0
+    assert figures["first_build_s"] == 30.0 and figures["first_build_over_floor"] == 15.0
+    assert figures["peak_rss_mb"] == 5100.0  # the higher of the two builds with the passes
