@@ -439,9 +439,9 @@ def _encode_key(
     values in column then piece order: each value's first appearance, as one pass over the columns in order
     finds it. A column's pieces are then looked up at once, and the column is given (and taken out of
     ``arrays``) before the next is looked up, so that the caller can free its text first. On the scale world
-    (146M people's identifiers) :func:`encode_ids` took 4.3-5.7 s this way, against 5.4-6.9 s with a column
-    per thread and the lookups one column after the other (three runs of both in one process; the same
-    codes).
+    (146M people's identifiers) :func:`encode_ids` was faster this way than with a column per thread and the
+    lookups one column after the other in each of six runs of both in one process, by 0.1-3.1 s (4.3-6.7 s
+    against 5.4-9.8 s: the machine's speed drifted), with the same codes.
     """
     n = usable_cpus()
     hashing = {
