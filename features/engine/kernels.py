@@ -325,6 +325,10 @@ def explode_employee_rows_step(
             e = staff_e[j] if j < s_hi else (org_e[i] if with_org_e else -1)
             if e < 0:
                 continue
+            if step == 0:  # the count needs no local time
+                for p in range(m):
+                    first[accs[p] + 1] += 1
+                continue
             z = em_zone[e]
             sh = zone_first[z]
             while sh + 1 < zone_first[z + 1] and shift_at[sh + 1] <= started[i]:
@@ -335,9 +339,6 @@ def explode_employee_rows_step(
             late = not ((day + 3) % 7 < 5 and WORKDAY[0] <= hour < WORKDAY[1])  # day 0 was a Thursday
             for p in range(m):
                 a = accs[p]
-                if step == 0:
-                    first[a + 1] += 1
-                    continue
                 r = at[a]
                 out_em[r], out_day[r] = e, started[i] // US_PER_DAY
                 out_known[r] = max(acc_known[p], known[i], em_recorded[e])
